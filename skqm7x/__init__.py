@@ -1,0 +1,17 @@
+"""skqm7x: scikit-learn estimators for molecular atomization energies (QM7-X)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x._molecules import pack_molecules, unpack_molecules
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataFormatError",
+    "load_qm7x",
+    "pack_molecules",
+    "read_xyz",
+    "unpack_molecules",
+    "write_submission",
+]

@@ -1,0 +1,217 @@
+"""The molecule encoding shared by every estimator, and the element tables.
+
+A batch of ``n`` molecules is one plain float array ``X`` of shape
+``(n, 4 * n_atoms_max)``: ``X.reshape(n, -1, 4)`` has one row per atom slot,
+``(Z, x, y, z)``, with the nuclear charge ``Z`` and Cartesian coordinates in
+Angstrom. Slots with ``Z == 0`` are padding; their coordinates are ignored.
+Keeping molecules in an ordinary 2D array is what lets ``Pipeline``,
+``GridSearchCV``, ``clone``, pickling and ``Pipeline(memory=...)`` work untouched.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+
+# fmt: off
+ELEMENT_SYMBOLS = (
+    "H", "He",
+    "Li", "Be", "B", "C", "N", "O", "F", "Ne",
+    "Na", "Mg", "Al", "Si", "P", "S", "Cl", "Ar",
+    "K", "Ca", "Sc", "Ti", "V", "Cr", "Mn", "Fe", "Co", "Ni", "Cu", "Zn",
+    "Ga", "Ge", "As", "Se", "Br", "Kr",
+    "Rb", "Sr", "Y", "Zr", "Nb", "Mo", "Tc", "Ru", "Rh", "Pd", "Ag", "Cd",
+    "In", "Sn", "Sb", "Te", "I", "Xe",
+    "Cs", "Ba", "La", "Ce", "Pr", "Nd", "Pm", "Sm", "Eu", "Gd", "Tb", "Dy",
+    "Ho", "Er", "Tm", "Yb", "Lu", "Hf", "Ta", "W", "Re", "Os", "Ir", "Pt",
+    "Au", "Hg", "Tl", "Pb", "Bi", "Po", "At", "Rn",
+    "Fr", "Ra", "Ac", "Th", "Pa", "U", "Np", "Pu", "Am", "Cm", "Bk", "Cf",
+    "Es", "Fm", "Md", "No", "Lr", "Rf", "Db", "Sg", "Bh", "Hs", "Mt", "Ds",
+    "Rg", "Cn", "Nh", "Fl", "Mc", "Lv", "Ts", "Og",
+)
+# fmt: on
+MAX_ATOMIC_NUMBER = len(ELEMENT_SYMBOLS)
+ATOMIC_NUMBERS = {symbol: z for z, symbol in enumerate(ELEMENT_SYMBOLS, start=1)}
+
+# Atomic numbers of the noble gases close each period; the electrons of the
+# previous noble gas form the core.
+_NOBLE_GASES = (0, 2, 10, 18, 36, 54, 86, 118)
+
+
+def _valence_electrons(z):
+    """Electrons outside the previous noble-gas core, filled d/f shells excluded."""
+    period = np.searchsorted(_NOBLE_GASES, z)
+    n_outer = z - _NOBLE_GASES[period - 1]
+    # From period 4 on, a filled d shell (and from period 6, f shell) sits
+    # below the valence s and p electrons of the p-block elements.
+    filled_inner = {4: 10, 5: 10, 6: 24, 7: 24}.get(period, 0)
+    if filled_inner and n_outer > filled_inner + 2:
+        return n_outer - filled_inner
+    return n_outer
+
+
+VALENCE_ELECTRONS = np.array(
+    [0] + [_valence_electrons(z) for z in range(1, MAX_ATOMIC_NUMBER + 1)]
+)
+"""``VALENCE_ELECTRONS[Z]``: valence electrons of element ``Z`` (0 for padding)."""
+
+
+def _as_atomic_numbers(numbers, where):
+    numbers = np.asarray(numbers)
+    if numbers.dtype.kind in "US":
+        unknown = [s for s in numbers.ravel() if str(s) not in ATOMIC_NUMBERS]
+        if unknown:
+            raise ValueError(f"{where}: unknown element symbol {unknown[0]!r}.")
+        return np.array([ATOMIC_NUMBERS[str(s)] for s in numbers.ravel()])
+    numbers = np.asarray(numbers, dtype=float).ravel()
+    if not np.all((numbers >= 1) & (numbers <= MAX_ATOMIC_NUMBER)) or not np.all(
+        numbers == np.round(numbers)
+    ):
+        raise ValueError(
+            f"{where}: atomic numbers must be integers between 1 and "
+            f"{MAX_ATOMIC_NUMBER}, got {numbers.tolist()}."
+        )
+    return numbers.astype(int)
+
+
+def _as_numbers_and_positions(molecule, where):
+    if hasattr(molecule, "get_atomic_numbers") and hasattr(molecule, "get_positions"):
+        numbers, positions = molecule.get_atomic_numbers(), molecule.get_positions()
+    else:
+        try:
+            numbers, positions = molecule
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"{where}: expected a (Z, R) pair or an ase.Atoms, got "
+                f"{type(molecule).__name__}."
+            ) from None
+    numbers = _as_atomic_numbers(numbers, where)
+    positions = np.asarray(positions, dtype=float)
+    if positions.shape != (len(numbers), 3):
+        raise ValueError(
+            f"{where}: positions must have shape ({len(numbers)}, 3) for "
+            f"{len(numbers)} atoms, got {positions.shape}."
+        )
+    if not np.all(np.isfinite(positions)):
+        raise ValueError(f"{where}: positions must be finite.")
+    return numbers, positions
+
+
+def pack_molecules(molecules, n_atoms_max=None):
+    """Pack molecules into the 2D array that every estimator takes.
+
+    Parameters
+    ----------
+    molecules : iterable of (Z, R) pairs or ase.Atoms
+        ``Z`` holds atomic numbers or element symbols, shape ``(n_atoms,)``;
+        ``R`` the positions in Angstrom, shape ``(n_atoms, 3)``.
+    n_atoms_max : int, default=None
+        Number of atom slots per molecule. ``None`` uses the largest molecule.
+
+    Returns
+    -------
+    X : ndarray of shape (n_molecules, 4 * n_atoms_max)
+        ``X.reshape(n_molecules, -1, 4)`` has one ``(Z, x, y, z)`` row per atom
+        slot; slots with ``Z == 0`` are padding.
+
+    See Also
+    --------
+    unpack_molecules : The inverse.
+
+    Examples
+    --------
+    >>> from skqm7x import pack_molecules
+    >>> water = (["O", "H", "H"], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    >>> X = pack_molecules([water], n_atoms_max=4)
+    >>> X.shape
+    (1, 16)
+    >>> X.reshape(1, -1, 4)[0, :, 0]
+    array([8., 1., 1., 0.])
+    """
+    parsed = [
+        _as_numbers_and_positions(molecule, f"molecule {i}")
+        for i, molecule in enumerate(molecules)
+    ]
+    largest = max((len(numbers) for numbers, _ in parsed), default=0)
+    if n_atoms_max is None:
+        n_atoms_max = largest
+    elif largest > n_atoms_max:
+        index = next(i for i, (z, _) in enumerate(parsed) if len(z) > n_atoms_max)
+        raise ValueError(
+            f"molecule {index} has {len(parsed[index][0])} atoms, more than "
+            f"n_atoms_max={n_atoms_max}."
+        )
+    X = np.zeros((len(parsed), n_atoms_max, 4))
+    for i, (numbers, positions) in enumerate(parsed):
+        X[i, : len(numbers), 0] = numbers
+        X[i, : len(numbers), 1:] = positions
+    return X.reshape(len(parsed), 4 * n_atoms_max)
+
+
+def unpack_molecules(X):
+    """Split packed molecules into atomic numbers and positions.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_molecules, 4 * n_atoms_max)
+        Molecules as returned by :func:`pack_molecules`.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_molecules, n_atoms_max)
+        Nuclear charges, 0 for padding slots.
+    R : ndarray of shape (n_molecules, n_atoms_max, 3)
+        Positions in Angstrom; padding slots are set to 0.
+
+    Examples
+    --------
+    >>> from skqm7x import pack_molecules, unpack_molecules
+    >>> X = pack_molecules([([1, 1], [[0, 0, 0], [0.74, 0, 0]])])
+    >>> Z, R = unpack_molecules(X)
+    >>> Z
+    array([[1., 1.]])
+    >>> R[0, 1]
+    array([0.74, 0.  , 0.  ])
+    """
+    X = np.asarray(X)
+    if X.ndim != 2 or X.shape[1] % 4:
+        raise ValueError(
+            "Packed molecules must be a 2D array with 4 * n_atoms_max columns "
+            f"(Z, x, y, z per atom slot); got shape {X.shape}."
+        )
+    atoms = X.reshape(X.shape[0], -1, 4)
+    Z = atoms[..., 0]
+    R = np.where((Z > 0)[..., None], atoms[..., 1:], 0.0)
+    return Z, R
+
+
+def check_molecules(X, estimator_name):
+    """Validate the physics of packed molecules, after ``validate_data``.
+
+    Nuclear charges may be any non-negative number (fractional charges are
+    meaningful for the Coulomb matrix), but two atoms of one molecule must not
+    share a position.
+    """
+    if X.shape[1] % 4:
+        raise ValueError(
+            f"{estimator_name} expects packed molecules with 4 * n_atoms_max "
+            f"columns (Z, x, y, z per atom slot), got n_features = {X.shape[1]}; "
+            "build X with skqm7x.pack_molecules."
+        )
+    Z, R = unpack_molecules(X)
+    bad = np.flatnonzero(np.any(Z < 0, axis=1))
+    if bad.size:
+        raise ValueError(
+            f"{estimator_name}: molecule {bad[0]} has a negative nuclear charge."
+        )
+    present = Z > 0
+    distances = np.linalg.norm(R[:, :, None, :] - R[:, None, :, :], axis=-1)
+    pairs = present[:, :, None] & present[:, None, :]
+    np.einsum("nii->ni", pairs)[...] = False
+    clash = np.argwhere(pairs & (distances < 1e-8))
+    if clash.size:
+        i, a, b = clash[0]
+        raise ValueError(
+            f"{estimator_name}: atoms {a} and {b} of molecule {i} share the "
+            "same position."
+        )
+    return Z, R
