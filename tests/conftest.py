@@ -1,7 +1,6 @@
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 DATA_DIR = Path(
@@ -35,12 +34,3 @@ def water():
 
     positions = [[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]]
     return pack_molecules([(["O", "H", "H"], positions)])
-
-
-def random_rotation(rng):
-    """A uniformly random proper rotation matrix."""
-    q, r = np.linalg.qr(rng.normal(size=(3, 3)))
-    q *= np.sign(np.diag(r))
-    if np.linalg.det(q) < 0:
-        q[:, 0] *= -1
-    return q
