@@ -2,12 +2,18 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._molecules import pack_molecules, unpack_molecules
+from skqm7x._random_coulomb import RandomCoulombExpander
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "CoulombMatrixTransformer",
+    "RandomCoulombExpander",
+    "SigmoidMLPRegressor",
     "DataFormatError",
     "load_qm7x",
     "pack_molecules",

@@ -1,0 +1,56 @@
+"""The torch pieces of :class:`SigmoidMLPRegressor`, imported only when training."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+import torch
+from skorch.callbacks import Callback
+
+
+class SigmoidMLP(torch.nn.Module):
+    """Linear layers with sigmoid activations between them, one linear output."""
+
+    def __init__(self, sizes):
+        super().__init__()
+        self.layers = torch.nn.ModuleList(
+            torch.nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, [*sizes[1:], 1])
+        )
+
+    def forward(self, X):
+        for layer in self.layers[:-1]:
+            X = torch.sigmoid(layer(X))
+        return self.layers[-1](X)
+
+
+class ViewDataset(torch.utils.data.Dataset):
+    """Each molecule seen through one of its views, re-chosen by :meth:`new_views`."""
+
+    def __init__(self, views, y, seed):
+        self.views = views
+        self.y = y
+        self._rng = np.random.default_rng(seed)
+        self.new_views()
+
+    def new_views(self):
+        self._choice = self._rng.integers(self.views.shape[1], size=len(self.views))
+
+    def __len__(self):
+        return len(self.views)
+
+    def __getitem__(self, i):
+        return self.views[i, self._choice[i]], self.y[i]
+
+
+class NewViewsEachEpoch(Callback):
+    """Draws a new view of every molecule at the start of each epoch."""
+
+    def __init__(self, dataset):
+        self.dataset = dataset
+
+    def on_epoch_begin(self, net, **kwargs):
+        if self.dataset is not None:
+            self.dataset.new_views()
+
+    def on_train_end(self, net, **kwargs):
+        # The fitted estimator is pickled with its callbacks: drop the data.
+        self.dataset = None
