@@ -4,9 +4,14 @@
 
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x._models import available_models, make_model
 from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._molecules import pack_molecules, unpack_molecules
 from skqm7x._random_coulomb import RandomCoulombExpander
+from skqm7x._scattering import (
+    SolidHarmonicScatteringTransformer,
+    make_scattering_ridge,
+)
 
 __version__ = "0.1.0"
 
@@ -14,8 +19,12 @@ __all__ = [
     "CoulombMatrixTransformer",
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",
+    "SolidHarmonicScatteringTransformer",
     "DataFormatError",
+    "available_models",
     "load_qm7x",
+    "make_model",
+    "make_scattering_ridge",
     "pack_molecules",
     "read_xyz",
     "unpack_molecules",

@@ -71,8 +71,10 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_atoms_max : int, default=None
-        Size of the padded matrix. ``None`` learns the largest number of atoms
-        among the training molecules in :meth:`fit`.
+        Size of the padded matrix. ``None`` takes the number of atom slots of
+        the ``X`` seen in :meth:`fit` (``n_features_in_ / 4``), so that every
+        molecule that fits the encoding fits the matrix; a smaller value
+        trims the padding and refuses larger molecules.
     sorting : {"row_norm", "none", "eigenspectrum"}, default="row_norm"
         ``"row_norm"`` sorts rows and columns by decreasing row norm
         (Montavon et al., 2012); ``"none"`` keeps the atom order of the input;
@@ -112,9 +114,9 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
     >>> X = pack_molecules([water])
     >>> C = CoulombMatrixTransformer().fit_transform(X)
     >>> C.reshape(3, 3).round(2)
-    array([[73.52,  8.36,  8.36],
-           [ 8.36,  0.5 ,  0.53],
-           [ 8.36,  0.53,  0.5 ]])
+    array([[73.52,  8.31,  8.31],
+           [ 8.31,  0.5 ,  0.66],
+           [ 8.31,  0.66,  0.5 ]])
     """
 
     _parameter_constraints: dict = {
@@ -147,7 +149,10 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         Z, _ = check_molecules(X, type(self).__name__)
         largest = int(np.max(np.count_nonzero(Z > 0, axis=1)))
-        self.n_atoms_max_ = largest if self.n_atoms_max is None else self.n_atoms_max
+        # The atom slots of X, not the largest training molecule: a CV fold
+        # may hold a larger molecule than its training folds.
+        n_slots = X.shape[1] // 4
+        self.n_atoms_max_ = n_slots if self.n_atoms_max is None else self.n_atoms_max
         if largest > self.n_atoms_max_:
             raise ValueError(
                 f"A training molecule has {largest} atoms, more than "

@@ -257,9 +257,11 @@ def load_qm7x(data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=No
     Examples
     --------
     >>> from skqm7x import load_qm7x
-    >>> train = load_qm7x(QM7X_DIR)  # doctest: +SKIP
-    >>> train.data.shape, train.target.shape  # doctest: +SKIP
+    >>> train = load_qm7x(QM7X_DIR)  # the folder of the challenge data
+    >>> train.data.shape, train.target.shape
     ((3792, 92), (3792,))
+    >>> load_qm7x(QM7X_DIR, "test").ids[:3]
+    array([3793, 3794, 3795])
     """
     if subset not in ("train", "test"):
         raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")

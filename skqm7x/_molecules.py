@@ -58,7 +58,7 @@ VALENCE_ELECTRONS = np.array(
 def _as_atomic_numbers(numbers, where):
     numbers = np.asarray(numbers)
     if numbers.dtype.kind in "US":
-        unknown = [s for s in numbers.ravel() if str(s) not in ATOMIC_NUMBERS]
+        unknown = [str(s) for s in numbers.ravel() if str(s) not in ATOMIC_NUMBERS]
         if unknown:
             raise ValueError(f"{where}: unknown element symbol {unknown[0]!r}.")
         return np.array([ATOMIC_NUMBERS[str(s)] for s in numbers.ravel()])

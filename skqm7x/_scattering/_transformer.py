@@ -1,0 +1,492 @@
+"""The solid-harmonic wavelet scattering transformer and its ridge-regression search."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import os
+import shutil
+import tempfile
+import weakref
+from numbers import Integral, Real
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    check_memory,
+    validate_data,
+)
+from tqdm.auto import tqdm
+
+from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
+from skqm7x._scattering import _geometry, _kymatio_backend
+
+CHANNELS = ("full", "valence", "core")
+
+# First-axis size of the grid when `grid_shape` is None. benchmarks/
+# bench_scattering.py measures the accuracy/time trade-off behind this choice.
+DEFAULT_LONGEST_AXIS = 48
+
+_BACKENDS = {"kymatio": _kymatio_backend}
+
+
+def _channel_charges(Z, estimator_name):
+    """Charges of the full, valence and core channels, shape (n, 3, n_atoms_max).
+
+    Fractional charges (which scikit-learn's common checks feed) take the core
+    of the nearest element, capped to the charge itself, so that no channel is
+    ever negative.
+    """
+    nearest = np.rint(Z).astype(int)
+    if np.any(nearest > MAX_ATOMIC_NUMBER):
+        raise ValueError(
+            f"{estimator_name}: nuclear charges above {MAX_ATOMIC_NUMBER} have no "
+            "valence electron count."
+        )
+    core = np.clip(nearest - VALENCE_ELECTRONS[nearest], 0, Z)
+    return np.stack([Z, Z - core, core], axis=1)
+
+
+def _resolve_device(device):
+    import torch
+
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device='cuda' was requested, but torch finds no usable CUDA device "
+            "(torch.cuda.is_available() is False); use device='auto' or 'cpu'."
+        )
+    return device
+
+
+def _compute_features(
+    weights,
+    positions,
+    *,
+    backend,
+    grid_shape,
+    J,
+    L,
+    sigma,
+    integral_powers,
+    device,
+    batch_size,
+    n_jobs,
+    verbose,
+):
+    """Features of all molecules, batch by batch; the unit that is cached."""
+    compute = _BACKENDS[backend].scattering_features
+    settings = dict(
+        grid_shape=grid_shape,
+        J=J,
+        L=L,
+        sigma=sigma,
+        integral_powers=integral_powers,
+        device=device,
+    )
+    jobs = (
+        delayed(compute)(
+            weights[start : start + batch_size],
+            positions[start : start + batch_size],
+            **settings,
+        )
+        for start in range(0, len(weights), batch_size)
+    )
+    blocks = []
+    with tqdm(
+        total=len(weights), disable=not verbose, unit="molecule", desc="scattering"
+    ) as progress:
+        for block in Parallel(n_jobs=n_jobs, return_as="generator")(jobs):
+            blocks.append(block)
+            progress.update(len(block))
+    return np.concatenate(blocks)
+
+
+class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
+    """Solid-harmonic wavelet scattering features of molecules.
+
+    Each molecule becomes three densities on a 3D grid, sums of Gaussians of
+    width ``sigma`` centred on the atoms and weighted by the full nuclear
+    charge, the valence charge and the core charge (full minus valence). For
+    each density the transformer returns the order-0 coefficients (integrals
+    of the density to the ``integral_powers``) and the order-1 and order-2
+    solid-harmonic scattering coefficients of kymatio (scales ``0..J``,
+    degrees ``0..L``, same powers): ``3 * (P + (J + 1)(J + 2) / 2 * (L + 1) * P)``
+    features with ``P = len(integral_powers)``, 300 with the defaults.
+
+    Molecules are centred and turned to their principal axes (long axis along
+    the grid's long axis) before they are put on the grid, so the features do
+    not depend on the pose of a molecule, up to rounding and to the grid where
+    principal moments coincide. ``fit`` only learns the geometry: the largest
+    extent of the training molecules sets the scale from Angstrom to grid
+    units (with 10 % headroom), and that scale the grid's shape.
+
+    Parameters
+    ----------
+    J : int, default=2
+        Largest wavelet scale index; scales are ``sigma * 2**j``.
+    L : int, default=3
+        Largest degree of the solid harmonics.
+    sigma : float, default=2.0
+        Width of the atomic Gaussians and of the mother wavelet, in grid units.
+    integral_powers : array-like of float, default=(0.5, 1.0, 2.0, 3.0)
+        Exponents ``p`` of the integrals ``sum |U|**p`` over the grid.
+    grid_shape : int, tuple of 3 ints or None, default=None
+        Shape of the grid. An int sets the size of the first (longest) axis and
+        leaves the other two to be sized in ``fit`` to the training molecules;
+        ``None`` means 48 points on the first axis, or, when ``scale`` is a
+        number, the smallest grid that holds the training molecules.
+    scale : "auto" or float, default="auto"
+        Grid units per Angstrom. "auto" learns in ``fit`` the largest scale at
+        which every training molecule, enlarged by 10 %, stays ``margin *
+        sigma`` away from the grid's edges.
+    margin : float, default=3.0
+        Clearance, in units of ``sigma``, between any atom and the edges of the
+        grid. ``transform`` raises a ``ValueError`` for a molecule that comes
+        closer, rather than let its density be cut off and wrap around.
+    backend : {"kymatio"}, default="kymatio"
+        Implementation of the scattering transform: kymatio's torch frontend.
+    device : {"auto", "cpu", "cuda"}, default="auto"
+        Torch device. "auto" uses CUDA when torch finds it; "cuda" raises a
+        ``ValueError`` when it does not.
+    batch_size : int, default=8
+        Molecules per batch; memory use grows with it, not with the number of
+        molecules (about ``batch_size * 3 * prod(grid_shape) * 50`` bytes).
+    n_jobs : int, default=None
+        Batches computed in parallel by joblib; ``None`` means 1.
+    memory : None, str, path or joblib.Memory, default=None
+        Cache for the features, keyed by the parameters that change them and by
+        the molecules, so a second call with the same data is cheap. Unlike
+        ``Pipeline(memory=...)``, which only caches ``fit_transform``, this
+        also caches ``transform`` at prediction time.
+    verbose : bool, default=False
+        Show a progress bar over molecules.
+
+    Attributes
+    ----------
+    scale_ : float
+        Grid units per Angstrom.
+    grid_shape_ : tuple of 3 ints
+        Shape of the grid.
+    max_half_extent_ : ndarray of shape (3,)
+        Largest half-extent of the oriented training molecules along each
+        axis, in Angstrom.
+    n_features_in_ : int
+        Number of columns seen during ``fit``, ``4 * n_atoms_max``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Names of the columns seen during ``fit``, when ``X`` has string column
+        names.
+
+    See Also
+    --------
+    make_scattering_ridge : These features, scaled, into a ridge regression.
+
+    References
+    ----------
+    .. [1] M. Eickenberg, G. Exarchakis, M. Hirn, S. Mallat and L. Thiry,
+       "Solid harmonic wavelet scattering for predictions of molecule
+       properties", J. Chem. Phys. 148, 241732 (2018).
+
+    Examples
+    --------
+    >>> from skqm7x import SolidHarmonicScatteringTransformer, pack_molecules
+    >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
+    >>> X = pack_molecules([water])
+    >>> scattering = SolidHarmonicScatteringTransformer(
+    ...     J=1, L=1, sigma=1.0, grid_shape=(16, 16, 16), device="cpu")
+    >>> scattering.fit_transform(X).shape
+    (1, 84)
+    >>> scattering.grid_shape_, round(scattering.scale_, 2)
+    ((16, 16, 16), 4.78)
+    >>> scattering.get_feature_names_out()[[0, 4, 8]].tolist()
+    ['full_order0_p0.5', 'full_order1_j0_l0_p0.5', 'full_order1_j0_l1_p0.5']
+    """
+
+    _parameter_constraints: dict = {
+        "J": [Interval(Integral, 0, None, closed="left")],
+        "L": [Interval(Integral, 0, None, closed="left")],
+        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "integral_powers": ["array-like"],
+        "grid_shape": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
+        "scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
+        "margin": [Interval(Real, 0, None, closed="left")],
+        "backend": [StrOptions(set(_BACKENDS))],
+        "device": [StrOptions({"auto", "cpu", "cuda"})],
+        "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        J=2,
+        L=3,
+        sigma=2.0,
+        integral_powers=(0.5, 1.0, 2.0, 3.0),
+        grid_shape=None,
+        scale="auto",
+        margin=3.0,
+        backend="kymatio",
+        device="auto",
+        batch_size=8,
+        n_jobs=None,
+        memory=None,
+        verbose=False,
+    ):
+        self.J = J
+        self.L = L
+        self.sigma = sigma
+        self.integral_powers = integral_powers
+        self.grid_shape = grid_shape
+        self.scale = scale
+        self.margin = margin
+        self.backend = backend
+        self.device = device
+        self.batch_size = batch_size
+        self.n_jobs = n_jobs
+        self.memory = memory
+        self.verbose = verbose
+
+    def _powers(self):
+        powers = np.asarray(self.integral_powers, dtype=float).ravel()
+        if powers.size == 0 or not np.all(np.isfinite(powers) & (powers > 0)):
+            raise ValueError(
+                "integral_powers must be a non-empty sequence of positive numbers, "
+                f"got {self.integral_powers!r}."
+            )
+        return tuple(powers.tolist())
+
+    def _requested_grid(self):
+        if self.grid_shape is None or isinstance(self.grid_shape, Integral):
+            return self.grid_shape
+        shape = np.asarray(self.grid_shape)
+        if shape.shape != (3,) or not np.all(shape == np.round(shape)):
+            raise ValueError(
+                "grid_shape must be None, an int or three ints, got "
+                f"{self.grid_shape!r}."
+            )
+        return tuple(int(n) for n in shape)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the scale and the grid from the training molecules.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules (see :func:`skqm7x.pack_molecules`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        name = type(self).__name__
+        Z, R = check_molecules(X, name)
+        _channel_charges(Z, name)
+        self._powers()
+        _resolve_device(self.device)
+        grid = self._requested_grid()
+
+        positions, half_extents = _geometry.orient_molecules(Z, R)
+        self.max_half_extent_ = half_extents.max(axis=0)
+        if grid is None and self.scale != "auto":
+            self.scale_ = float(self.scale)
+            self.grid_shape_ = _geometry.default_grid_for_scale(
+                self.max_half_extent_,
+                scale=self.scale_,
+                sigma=self.sigma,
+                margin=self.margin,
+            )
+        else:
+            self.grid_shape_, self.scale_ = _geometry.resolve_grid(
+                self.max_half_extent_,
+                grid_shape=grid,
+                scale=self.scale,
+                sigma=self.sigma,
+                margin=self.margin,
+                longest=DEFAULT_LONGEST_AXIS,
+            )
+        # Only a user-given scale and grid can fail here; the learned scale
+        # fits the training molecules by construction.
+        _geometry.check_on_grid(
+            positions * self.scale_,
+            Z > 0,
+            grid_shape=self.grid_shape_,
+            sigma=self.sigma,
+            margin=self.margin,
+            estimator_name=name,
+        )
+        return self
+
+    def transform(self, X):
+        """Compute the scattering features.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_molecules, n_features_out)
+            Features in the order of :meth:`get_feature_names_out`: channel,
+            then order 0, then the order-1 and order-2 paths, then ``l``, then
+            the power.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        name = type(self).__name__
+        Z, R = check_molecules(X, name)
+        weights = _channel_charges(Z, name)
+        positions, _ = _geometry.orient_molecules(Z, R)
+        positions *= self.scale_
+        _geometry.check_on_grid(
+            positions,
+            Z > 0,
+            grid_shape=self.grid_shape_,
+            sigma=self.sigma,
+            margin=self.margin,
+            estimator_name=name,
+        )
+        compute = _compute_features
+        if self.memory is not None:
+            memory = self.memory
+            if isinstance(memory, os.PathLike):
+                memory = os.fspath(memory)
+            # What only changes how the features are computed stays out of
+            # the cache key.
+            compute = check_memory(memory).cache(
+                _compute_features, ignore=["device", "batch_size", "n_jobs", "verbose"]
+            )
+        features = compute(
+            weights,
+            positions,
+            backend=self.backend,
+            grid_shape=tuple(self.grid_shape_),
+            J=int(self.J),
+            L=int(self.L),
+            sigma=float(self.sigma),
+            integral_powers=self._powers(),
+            device=_resolve_device(self.device),
+            batch_size=int(self.batch_size),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        return features.reshape(len(X), -1)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str or None, default=None
+            Only checked against the names seen in ``fit``.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str objects
+            ``{channel}_order0_p{power}``, ``{channel}_order1_j{j}_l{l}_p{power}``
+            and ``{channel}_order2_j{j1}_j{j2}_l{l}_p{power}``.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        powers = [f"p{p:g}" for p in self._powers()]
+        per_channel = [f"order0_{p}" for p in powers]
+        for path in _kymatio_backend.n_scattering_paths(self.J):
+            scales = "_".join(f"j{j}" for j in path)
+            per_channel += [
+                f"order{len(path)}_{scales}_l{degree}_{p}"
+                for degree in range(self.L + 1)
+                for p in powers
+            ]
+        return np.asarray(
+            [f"{channel}_{name}" for channel in CHANNELS for name in per_channel],
+            dtype=object,
+        )
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Nuclear charges are non-negative; the common checks then feed
+        # positive data, which reads as fractional charges.
+        tags.input_tags.positive_only = True
+        return tags
+
+
+def make_scattering_ridge(
+    memory=None, n_jobs=None, verbose=False, **transformer_params
+):
+    """Scattering features, standardised, into a ridge regression tuned by CV.
+
+    Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
+    StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
+    11)`` with ``KFold(5, shuffle=True, random_state=0)``, scored by RMSE
+    (refit) and MAE. The transformer caches its features (see its ``memory``),
+    so each distinct set of molecules is transformed once, whatever the number
+    of alphas: once per training fold, once per validation fold, and once for
+    the final refit.
+
+    Parameters
+    ----------
+    memory : None, str, path or joblib.Memory, default=None
+        Feature cache. ``None`` uses a fresh temporary directory, removed when
+        the returned search object is garbage collected; pass a directory to
+        keep the features between runs.
+    n_jobs : int, default=None
+        Parallel batches in the transformer.
+    verbose : bool, default=False
+        Progress bar over molecules.
+    **transformer_params
+        Other parameters of :class:`SolidHarmonicScatteringTransformer`.
+
+    Returns
+    -------
+    search : GridSearchCV
+        Unfitted; ``best_estimator_`` is the refitted pipeline.
+
+    Examples
+    --------
+    >>> from skqm7x import make_scattering_ridge
+    >>> search = make_scattering_ridge(grid_shape=32)
+    >>> search.estimator.named_steps["solidharmonicscatteringtransformer"].grid_shape
+    32
+    >>> len(search.param_grid["ridge__alpha"])
+    11
+    """
+    from sklearn.linear_model import Ridge
+    from sklearn.model_selection import GridSearchCV, KFold
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    temporary = None
+    if memory is None:
+        temporary = tempfile.mkdtemp(prefix="skqm7x-scattering-")
+        memory = temporary
+    pipeline = make_pipeline(
+        SolidHarmonicScatteringTransformer(
+            memory=memory, n_jobs=n_jobs, verbose=verbose, **transformer_params
+        ),
+        StandardScaler(),
+        Ridge(),
+    )
+    search = GridSearchCV(
+        pipeline,
+        param_grid={"ridge__alpha": np.logspace(-9, 1, 11)},
+        scoring={
+            "rmse": "neg_root_mean_squared_error",
+            "mae": "neg_mean_absolute_error",
+        },
+        refit="rmse",
+        cv=KFold(5, shuffle=True, random_state=0),
+    )
+    if temporary is not None:
+        weakref.finalize(search, shutil.rmtree, temporary, ignore_errors=True)
+    return search

@@ -1,0 +1,71 @@
+"""Energies must not change when a molecule is moved, turned or relabelled."""
+
+import numpy as np
+import pytest
+from sklearn.pipeline import make_pipeline
+
+from skqm7x import (
+    CoulombMatrixTransformer,
+    RandomCoulombExpander,
+    SigmoidMLPRegressor,
+    pack_molecules,
+    unpack_molecules,
+)
+from tests.helpers import random_rotation
+
+
+def moved(X, seed):
+    """Each molecule translated, rotated and its atoms permuted, at random."""
+    rng = np.random.default_rng(seed)
+    Z, R = unpack_molecules(X)
+    molecules = []
+    for z, r in zip(Z, R):
+        present = z > 0
+        z, r = z[present], r[present]
+        order = rng.permutation(len(z))
+        r = r @ random_rotation(rng).T + rng.uniform(-50, 50, size=3)
+        molecules.append((z[order].astype(int), r[order]))
+    return pack_molecules(molecules, n_atoms_max=X.shape[1] // 4)
+
+
+@pytest.fixture(scope="module")
+def molecules(qm7x_train):
+    return qm7x_train.data[:200]
+
+
+@pytest.mark.parametrize("sorting", ["row_norm", "eigenspectrum"])
+def test_sorted_coulomb_matrix_is_invariant(molecules, sorting):
+    transformer = CoulombMatrixTransformer(sorting=sorting).fit(molecules)
+    original = transformer.transform(molecules)
+    for seed in range(3):
+        np.testing.assert_allclose(
+            transformer.transform(moved(molecules, seed)), original, rtol=1e-9, atol=1e-9
+        )
+
+
+def test_unsorted_coulomb_matrix_depends_on_atom_order(molecules):
+    transformer = CoulombMatrixTransformer(sorting="none").fit(molecules)
+    assert not np.allclose(transformer.transform(moved(molecules, 0)),
+                           transformer.transform(molecules))
+
+
+def test_random_coulomb_draws_are_invariant(molecules):
+    coulomb = CoulombMatrixTransformer().fit(molecules)
+    expander = RandomCoulombExpander(sigma=1.0, random_state=0).fit(
+        coulomb.transform(molecules)
+    )
+    original = expander.transform(coulomb.transform(molecules))
+    changed = expander.transform(coulomb.transform(moved(molecules, 1)))
+    np.testing.assert_allclose(changed, original, atol=1e-9)
+
+
+def test_pipeline_predictions_are_invariant(qm7x_train, molecules):
+    model = make_pipeline(
+        CoulombMatrixTransformer(),
+        RandomCoulombExpander(n_draws=4, random_state=0),
+        SigmoidMLPRegressor(n_draws=4, max_epochs=2, device="cpu", random_state=0),
+    ).fit(qm7x_train.data[200:600], qm7x_train.target[200:600])
+    original = model.predict(molecules)
+    for seed in range(2):
+        np.testing.assert_allclose(model.predict(moved(molecules, seed)), original,
+                                   atol=1e-5)

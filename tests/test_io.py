@@ -1,0 +1,183 @@
+import csv
+import os
+
+import numpy as np
+import pytest
+
+from skqm7x import DataFormatError, load_qm7x, read_xyz, unpack_molecules, write_submission
+
+WATER = "3\nwater\nO 0.0 0.0 0.1173\nH 0.0 0.7572 -0.4692\nH 0.0 -0.7572 -0.4692\n"
+
+
+def write(tmp_path, text, name="molecule.xyz"):
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_read_real_challenge_file(data_dir):
+    Z, R = read_xyz(data_dir / "atoms" / "train" / "id_1.xyz")
+    assert Z.tolist() == [6] * 7 + [1] * 10
+    np.testing.assert_allclose(R[0], [-2.143961, 0.475994, -0.003432])
+
+
+def test_read_plain_xyz(tmp_path):
+    Z, R = read_xyz(write(tmp_path, WATER))
+    assert Z.tolist() == [8, 1, 1]
+    np.testing.assert_allclose(R[1], [0.0, 0.7572, -0.4692])
+
+
+def test_read_extended_xyz_with_other_columns(tmp_path):
+    text = (
+        "2\nProperties=id:I:1:pos:R:3:species:S:1 energy=-1.0\n"
+        "0 0.0 0.0 0.0 H\n1 0.74 0.0 0.0 H\n"
+    )
+    Z, R = read_xyz(write(tmp_path, text))
+    assert Z.tolist() == [1, 1]
+    np.testing.assert_allclose(R[1], [0.74, 0, 0])
+
+
+def test_read_any_element_and_atomic_numbers(tmp_path):
+    Z, _ = read_xyz(write(tmp_path, "3\n\nOg 0 0 0\nfe 1 0 0\n79 2 0 0\n"))
+    assert Z.tolist() == [118, 26, 79]
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("", "the file is empty"),
+        ("\n\n", "the file is empty"),
+        ("two\n\nH 0 0 0\n", "line 1: expected the number of atoms"),
+        ("3\n\nH 0 0 0\nH 1 0 0\n", "line 1 announces 3 atoms but the file has 2"),
+        ("1\n\nH 0 0 0\nH 1 0 0\n", "line 1 announces 1 atoms but the file has 2"),
+        ("2\n\nH 0 0 0\nQq 1 0 0\n", "line 4: unknown element symbol 'Qq'"),
+        ("2\n\nH 0 0 0\nH 1 zero 0\n", "line 4: coordinates must be numbers"),
+        ("2\n\nH 0 0 0\nH 1 nan 0\n", "line 4: coordinates must be finite"),
+        ("2\n\nH 0 0 0\nH 1 inf 0\n", "line 4: coordinates must be finite"),
+        ("2\n\nH 0 0 0\nH 1 0\n", "line 4: expected an element and three"),
+        ("2\n\nH 1 1 1\nH 1 1 1\n", "lines 3 and 4: two atoms share the same position"),
+        ("1\nProperties=pos:R:3\n0 0 0\n", "line 2: the Properties line must name"),
+    ],
+)
+def test_read_bad_file(tmp_path, text, message):
+    path = write(tmp_path, text, "bad.xyz")
+    with pytest.raises(DataFormatError, match=message) as error:
+        read_xyz(path)
+    assert str(path) in str(error.value)
+
+
+def test_load_train(qm7x_train, data_dir):
+    assert qm7x_train.data.shape == (3792, 4 * 23)
+    np.testing.assert_array_equal(qm7x_train.ids, np.arange(1, 3793))
+    with open(data_dir / "energies" / "train.csv") as file:
+        labels = {int(row["id"]): float(row["energy"]) for row in csv.DictReader(file)}
+    np.testing.assert_array_equal(qm7x_train.target, [labels[i] for i in qm7x_train.ids])
+    Z, R = unpack_molecules(qm7x_train.data[:1])
+    np.testing.assert_array_equal(Z[0, :17], read_xyz(qm7x_train.filenames[0])[0])
+
+
+def test_load_test_shares_the_width_of_train(data_dir):
+    X, y = load_qm7x(data_dir, "test", return_X_y=True)
+    assert X.shape == (947, 4 * 23) and y is None
+
+
+def test_load_reads_environment_variable(data_dir, monkeypatch):
+    monkeypatch.setenv("SKQM7X_DATA", str(data_dir))
+    assert load_qm7x(subset="test").data.shape[0] == 947
+
+
+def test_load_without_location(monkeypatch):
+    monkeypatch.delenv("SKQM7X_DATA", raising=False)
+    with pytest.raises(ValueError, match="SKQM7X_DATA"):
+        load_qm7x()
+
+
+@pytest.fixture
+def small_layout(tmp_path):
+    """A copy of the challenge layout with three labelled and one test molecule."""
+    for subset in ("train", "test"):
+        (tmp_path / "atoms" / subset).mkdir(parents=True)
+    for i in (1, 2, 3):
+        write(tmp_path / "atoms" / "train", WATER, f"id_{i}.xyz")
+    write(tmp_path / "atoms" / "test", WATER, "id_4.xyz")
+    (tmp_path / "energies").mkdir()
+    (tmp_path / "energies" / "train.csv").write_text("id,energy\n1,-10\n2,-11\n3,-12\n")
+    return tmp_path
+
+
+def test_load_small_layout(small_layout):
+    train = load_qm7x(small_layout)
+    assert train.data.shape == (3, 12)
+    np.testing.assert_array_equal(train.target, [-10, -11, -12])
+
+
+def test_load_label_without_xyz(small_layout):
+    (small_layout / "atoms" / "train" / "id_2.xyz").unlink()
+    with pytest.raises(DataFormatError, match="train.csv: id 2 has no xyz file"):
+        load_qm7x(small_layout)
+
+
+def test_load_xyz_without_label(small_layout):
+    write(small_layout / "atoms" / "train", WATER, "id_7.xyz")
+    with pytest.raises(DataFormatError, match="id_7.xyz has no label"):
+        load_qm7x(small_layout)
+
+
+def test_load_duplicate_id(small_layout):
+    labels = small_layout / "energies" / "train.csv"
+    labels.write_text(labels.read_text() + "2,-13\n")
+    with pytest.raises(DataFormatError, match="train.csv, line 5: duplicate id 2"):
+        load_qm7x(small_layout)
+
+
+@pytest.mark.parametrize(
+    "row, message", [("4,abc", "line 5: expected 'id,energy'"), ("4,nan", "finite")]
+)
+def test_load_bad_label(small_layout, row, message):
+    labels = small_layout / "energies" / "train.csv"
+    labels.write_text(labels.read_text() + row + "\n")
+    with pytest.raises(DataFormatError, match=message):
+        load_qm7x(small_layout)
+
+
+def test_load_molecule_larger_than_n_atoms_max(small_layout):
+    with pytest.raises(DataFormatError, match="id_1.xyz has more atoms than n_atoms_max=2"):
+        load_qm7x(small_layout, n_atoms_max=2)
+
+
+def test_load_bad_xyz_names_file(small_layout):
+    write(small_layout / "atoms" / "test", "2\n\nH 0 0 0\n", "id_5.xyz")
+    with pytest.raises(DataFormatError, match="id_5.xyz: line 1 announces 2 atoms"):
+        load_qm7x(small_layout, "test")
+
+
+def test_load_bad_subset(small_layout):
+    with pytest.raises(ValueError, match="subset must be 'train' or 'test'"):
+        load_qm7x(small_layout, "validation")
+
+
+def test_write_submission(tmp_path):
+    path = tmp_path / "submission.csv"
+    write_submission(path, np.array([3793, 3794]), np.array([-70.123456789012, -80.0]))
+    with open(path) as file:
+        rows = list(csv.reader(file))
+    assert rows == [["id", "energy"], ["3793", "-70.123456789012"], ["3794", "-80.0"]]
+    assert os.listdir(tmp_path) == ["submission.csv"]
+
+
+@pytest.mark.parametrize(
+    "ids, energies, message",
+    [
+        ([1, 2], [1.0, np.nan], "molecule 2 is not finite"),
+        ([1, 1], [1.0, 2.0], "ids must be unique"),
+        ([1, 2], [1.0], "same length"),
+        (["a", "b"], [1.0, 2.0], "invalid literal"),
+    ],
+)
+def test_write_submission_leaves_no_partial_file(tmp_path, ids, energies, message):
+    path = tmp_path / "submission.csv"
+    path.write_text("previous\n")
+    with pytest.raises(ValueError, match=message):
+        write_submission(path, ids, energies)
+    assert path.read_text() == "previous\n"
+    assert os.listdir(tmp_path) == ["submission.csv"]

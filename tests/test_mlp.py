@@ -1,0 +1,134 @@
+import pickle
+
+import numpy as np
+import pytest
+import torch
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+
+from skqm7x import CoulombMatrixTransformer, RandomCoulombExpander, SigmoidMLPRegressor
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA GPU"),
+    ),
+]
+
+
+def rmse(a, b):
+    return float(np.sqrt(np.mean((a - b) ** 2)))
+
+
+@pytest.fixture(scope="module")
+def split(qm7x_train):
+    rng = np.random.RandomState(0)
+    order = rng.permutation(len(qm7x_train.target))
+    train, test = order[:1200], order[1200:1600]
+    X, y = qm7x_train.data, qm7x_train.target
+    return X[train], y[train], X[test], y[test]
+
+
+def coulomb_mlp(device="cpu", **mlp_params):
+    params = dict(base_learning_rate=0.3, max_epochs=25, random_state=0, device=device)
+    return make_pipeline(
+        CoulombMatrixTransformer(),
+        RandomCoulombExpander(n_draws=4, theta=10.0, random_state=0),
+        SigmoidMLPRegressor(n_draws=4, **{**params, **mlp_params}),
+    )
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_pipeline_learns_real_energies(split, device):
+    X_train, y_train, X_test, y_test = split
+    model = coulomb_mlp(device).fit(X_train, y_train)
+    held_out = rmse(model.predict(X_test), y_test)
+    predict_the_mean = rmse(np.mean(y_train), y_test)
+    # Measured on this split: held-out RMSE about 2.3 eV, mean predictor 11.8 eV.
+    assert predict_the_mean > 11.0
+    assert held_out < 0.35 * predict_the_mean
+    loss = model[-1].loss_curve_
+    assert loss[-1] < 0.2 * loss[0]
+
+
+def test_same_random_state_same_predictions(split):
+    X_train, y_train, X_test, _ = split
+    first = coulomb_mlp(max_epochs=3).fit(X_train[:300], y_train[:300]).predict(X_test)
+    again = coulomb_mlp(max_epochs=3).fit(X_train[:300], y_train[:300]).predict(X_test)
+    np.testing.assert_array_equal(first, again)
+    other = coulomb_mlp(max_epochs=3, random_state=1).fit(X_train[:300], y_train[:300])
+    assert not np.array_equal(other.predict(X_test), first)
+
+
+def test_validation_curve_and_pickle(split):
+    X_train, y_train, X_test, _ = split
+    mlp = coulomb_mlp(max_epochs=4, validation_fraction=0.25).fit(X_train[:400], y_train[:400])
+    regressor = mlp[-1]
+    assert regressor.loss_curve_.shape == regressor.validation_loss_curve_.shape == (4,)
+    dumped = pickle.dumps(mlp)
+    assert len(dumped) < 20e6, "the training data must not be pickled with the model"
+    np.testing.assert_array_equal(pickle.loads(dumped).predict(X_test), mlp.predict(X_test))
+
+
+def test_per_layer_learning_rates():
+    X = np.random.RandomState(0).normal(size=(30, 16))
+    mlp = SigmoidMLPRegressor(n_draws=2, max_epochs=1, device="cpu", random_state=0)
+    mlp.fit(X, X[:, 0])
+    rates = [group["lr"] for group in mlp.net_.optimizer_.param_groups]
+    np.testing.assert_allclose(rates, 0.01 / np.sqrt([8, 400, 100]))
+    assert all(group["momentum"] == 0.9 for group in mlp.net_.optimizer_.param_groups)
+
+
+def test_predict_averages_over_views():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(40, 6))
+    mlp = SigmoidMLPRegressor(n_draws=2, max_epochs=2, device="cpu", random_state=0)
+    mlp.fit(X, rng.normal(size=40))
+    first, second = np.hstack([X[:, :3], X[:, :3]]), np.hstack([X[:, 3:], X[:, 3:]])
+    np.testing.assert_allclose(
+        mlp.predict(X), (mlp.predict(first) + mlp.predict(second)) / 2, rtol=1e-5
+    )
+
+
+def test_grid_search_tunes_expander_and_mlp(split):
+    X_train, y_train, _, _ = split
+    search = GridSearchCV(
+        coulomb_mlp(max_epochs=2),
+        {"randomcoulombexpander__sigma": [0.5, 2.0], "sigmoidmlpregressor__momentum": [0.5]},
+        cv=KFold(2),
+        scoring="neg_root_mean_squared_error",
+    ).fit(X_train[:200], y_train[:200])
+    assert search.best_params_["randomcoulombexpander__sigma"] in (0.5, 2.0)
+
+
+def test_n_draws_must_divide_features():
+    with pytest.raises(ValueError, match="n_draws=4 must divide the number of features"):
+        SigmoidMLPRegressor(n_draws=4, device="cpu").fit(np.ones((5, 6)), np.ones(5))
+
+
+def test_bad_hidden_layer_sizes():
+    with pytest.raises(ValueError, match="hidden_layer_sizes must be positive"):
+        SigmoidMLPRegressor(hidden_layer_sizes=(0,), n_draws=1, device="cpu").fit(
+            np.ones((5, 2)), np.ones(5)
+        )
+
+
+def test_divergence_is_reported():
+    X = np.random.RandomState(0).normal(size=(50, 2)) * 1e6
+    mlp = SigmoidMLPRegressor(base_learning_rate=1e6, n_draws=1, max_epochs=3, device="cpu")
+    with pytest.raises(ValueError, match="Training diverged"):
+        mlp.fit(X, X[:, 0] * 1e3)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
+def test_cuda_without_gpu_is_a_clear_error():
+    mlp = SigmoidMLPRegressor(n_draws=1, device="cuda")
+    with pytest.raises(ValueError, match="device='cuda' was requested but torch sees no"):
+        mlp.fit(np.ones((5, 2)), np.ones(5))
+
+
+def test_auto_device_falls_back_to_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    mlp = SigmoidMLPRegressor(n_draws=1, max_epochs=1, device="auto")
+    assert mlp.fit(np.ones((5, 2)), np.arange(5.0)).device_ == "cpu"

@@ -1,0 +1,517 @@
+"""Tests of the solid-harmonic scattering transformer (skqm7x._scattering)."""
+
+import pickle
+from math import factorial
+
+import numpy as np
+import pytest
+import scipy.special
+import torch
+from sklearn.base import clone
+
+from skqm7x import (
+    SolidHarmonicScatteringTransformer,
+    make_scattering_ridge,
+    pack_molecules,
+)
+from skqm7x._molecules import VALENCE_ELECTRONS
+from skqm7x._scattering import _geometry, _kymatio_backend, _transformer
+from skqm7x._scattering._scipy_compat import legacy_sph_harm, sph_harm
+from tests.helpers import random_rotation
+
+# A grid small enough for fast tests, large enough for real molecules.
+SMALL = dict(J=1, L=1, sigma=1.0, grid_shape=(16, 16, 16), device="cpu")
+
+
+@pytest.fixture(autouse=True)
+def one_torch_thread():
+    # These grids are tiny: a second thread saves nothing, and on a machine
+    # whose cores are busy, OpenMP threads waiting on each other make the
+    # transforms up to 30 times slower.
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+DEVICES = [
+    "cpu",
+    pytest.param(
+        "cuda",
+        marks=pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA"),
+    ),
+]
+
+
+# --- The SciPy shim and kymatio's filters -----------------------------------
+
+
+def _legendre(degree, m, x):
+    """Associated Legendre P_l^m(x), m >= 0, with the Condon-Shortley phase."""
+    p_mm = (-1) ** m * np.prod(np.arange(2 * m - 1, 0, -2)) * (1 - x**2) ** (m / 2)
+    if degree == m:
+        return p_mm
+    p_prev, p = p_mm, x * (2 * m + 1) * p_mm
+    for k in range(m + 2, degree + 1):
+        p_prev, p = p, ((2 * k - 1) * x * p - (k + m - 1) * p_prev) / (k - m)
+    return p
+
+
+def _spherical_harmonic(degree, m, polar, azimuth):
+    """Y_l^m by the textbook formula, independent of SciPy."""
+    if m < 0:
+        return (-1) ** m * np.conj(_spherical_harmonic(degree, -m, polar, azimuth))
+    norm = np.sqrt(
+        (2 * degree + 1) / (4 * np.pi) * factorial(degree - m) / factorial(degree + m)
+    )
+    return norm * _legendre(degree, m, np.cos(polar)) * np.exp(1j * m * azimuth)
+
+
+def test_legendre_reference_matches_closed_forms():
+    polar = np.linspace(0, np.pi, 7)
+    c, s = np.cos(polar), np.sin(polar)
+    assert np.allclose(
+        _spherical_harmonic(1, 0, polar, 0.0), np.sqrt(3 / (4 * np.pi)) * c
+    )
+    assert np.allclose(
+        _spherical_harmonic(2, 0, polar, 0.0),
+        np.sqrt(5 / (16 * np.pi)) * (3 * c**2 - 1),
+    )
+    assert np.allclose(
+        _spherical_harmonic(3, 3, polar, 0.0), -np.sqrt(35 / (64 * np.pi)) * s**3
+    )
+
+
+@pytest.mark.parametrize("degree", range(4))
+def test_shim_matches_reference_spherical_harmonics(degree):
+    rng = np.random.default_rng(degree)
+    azimuth = rng.uniform(0, 2 * np.pi, 50)
+    polar = rng.uniform(0, np.pi, 50)
+    for m in range(-degree, degree + 1):
+        # The removed SciPy function took (m, degree, azimuth, polar).
+        assert np.allclose(
+            sph_harm(m, degree, azimuth, polar),
+            _spherical_harmonic(degree, m, polar, azimuth),
+            atol=1e-12,
+        )
+
+
+def _reference_filters(shape, sigma, degree):
+    """kymatio's Fourier solid-harmonic filters, with the reference harmonics."""
+    grid = np.fft.ifftshift(
+        np.mgrid[tuple(slice(-(n // 2), n - n // 2) for n in shape)],
+        axes=(1, 2, 3),
+    ).astype(float)
+    for axis, n in enumerate(shape):
+        grid[axis] *= 2 * np.pi / n
+    z, y, x = grid
+    r2 = (grid**2).sum(0)
+    polar = np.arctan2(z, np.sqrt(x**2 + y**2)) + np.pi / 2
+    azimuth = np.arctan2(y, x)
+    radial = np.sqrt(r2) ** degree * np.exp(-0.5 * r2 * sigma**2) * sigma**degree
+    if degree == 0:
+        return radial[None].astype(complex)
+    if degree % 2 == 0:
+        norm = 1 / (
+            2 * np.pi * np.sqrt(degree + 0.5) * np.prod(np.arange(degree + 1, 0, -2))
+        )
+    else:
+        norm = 1 / (
+            2 ** (0.5 * (degree + 3))
+            * np.sqrt(np.pi * (2 * degree + 1))
+            * factorial((degree + 1) // 2)
+        )
+    norm *= (2 * np.pi) ** 1.5 * (-1j) ** degree
+    return np.stack(
+        [
+            norm * radial * _spherical_harmonic(degree, m, polar, azimuth)
+            for m in range(-degree, degree + 1)
+        ]
+    )
+
+
+def test_kymatio_filters_unchanged_under_shim():
+    shape, sigma, J, L = (10, 12, 8), 1.5, 1, 3
+    filters = _kymatio_backend.solid_harmonic_filters(shape, J, L, sigma)
+    for degree in range(L + 1):
+        for j in range(J + 1):
+            expected = _reference_filters(shape, sigma * 2**j, degree)
+            assert filters[degree][j].shape == expected.shape
+            # kymatio builds the filters in single precision.
+            np.testing.assert_allclose(filters[degree][j], expected, atol=2e-6, rtol=0)
+
+
+def test_shim_is_temporary():
+    had_it = hasattr(scipy.special, "sph_harm")
+    _kymatio_backend.solid_harmonic_filters((8, 8, 8), 0, 1, 1.0)
+    with legacy_sph_harm():
+        assert hasattr(scipy.special, "sph_harm")
+    assert hasattr(scipy.special, "sph_harm") == had_it
+
+
+# --- Geometry ----------------------------------------------------------------
+
+
+def test_orientation_puts_long_axis_first(small_molecules):
+    X, _ = small_molecules
+    atoms = X.reshape(len(X), -1, 4)
+    positions, half = _geometry.orient_molecules(atoms[..., 0], atoms[..., 1:])
+    assert np.all(half[:, 0] >= half[:, 2])
+    # Distances are preserved.
+    present = atoms[0, :, 0] > 0
+    before = atoms[0, present, 1:]
+    after = positions[0, present]
+    assert np.allclose(
+        np.linalg.norm(before[:, None] - before[None], axis=-1),
+        np.linalg.norm(after[:, None] - after[None], axis=-1),
+    )
+
+
+def test_fit_learns_scale_and_grid(qm7x_train):
+    X = qm7x_train.data
+    scattering = SolidHarmonicScatteringTransformer(device="cpu").fit(X)
+    assert scattering.grid_shape_[0] == _transformer.DEFAULT_LONGEST_AXIS
+    assert all(n % 2 == 0 for n in scattering.grid_shape_)
+    limit = _geometry.usable_half_width(
+        scattering.grid_shape_, scattering.sigma, scattering.margin
+    )
+    needed = _geometry.HEADROOM * scattering.max_half_extent_ * scattering.scale_
+    assert np.all(needed <= limit + 1e-9)
+    assert np.isclose(needed[0], limit[0])
+
+    fixed = SolidHarmonicScatteringTransformer(scale=5.0, device="cpu").fit(X)
+    assert fixed.scale_ == 5.0
+    assert np.all(
+        _geometry.usable_half_width(fixed.grid_shape_, 2.0, 3.0)
+        >= _geometry.HEADROOM * fixed.max_half_extent_ * 5.0
+    )
+
+    longest = SolidHarmonicScatteringTransformer(grid_shape=64, device="cpu").fit(X)
+    assert longest.grid_shape_[0] == 64
+    assert longest.scale_ > scattering.scale_
+
+
+def test_molecule_too_large_raises(small_molecules):
+    X, _ = small_molecules
+    scattering = SolidHarmonicScatteringTransformer(**SMALL).fit(X)
+    stretched = X.reshape(len(X), -1, 4).copy()
+    stretched[..., 1:] *= 1.5
+    with pytest.raises(ValueError, match="do not fit"):
+        scattering.transform(stretched.reshape(len(X), -1))
+    # A user-given scale that does not fit fails in fit.
+    with pytest.raises(ValueError, match="do not fit"):
+        SolidHarmonicScatteringTransformer(**{**SMALL, "scale": 50.0}).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(grid_shape=(16, 16)), "grid_shape"),
+        (dict(grid_shape=(4, 4, 4), sigma=2.0), "too small"),
+        (dict(integral_powers=(1.0, -2.0)), "integral_powers"),
+    ],
+)
+def test_invalid_parameters(small_molecules, params, match):
+    X, _ = small_molecules
+    with pytest.raises(ValueError, match=match):
+        SolidHarmonicScatteringTransformer(**{**SMALL, **params}).fit(X)
+
+
+# --- Features ----------------------------------------------------------------
+
+
+def test_default_feature_names():
+    scattering = SolidHarmonicScatteringTransformer()
+    scattering.fit(pack_molecules([(["H", "H"], [[0, 0, 0], [0.74, 0, 0]])]))
+    names = scattering.get_feature_names_out()
+    assert len(names) == 300 == len(set(names))
+    assert names[0] == "full_order0_p0.5"
+    assert names[4] == "full_order1_j0_l0_p0.5"
+    assert "valence_order2_j1_j2_l3_p3" in names
+    assert names[-1] == "core_order2_j1_j2_l3_p3"
+
+
+def test_water_order_0_matches_numpy_reference(water):
+    scattering = SolidHarmonicScatteringTransformer(
+        J=1, L=1, sigma=2.0, grid_shape=(32, 32, 32), device="cpu"
+    )
+    features = scattering.fit_transform(water)[0]
+    names = list(scattering.get_feature_names_out())
+    # The integral of a sum of normalised Gaussians is the sum of the charges.
+    for channel, charge in [("full", 10), ("valence", 8), ("core", 2)]:
+        assert np.isclose(features[names.index(f"{channel}_order0_p1")], charge, 1e-4)
+    # The integral of rho**2 is a sum of Gaussian overlaps.
+    Z = np.array([8.0, 1.0, 1.0])
+    R = water.reshape(-1, 4)[:, 1:] * scattering.scale_
+    d2 = ((R[:, None] - R[None]) ** 2).sum(-1)
+    sigma = scattering.sigma
+    overlap = np.exp(-d2 / (4 * sigma**2)) / (4 * np.pi * sigma**2) ** 1.5
+    assert np.isclose(features[names.index("full_order0_p2")], Z @ overlap @ Z, 1e-4)
+
+
+def test_channels_of_integer_and_fractional_charges():
+    Z = np.array([[6.0, 1.0, 17.0, 0.0], [0.4, 2.6, 7.2, 1.0]])
+    full, valence, core = np.moveaxis(_transformer._channel_charges(Z, "t"), 1, 0)
+    assert np.array_equal(full, Z)
+    assert np.array_equal(valence[0], VALENCE_ELECTRONS[[6, 1, 17, 0]])
+    assert np.all(valence >= 0) and np.all(core >= 0)
+    assert np.allclose(valence + core, Z)
+
+
+def test_matches_kymatio_directly(small_molecules):
+    from kymatio.scattering3d.utils import generate_weighted_sum_of_gaussians
+
+    X, _ = small_molecules
+    X = X[:2]
+    params = dict(J=1, L=2, sigma=1.0, integral_powers=(0.5, 1.0, 2.0))
+    scattering = SolidHarmonicScatteringTransformer(
+        **params, grid_shape=(24, 20, 16), device="cpu"
+    ).fit(X)
+    ours = scattering.transform(X).reshape(2, 3, -1)
+
+    shape = scattering.grid_shape_
+    atoms = X.reshape(2, -1, 4)
+    positions, _ = _geometry.orient_molecules(atoms[..., 0], atoms[..., 1:])
+    grid = np.fft.ifftshift(
+        np.mgrid[tuple(slice(-(n // 2), n - n // 2) for n in shape)].astype(float),
+        axes=(1, 2, 3),
+    )
+    kymatio_scattering = _kymatio_backend._scattering_module(
+        shape, 1, 2, 1.0, (0.5, 1.0, 2.0), "cpu"
+    )
+    charges = _transformer._channel_charges(atoms[..., 0], "t")
+    for channel in range(3):
+        weights = charges[:, channel]
+        # kymatio stops at the first zero weight: move real atoms first.
+        order = np.argsort(weights == 0, axis=1, kind="stable")
+        density = generate_weighted_sum_of_gaussians(
+            grid,
+            np.take_along_axis(positions * scattering.scale_, order[..., None], 1),
+            np.take_along_axis(weights, order, 1),
+            1.0,
+        )
+        expected = kymatio_scattering(torch.as_tensor(density, dtype=torch.float32))
+        np.testing.assert_allclose(
+            ours[:, channel, 3:], expected.reshape(2, -1).numpy(), rtol=2e-4
+        )
+
+
+# --- Invariance --------------------------------------------------------------
+
+
+def _relative_change(before, after):
+    return np.max(np.abs(after - before) / np.abs(before).clip(1e-12))
+
+
+def test_invariance_on_challenge_molecules(small_molecules):
+    # Default settings but a smaller grid, on real molecules. Translations and
+    # rotations are undone by the centring and orientation (measured change: 0,
+    # up to float64 rounding of the oriented positions); permutations only
+    # reorder the float32 sum over atoms (measured: 5e-5 relative at most).
+    X, _ = small_molecules
+    X = X[:6]
+    scattering = SolidHarmonicScatteringTransformer(grid_shape=32, device="cpu")
+    features = scattering.fit(X).transform(X)
+    rng = np.random.default_rng(0)
+    atoms = X.reshape(len(X), -1, 4)
+    present = atoms[..., :1] > 0
+
+    moved = atoms.copy()
+    moved[..., 1:] += rng.normal(scale=5.0, size=(len(X), 1, 3)) * present
+    rotated = atoms.copy()
+    permuted = atoms.copy()
+    for i in range(len(X)):
+        rotated[i, :, 1:] = atoms[i, :, 1:] @ random_rotation(rng).T
+        n = int(present[i].sum())
+        permuted[i, :n] = atoms[i, rng.permutation(n)]
+    for changed, tolerance in [(moved, 1e-5), (rotated, 1e-5), (permuted, 5e-4)]:
+        after = scattering.transform(changed.reshape(len(X), -1))
+        assert _relative_change(features, after) < tolerance
+
+
+def test_rotation_invariance_without_orientation_is_only_approximate(water):
+    # The wavelet moduli are rotation invariant in the continuum; on the grid
+    # the features still change a little when the orientation is not undone.
+    # This guards the meaning of the tolerance above.
+    scattering = SolidHarmonicScatteringTransformer(
+        J=1, L=1, sigma=2.0, grid_shape=(32, 32, 32), device="cpu"
+    ).fit(water)
+    atoms = water.reshape(1, -1, 4)
+    positions, _ = _geometry.orient_molecules(atoms[..., 0], atoms[..., 1:])
+    weights = _transformer._channel_charges(atoms[..., 0], "t")
+    settings = dict(
+        grid_shape=(32, 32, 32),
+        J=1,
+        L=1,
+        sigma=2.0,
+        integral_powers=(1.0, 2.0),
+        device="cpu",
+    )
+    straight = _kymatio_backend.scattering_features(
+        weights, positions * scattering.scale_, **settings
+    )
+    rotation = random_rotation(np.random.default_rng(1))
+    turned = _kymatio_backend.scattering_features(
+        weights, positions @ rotation.T * scattering.scale_, **settings
+    )
+    change = _relative_change(straight, turned)
+    assert 1e-6 < change < 0.05
+
+
+# --- Estimator contract on real molecules ------------------------------------
+
+
+def test_estimator_contract_on_molecules(small_molecules):
+    X, _ = small_molecules
+    X = X[:5]
+    scattering = SolidHarmonicScatteringTransformer(**SMALL)
+    features = scattering.fit_transform(X)
+    assert features.shape == (5, 84) and features.dtype == np.float64
+    assert np.all(np.isfinite(features))
+    # float32 input, read-only input, refit, clone and pickle agree.
+    np.testing.assert_allclose(
+        scattering.transform(X.astype(np.float32)), features, rtol=1e-4
+    )
+    readonly = X.copy()
+    readonly.flags.writeable = False
+    np.testing.assert_array_equal(scattering.transform(readonly), features)
+    np.testing.assert_array_equal(clone(scattering).fit(X).transform(X), features)
+    restored = pickle.loads(pickle.dumps(scattering))
+    np.testing.assert_array_equal(restored.transform(X), features)
+    # Transforming one molecule at a time gives the same rows.
+    np.testing.assert_allclose(scattering.transform(X[2:3]), features[2:3], rtol=1e-6)
+    with pytest.raises(ValueError, match="features"):
+        scattering.transform(X[:, :-4])
+
+
+def test_batches_bound_memory_and_do_not_change_features(small_molecules, monkeypatch):
+    X, _ = small_molecules
+    X = X[:7]
+    sizes = []
+    compute = _kymatio_backend.scattering_features
+
+    def recording(weights, *args, **kwargs):
+        sizes.append(len(weights))
+        return compute(weights, *args, **kwargs)
+
+    monkeypatch.setattr(_kymatio_backend, "scattering_features", recording)
+    one = SolidHarmonicScatteringTransformer(**SMALL, batch_size=1).fit(X).transform(X)
+    assert sizes == [1] * 7
+    sizes.clear()
+    three = (
+        SolidHarmonicScatteringTransformer(**SMALL, batch_size=3).fit(X).transform(X)
+    )
+    assert sizes == [3, 3, 1]
+    np.testing.assert_allclose(one, three, rtol=1e-6)
+
+
+def test_parallel_batches_match(small_molecules):
+    X, _ = small_molecules
+    X = X[:6]
+    serial = SolidHarmonicScatteringTransformer(**SMALL, batch_size=2).fit(X)
+    parallel = clone(serial).set_params(n_jobs=2)
+    np.testing.assert_allclose(
+        parallel.fit(X).transform(X), serial.transform(X), rtol=1e-6
+    )
+
+
+def test_verbose_shows_progress(small_molecules, capsys):
+    X, _ = small_molecules
+    SolidHarmonicScatteringTransformer(**SMALL, verbose=True).fit(X[:3]).transform(
+        X[:3]
+    )
+    assert "3/3" in capsys.readouterr().err
+    SolidHarmonicScatteringTransformer(**SMALL).fit(X[:3]).transform(X[:3])
+    assert capsys.readouterr().err == ""
+
+
+# --- Devices -----------------------------------------------------------------
+
+
+def test_device_selection(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert _transformer._resolve_device("auto") == "cpu"
+    assert _transformer._resolve_device("cpu") == "cpu"
+    with pytest.raises(ValueError, match="device='cuda'"):
+        _transformer._resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert _transformer._resolve_device("auto") == "cuda"
+    assert _transformer._resolve_device("cuda") == "cuda"
+
+
+def test_cuda_unavailable_fails_early(small_molecules, monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    X, _ = small_molecules
+    with pytest.raises(ValueError, match="no usable CUDA device"):
+        SolidHarmonicScatteringTransformer(**{**SMALL, "device": "cuda"}).fit(X)
+
+
+def test_auto_device_passes_the_resolved_device(small_molecules, monkeypatch):
+    devices = []
+    compute = _kymatio_backend.scattering_features
+
+    def recording(*args, device, **kwargs):
+        devices.append(device)
+        return compute(*args, device="cpu", **kwargs)
+
+    monkeypatch.setattr(_kymatio_backend, "scattering_features", recording)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    X, _ = small_molecules
+    SolidHarmonicScatteringTransformer(**{**SMALL, "device": "auto"}).fit(
+        X[:2]
+    ).transform(X[:2])
+    assert devices == ["cuda"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_devices_agree(small_molecules, device):
+    X, _ = small_molecules
+    X = X[:3]
+    cpu = SolidHarmonicScatteringTransformer(**SMALL).fit_transform(X)
+    other = SolidHarmonicScatteringTransformer(**{**SMALL, "device": device})
+    np.testing.assert_allclose(other.fit_transform(X), cpu, rtol=1e-4)
+
+
+# --- Caching and the ridge search --------------------------------------------
+
+
+def test_search_computes_each_distinct_input_once(
+    small_molecules, monkeypatch, tmp_path
+):
+    X, y = small_molecules
+    computed = []
+    compute = _kymatio_backend.scattering_features
+
+    def counting(weights, *args, **kwargs):
+        computed.append(len(weights))
+        return compute(weights, *args, **kwargs)
+
+    monkeypatch.setattr(_kymatio_backend, "scattering_features", counting)
+    small = {k: v for k, v in SMALL.items()}
+    search = make_scattering_ridge(memory=tmp_path, batch_size=32, **small)
+    search.fit(X, y)
+    n_alphas = len(search.param_grid["ridge__alpha"])
+    assert n_alphas == 11
+    # Five training folds (4/5 of X each), five validation folds (1/5 each)
+    # and the refit on X: six passes over X, not 11 * 10 + 1.
+    assert sum(computed) == 6 * len(X)
+    assert len(computed) == 11
+    assert np.isfinite(search.best_score_)
+
+    # A second run with the same cache computes nothing.
+    computed.clear()
+    make_scattering_ridge(memory=tmp_path, **small).fit(X, y)
+    assert computed == []
+    # Changing a parameter that changes the features misses the cache.
+    make_scattering_ridge(memory=tmp_path, **{**small, "sigma": 1.1}).fit(X, y)
+    assert sum(computed) == 6 * len(X)
+
+
+def test_default_search_uses_a_temporary_cache(small_molecules):
+    search = make_scattering_ridge(**SMALL)
+    scattering = search.estimator.steps[0][1]
+    assert scattering.memory is not None
+    assert isinstance(search.cv.random_state, int)
+    X, y = small_molecules
+    predictions = search.fit(X, y).predict(X[:3])
+    assert predictions.shape == (3,)
