@@ -38,13 +38,17 @@ def parse_args(argv=None):
     parser.add_argument("--model", choices=sorted(models), default="coulomb-mlp")
     parser.add_argument("--out", default="submission.csv", help="the CSV to write")
     parser.add_argument(
-        "--cv", type=int, default=0, metavar="K",
+        "--cv",
+        type=int,
+        default=0,
+        metavar="K",
         help="report the K-fold cross-validated RMSE first (K >= 2)",
     )
     parser.add_argument("--random-state", type=int, default=0)
     parser.add_argument("--n-jobs", type=int, default=None)
     parser.add_argument(
-        "--cache-dir", default=None,
+        "--cache-dir",
+        default=None,
         help="cache fitted transformers here (joblib.Memory), for faster reruns",
     )
     parser.add_argument("--quiet", action="store_true", help="no progress output")
@@ -66,8 +70,11 @@ def main(argv=None):
     args = parse_args(argv)
     verbose = not args.quiet
     model = skqm7x.make_model(
-        args.model, random_state=args.random_state, verbose=verbose,
-        n_jobs=args.n_jobs, memory=args.cache_dir,
+        args.model,
+        random_state=args.random_state,
+        verbose=verbose,
+        n_jobs=args.n_jobs,
+        memory=args.cache_dir,
     )
     timings = {}
     with stage("load data", timings):

@@ -8,6 +8,7 @@ from skqm7x._models import available_models, make_model
 from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._molecules import pack_molecules, unpack_molecules
 from skqm7x._random_coulomb import RandomCoulombExpander
+from skqm7x._reference import AtomicReferenceRegressor
 from skqm7x._scattering import (
     SolidHarmonicScatteringTransformer,
     make_scattering_ridge,
@@ -16,6 +17,7 @@ from skqm7x._scattering import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "AtomicReferenceRegressor",
     "CoulombMatrixTransformer",
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",

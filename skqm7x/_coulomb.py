@@ -29,9 +29,7 @@ def coulomb_matrices(Z, R):
     off_diagonal = present[:, :, None] & present[:, None, :]
     np.einsum("nii->ni", off_diagonal)[...] = False
     products = Z[:, :, None] * Z[:, None, :]
-    C = np.divide(
-        products, distances, out=np.zeros_like(distances), where=off_diagonal
-    )
+    C = np.divide(products, distances, out=np.zeros_like(distances), where=off_diagonal)
     np.einsum("nii->ni", C)[...] = 0.5 * Z**2.4
     return C
 
@@ -228,7 +226,7 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
             rows, cols = np.triu_indices(size)
         else:
             rows, cols = np.indices((size, size)).reshape(2, -1)
-        return np.array([f"coulomb_{i}_{j}" for i, j in zip(rows, cols)], dtype=object)
+        return np.array([f"coulomb_{i}_{j}" for i, j in zip(rows, cols, strict=True)], dtype=object)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

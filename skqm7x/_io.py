@@ -32,9 +32,17 @@ def _species_and_position_columns(comment, path):
         return 0, 1  # plain xyz: "Symbol x y z"
     fields = match.group(1).split(":")
     offsets, column = {}, 0
-    for name, _kind, width in zip(fields[::3], fields[1::3], fields[2::3]):
-        offsets[name.lower()] = column
-        column += int(width)
+    try:
+        for name, _kind, width in zip(
+            fields[::3], fields[1::3], fields[2::3], strict=True
+        ):
+            offsets[name.lower()] = column
+            column += int(width)
+    except ValueError:
+        raise DataFormatError(
+            f"{path}, line 2: malformed Properties {match.group(1)!r}; expected "
+            "name:type:width triples."
+        ) from None
     if "species" not in offsets or "pos" not in offsets:
         raise DataFormatError(
             f"{path}, line 2: the Properties line must name 'species' and 'pos' "
@@ -135,8 +143,7 @@ def read_xyz(path):
             ) from None
         if not np.all(np.isfinite(R[i])):
             raise DataFormatError(
-                f"{path}, line {line_number}: coordinates must be finite, got "
-                f"{line!r}."
+                f"{path}, line {line_number}: coordinates must be finite, got {line!r}."
             )
     distances = np.linalg.norm(R[:, None] - R[None], axis=-1)
     np.fill_diagonal(distances, np.inf)
@@ -218,8 +225,9 @@ def _resolve_data_dir(data_dir):
     return data_dir
 
 
-def load_qm7x(data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None,
-              verbose=False):
+def load_qm7x(
+    data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None, verbose=False
+):
     """Load the QM7-X challenge molecules (and labels) as packed arrays.
 
     Parameters
@@ -294,8 +302,10 @@ def load_qm7x(data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=No
         )
     paths = [files[i] for i in ids]
     molecules = [read_xyz(path) for path in _progress(paths, verbose, subset)]
-    too_big = next((p for p, (z, _) in zip(paths, molecules) if len(z) > n_atoms_max),
-                   None)
+    too_big = next(
+        (p for p, (z, _) in zip(paths, molecules, strict=True) if len(z) > n_atoms_max),
+        None,
+    )
     if too_big is not None:
         raise DataFormatError(
             f"{too_big} has more atoms than n_atoms_max={n_atoms_max}."
@@ -360,7 +370,9 @@ def write_submission(path, ids, energies):
         with os.fdopen(handle, "w", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
             writer.writerow(["id", "energy"])
-            writer.writerows((int(i), repr(float(e))) for i, e in zip(ids, energies))
+            writer.writerows(
+                (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
+            )
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)

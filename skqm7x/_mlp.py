@@ -189,7 +189,12 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             )
         views = self._views(X)
         torch, skorch = _import_torch()
-        from skqm7x._torch_mlp import NewViewsEachEpoch, SigmoidMLP, ViewDataset
+        from skqm7x._torch_mlp import (
+            NewViewsEachEpoch,
+            SigmoidMLP,
+            ViewDataset,
+            flush_denormals,
+        )
 
         self.device_ = resolve_device(self.device)
         self.target_mean_ = float(np.mean(y))
@@ -211,7 +216,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             )
         callbacks = [("new_views", NewViewsEachEpoch(dataset))]
         devices = [torch.device(self.device_)] if self.device_ != "cpu" else []
-        with torch.random.fork_rng(devices=devices):
+        with torch.random.fork_rng(devices=devices), flush_denormals():
             torch.manual_seed(seed)
             self.net_ = skorch.NeuralNetRegressor(
                 SigmoidMLP,
@@ -256,14 +261,17 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
+        from skqm7x._torch_mlp import flush_denormals
+
         views = self._views(X)
         flat = views.reshape(-1, views.shape[2])
-        outputs = np.concatenate(
-            [
-                self.net_.predict(flat[start : start + _PREDICT_BATCH])
-                for start in range(0, len(flat), _PREDICT_BATCH)
-            ]
-        )
+        with flush_denormals():
+            outputs = np.concatenate(
+                [
+                    self.net_.predict(flat[start : start + _PREDICT_BATCH])
+                    for start in range(0, len(flat), _PREDICT_BATCH)
+                ]
+            )
         mean_output = outputs.reshape(len(X), self.n_draws).mean(axis=1)
         return mean_output.astype(np.float64) * self.target_scale_ + self.target_mean_
 

@@ -8,7 +8,8 @@ from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._random_coulomb import RandomCoulombExpander
 
-# Tuned on 5-fold CV of the challenge's labelled molecules (benchmarks/bench_coulomb_mlp.py).
+# Tuned by 5-fold CV on the labelled challenge molecules
+# (benchmarks/bench_coulomb_mlp.py).
 TUNED_COULOMB_MLP = {"base_learning_rate": 0.3, "max_epochs": 200}
 
 
@@ -16,8 +17,9 @@ def _coulomb_mlp(random_state, verbose, n_jobs, memory):
     return make_pipeline(
         CoulombMatrixTransformer(),
         RandomCoulombExpander(random_state=random_state),
-        SigmoidMLPRegressor(**TUNED_COULOMB_MLP, random_state=random_state,
-                            verbose=int(verbose)),
+        SigmoidMLPRegressor(
+            **TUNED_COULOMB_MLP, random_state=random_state, verbose=int(verbose)
+        ),
         memory=memory,
     )
 
@@ -87,8 +89,6 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
     ['coulombmatrixtransformer', 'randomcoulombexpander', 'sigmoidmlpregressor']
     """
     if name not in _MODELS:
-        raise ValueError(
-            f"Unknown model {name!r}; choose one of {sorted(_MODELS)}."
-        )
+        raise ValueError(f"Unknown model {name!r}; choose one of {sorted(_MODELS)}.")
     factory, _ = _MODELS[name]
     return factory(random_state, verbose, n_jobs, memory)

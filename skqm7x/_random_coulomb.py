@@ -100,8 +100,9 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         "random_state": ["random_state"],
     }
 
-    def __init__(self, *, sigma=1.0, theta=1.0, n_draws=DEFAULT_N_DRAWS,
-                 random_state=None):
+    def __init__(
+        self, *, sigma=1.0, theta=1.0, n_draws=DEFAULT_N_DRAWS, random_state=None
+    ):
         self.sigma = sigma
         self.theta = theta
         self.n_draws = n_draws
@@ -160,8 +161,9 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
             noise = self._molecule_rng(C).normal(size=(self.n_draws, size))
             noisy_norms = np.linalg.norm(C, axis=1) + self.sigma * noise
             order = np.argsort(-noisy_norms, axis=1, kind="stable")
-            random_matrices = permute(np.broadcast_to(C, (self.n_draws, size, size)),
-                                      order)
+            random_matrices = permute(
+                np.broadcast_to(C, (self.n_draws, size, size)), order
+            )
             draws[i] = binarize(random_matrices, self.theta).transpose(1, 0, 2, 3)
         return draws.reshape(len(X), -1)
 

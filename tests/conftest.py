@@ -4,7 +4,9 @@ from pathlib import Path
 import pytest
 
 DATA_DIR = Path(
-    os.environ.get("SKQM7X_DATA", Path(__file__).parents[2] / "shared" / "data" / "qm7x")
+    os.environ.get(
+        "SKQM7X_DATA", Path(__file__).parents[2] / "shared" / "data" / "qm7x"
+    )
 )
 
 

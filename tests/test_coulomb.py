@@ -18,7 +18,9 @@ def coulomb_reference(Z, R):
 
 
 WATER_Z = np.array([8, 1, 1])
-WATER_R = np.array([[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]])
+WATER_R = np.array(
+    [[0.0, 0.0, 0.1173], [0.0, 0.7572, -0.4692], [0.0, -0.7572, -0.4692]]
+)
 # Atoms listed out of row-norm order, so that sorting has work to do.
 FORMALDEHYDE_Z = np.array([1, 6, 1, 8])
 FORMALDEHYDE_R = np.array(
@@ -29,7 +31,9 @@ FORMALDEHYDE_R = np.array(
 def test_matches_reference_unsorted():
     X = pack_molecules([(FORMALDEHYDE_Z, FORMALDEHYDE_R)], n_atoms_max=6)
     C = CoulombMatrixTransformer(sorting="none").fit_transform(X).reshape(6, 6)
-    np.testing.assert_allclose(C[:4, :4], coulomb_reference(FORMALDEHYDE_Z, FORMALDEHYDE_R))
+    np.testing.assert_allclose(
+        C[:4, :4], coulomb_reference(FORMALDEHYDE_Z, FORMALDEHYDE_R)
+    )
     np.testing.assert_array_equal(C[4:], 0.0)
     np.testing.assert_array_equal(C[:, 4:], 0.0)
 
@@ -70,16 +74,27 @@ def test_upper_triangle():
     triangle = CoulombMatrixTransformer(upper_triangle=True).fit(X)
     np.testing.assert_allclose(triangle.transform(X)[0], full[np.triu_indices(4)])
     assert triangle.get_feature_names_out()[:5].tolist() == [
-        "coulomb_0_0", "coulomb_0_1", "coulomb_0_2", "coulomb_0_3", "coulomb_1_1"
+        "coulomb_0_0",
+        "coulomb_0_1",
+        "coulomb_0_2",
+        "coulomb_0_3",
+        "coulomb_1_1",
     ]
 
 
 def test_feature_names():
     X = pack_molecules([(WATER_Z, WATER_R)])
     names = CoulombMatrixTransformer().fit(X).get_feature_names_out()
-    assert names.tolist()[:4] == ["coulomb_0_0", "coulomb_0_1", "coulomb_0_2", "coulomb_1_0"]
+    assert names.tolist()[:4] == [
+        "coulomb_0_0",
+        "coulomb_0_1",
+        "coulomb_0_2",
+        "coulomb_1_0",
+    ]
     spectrum = CoulombMatrixTransformer(sorting="eigenspectrum").fit(X)
-    assert spectrum.get_feature_names_out().tolist() == [f"eigenvalue_{k}" for k in range(3)]
+    assert spectrum.get_feature_names_out().tolist() == [
+        f"eigenvalue_{k}" for k in range(3)
+    ]
 
 
 def test_n_atoms_max_learned_from_slots_and_given(small_molecules):
@@ -98,7 +113,9 @@ def test_n_atoms_max_too_small():
     with pytest.raises(ValueError, match="A training molecule has 4 atoms, more than"):
         CoulombMatrixTransformer(n_atoms_max=3).fit(X)
     transformer = CoulombMatrixTransformer(n_atoms_max=3).fit(X[1:])
-    with pytest.raises(ValueError, match="Molecule 0 has 4 atoms, more than n_atoms_max_=3"):
+    with pytest.raises(
+        ValueError, match="Molecule 0 has 4 atoms, more than n_atoms_max_=3"
+    ):
         transformer.transform(X)
 
 

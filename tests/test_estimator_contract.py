@@ -16,7 +16,9 @@ from skqm7x import CoulombMatrixTransformer, RandomCoulombExpander
 
 
 def coulomb_then_expander():
-    return make_pipeline(CoulombMatrixTransformer(), RandomCoulombExpander(random_state=0))
+    return make_pipeline(
+        CoulombMatrixTransformer(), RandomCoulombExpander(random_state=0)
+    )
 
 
 TRANSFORMERS = {

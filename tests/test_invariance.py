@@ -19,7 +19,7 @@ def moved(X, seed):
     rng = np.random.default_rng(seed)
     Z, R = unpack_molecules(X)
     molecules = []
-    for z, r in zip(Z, R):
+    for z, r in zip(Z, R, strict=True):
         present = z > 0
         z, r = z[present], r[present]
         order = rng.permutation(len(z))
@@ -39,14 +39,18 @@ def test_sorted_coulomb_matrix_is_invariant(molecules, sorting):
     original = transformer.transform(molecules)
     for seed in range(3):
         np.testing.assert_allclose(
-            transformer.transform(moved(molecules, seed)), original, rtol=1e-9, atol=1e-9
+            transformer.transform(moved(molecules, seed)),
+            original,
+            rtol=1e-9,
+            atol=1e-9,
         )
 
 
 def test_unsorted_coulomb_matrix_depends_on_atom_order(molecules):
     transformer = CoulombMatrixTransformer(sorting="none").fit(molecules)
-    assert not np.allclose(transformer.transform(moved(molecules, 0)),
-                           transformer.transform(molecules))
+    assert not np.allclose(
+        transformer.transform(moved(molecules, 0)), transformer.transform(molecules)
+    )
 
 
 def test_random_coulomb_draws_are_invariant(molecules):
@@ -67,5 +71,6 @@ def test_pipeline_predictions_are_invariant(qm7x_train, molecules):
     ).fit(qm7x_train.data[200:600], qm7x_train.target[200:600])
     original = model.predict(molecules)
     for seed in range(2):
-        np.testing.assert_allclose(model.predict(moved(molecules, seed)), original,
-                                   atol=1e-5)
+        np.testing.assert_allclose(
+            model.predict(moved(molecules, seed)), original, atol=1e-5
+        )

@@ -4,7 +4,13 @@ import os
 import numpy as np
 import pytest
 
-from skqm7x import DataFormatError, load_qm7x, read_xyz, unpack_molecules, write_submission
+from skqm7x import (
+    DataFormatError,
+    load_qm7x,
+    read_xyz,
+    unpack_molecules,
+    write_submission,
+)
 
 WATER = "3\nwater\nO 0.0 0.0 0.1173\nH 0.0 0.7572 -0.4692\nH 0.0 -0.7572 -0.4692\n"
 
@@ -57,6 +63,8 @@ def test_read_any_element_and_atomic_numbers(tmp_path):
         ("2\n\nH 0 0 0\nH 1 0\n", "line 4: expected an element and three"),
         ("2\n\nH 1 1 1\nH 1 1 1\n", "lines 3 and 4: two atoms share the same position"),
         ("1\nProperties=pos:R:3\n0 0 0\n", "line 2: the Properties line must name"),
+        ("1\nProperties=species:S\nH 0 0 0\n", "line 2: malformed Properties"),
+        ("1\nProperties=species:S:x\nH 0 0 0\n", "line 2: malformed Properties"),
     ],
 )
 def test_read_bad_file(tmp_path, text, message):
@@ -71,7 +79,9 @@ def test_load_train(qm7x_train, data_dir):
     np.testing.assert_array_equal(qm7x_train.ids, np.arange(1, 3793))
     with open(data_dir / "energies" / "train.csv") as file:
         labels = {int(row["id"]): float(row["energy"]) for row in csv.DictReader(file)}
-    np.testing.assert_array_equal(qm7x_train.target, [labels[i] for i in qm7x_train.ids])
+    np.testing.assert_array_equal(
+        qm7x_train.target, [labels[i] for i in qm7x_train.ids]
+    )
     Z, R = unpack_molecules(qm7x_train.data[:1])
     np.testing.assert_array_equal(Z[0, :17], read_xyz(qm7x_train.filenames[0])[0])
 
@@ -141,7 +151,9 @@ def test_load_bad_label(small_layout, row, message):
 
 
 def test_load_molecule_larger_than_n_atoms_max(small_layout):
-    with pytest.raises(DataFormatError, match="id_1.xyz has more atoms than n_atoms_max=2"):
+    with pytest.raises(
+        DataFormatError, match="id_1.xyz has more atoms than n_atoms_max=2"
+    ):
         load_qm7x(small_layout, n_atoms_max=2)
 
 

@@ -63,12 +63,16 @@ def test_same_random_state_same_predictions(split):
 
 def test_validation_curve_and_pickle(split):
     X_train, y_train, X_test, _ = split
-    mlp = coulomb_mlp(max_epochs=4, validation_fraction=0.25).fit(X_train[:400], y_train[:400])
+    mlp = coulomb_mlp(max_epochs=4, validation_fraction=0.25).fit(
+        X_train[:400], y_train[:400]
+    )
     regressor = mlp[-1]
     assert regressor.loss_curve_.shape == regressor.validation_loss_curve_.shape == (4,)
     dumped = pickle.dumps(mlp)
     assert len(dumped) < 20e6, "the training data must not be pickled with the model"
-    np.testing.assert_array_equal(pickle.loads(dumped).predict(X_test), mlp.predict(X_test))
+    np.testing.assert_array_equal(
+        pickle.loads(dumped).predict(X_test), mlp.predict(X_test)
+    )
 
 
 def test_per_layer_learning_rates():
@@ -95,7 +99,10 @@ def test_grid_search_tunes_expander_and_mlp(split):
     X_train, y_train, _, _ = split
     search = GridSearchCV(
         coulomb_mlp(max_epochs=2),
-        {"randomcoulombexpander__sigma": [0.5, 2.0], "sigmoidmlpregressor__momentum": [0.5]},
+        {
+            "randomcoulombexpander__sigma": [0.5, 2.0],
+            "sigmoidmlpregressor__momentum": [0.5],
+        },
         cv=KFold(2),
         scoring="neg_root_mean_squared_error",
     ).fit(X_train[:200], y_train[:200])
@@ -103,7 +110,9 @@ def test_grid_search_tunes_expander_and_mlp(split):
 
 
 def test_n_draws_must_divide_features():
-    with pytest.raises(ValueError, match="n_draws=4 must divide the number of features"):
+    with pytest.raises(
+        ValueError, match="n_draws=4 must divide the number of features"
+    ):
         SigmoidMLPRegressor(n_draws=4, device="cpu").fit(np.ones((5, 6)), np.ones(5))
 
 
@@ -116,7 +125,9 @@ def test_bad_hidden_layer_sizes():
 
 def test_divergence_is_reported():
     X = np.random.RandomState(0).normal(size=(50, 2)) * 1e6
-    mlp = SigmoidMLPRegressor(base_learning_rate=1e6, n_draws=1, max_epochs=3, device="cpu")
+    mlp = SigmoidMLPRegressor(
+        base_learning_rate=1e6, n_draws=1, max_epochs=3, device="cpu"
+    )
     with pytest.raises(ValueError, match="Training diverged"):
         mlp.fit(X, X[:, 0] * 1e3)
 
@@ -124,7 +135,9 @@ def test_divergence_is_reported():
 @pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
 def test_cuda_without_gpu_is_a_clear_error():
     mlp = SigmoidMLPRegressor(n_draws=1, device="cuda")
-    with pytest.raises(ValueError, match="device='cuda' was requested but torch sees no"):
+    with pytest.raises(
+        ValueError, match="device='cuda' was requested but torch sees no"
+    ):
         mlp.fit(np.ones((5, 2)), np.ones(5))
 
 

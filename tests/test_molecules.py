@@ -71,8 +71,20 @@ def test_check_molecules_ignores_padding_positions():
 
 @pytest.mark.parametrize(
     "symbol, valence",
-    [("H", 1), ("He", 2), ("C", 4), ("N", 5), ("O", 6), ("F", 7), ("S", 6),
-     ("Cl", 7), ("Br", 7), ("Ga", 3), ("I", 7), ("Pb", 4)],
+    [
+        ("H", 1),
+        ("He", 2),
+        ("C", 4),
+        ("N", 5),
+        ("O", 6),
+        ("F", 7),
+        ("S", 6),
+        ("Cl", 7),
+        ("Br", 7),
+        ("Ga", 3),
+        ("I", 7),
+        ("Pb", 4),
+    ],
 )
 def test_valence_electrons(symbol, valence):
     assert VALENCE_ELECTRONS[ATOMIC_NUMBERS[symbol]] == valence

@@ -42,7 +42,7 @@ def test_each_draw_is_one_permutation_of_rows_and_columns(coulomb):
     random_matrices = theta * np.arctanh(middle)
     C = coulomb.reshape(-1, 23, 23)
     n_distinct = 0
-    for molecule, draws in zip(C, random_matrices):
+    for molecule, draws in zip(C, random_matrices, strict=True):
         for draw in draws:
             # The diagonal of P C P^T is the permuted diagonal; recover P from
             # the norms of the rows, which the permutation carries along.
@@ -78,7 +78,9 @@ def test_draws_do_not_depend_on_the_batch(coulomb):
 
 
 def test_draws_differ_between_molecules_and_draws(coulomb):
-    output = RandomCoulombExpander(sigma=20, random_state=0).fit(coulomb).transform(coulomb)
+    output = (
+        RandomCoulombExpander(sigma=20, random_state=0).fit(coulomb).transform(coulomb)
+    )
     draws = draws_of(output, 10, 23)
     assert len({draws[0, d].tobytes() for d in range(10)}) > 1
 
@@ -89,5 +91,7 @@ def test_rejects_non_square_input():
 
 
 def test_float32_is_preserved(coulomb):
-    output = RandomCoulombExpander(random_state=0).fit_transform(coulomb.astype(np.float32))
+    output = RandomCoulombExpander(random_state=0).fit_transform(
+        coulomb.astype(np.float32)
+    )
     assert output.dtype == np.float32

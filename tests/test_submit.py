@@ -32,14 +32,25 @@ def small_data_dir(data_dir, tmp_path_factory):
 def run_submit(*args):
     return subprocess.run(
         [sys.executable, str(SUBMIT), *map(str, args)],
-        capture_output=True, text=True, timeout=600,
+        capture_output=True,
+        text=True,
+        timeout=600,
     )
 
 
 def test_submit_writes_a_valid_csv(small_data_dir, tmp_path):
     out = tmp_path / "submission.csv"
-    result = run_submit("--data-dir", small_data_dir, "--model", "coulomb-mlp",
-                        "--out", out, "--cv", 2, "--quiet")
+    result = run_submit(
+        "--data-dir",
+        small_data_dir,
+        "--model",
+        "coulomb-mlp",
+        "--out",
+        out,
+        "--cv",
+        2,
+        "--quiet",
+    )
     assert result.returncode == 0, result.stderr
     assert "2-fold CV: RMSE" in result.stdout
     assert "fit on all labelled" in result.stdout
