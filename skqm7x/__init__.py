@@ -4,8 +4,8 @@
 
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
-from skqm7x._models import available_models, make_model
 from skqm7x._mlp import SigmoidMLPRegressor
+from skqm7x._models import available_models, make_model
 from skqm7x._molecules import pack_molecules, unpack_molecules
 from skqm7x._random_coulomb import RandomCoulombExpander
 from skqm7x._reference import AtomicReferenceRegressor

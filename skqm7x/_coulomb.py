@@ -226,7 +226,9 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
             rows, cols = np.triu_indices(size)
         else:
             rows, cols = np.indices((size, size)).reshape(2, -1)
-        return np.array([f"coulomb_{i}_{j}" for i, j in zip(rows, cols, strict=True)], dtype=object)
+        return np.array(
+            [f"coulomb_{i}_{j}" for i, j in zip(rows, cols, strict=True)], dtype=object
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -15,7 +15,8 @@ class SigmoidMLP(torch.nn.Module):
     def __init__(self, sizes):
         super().__init__()
         self.layers = torch.nn.ModuleList(
-            torch.nn.Linear(n_in, n_out) for n_in, n_out in zip(sizes, [*sizes[1:], 1], strict=True)
+            torch.nn.Linear(n_in, n_out)
+            for n_in, n_out in zip(sizes, [*sizes[1:], 1], strict=True)
         )
 
     def forward(self, X):
@@ -60,15 +61,20 @@ class NewViewsEachEpoch(Callback):
 
 @contextmanager
 def flush_denormals():
-    """Treat subnormal floats as zero while the network runs.
+    """Treat subnormal floats as zero, on one thread, while the network runs.
 
     Saturated sigmoids send gradients into the subnormal range, where CPU
     arithmetic is many times slower (measured: 6x on 10 epochs of the
-    Coulomb MLP). torch has no getter for this flag; it is off by default
-    and is switched off again afterwards.
+    Coulomb MLP). The flag only reaches the calling thread, not torch's
+    existing worker threads, so the small per-batch products run on this
+    thread alone. torch has no getter for the flag: it is off by default and
+    is switched off again afterwards.
     """
+    n_threads = torch.get_num_threads()
+    torch.set_num_threads(1)
     torch.set_flush_denormal(True)
     try:
         yield
     finally:
         torch.set_flush_denormal(False)
+        torch.set_num_threads(n_threads)
