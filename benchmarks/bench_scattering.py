@@ -163,7 +163,7 @@ def compare(X_fit, X, threads, batch_size):
     return ours
 
 
-def tradeoff(X, y, grids, threads, batch_size):
+def tradeoff(X, y, grids, threads, batch_size, save_dir=None):
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
@@ -181,6 +181,13 @@ def tradeoff(X, y, grids, threads, batch_size):
         (features, shape, scale), seconds, peak = run_isolated(
             _ours, threads, X, X, params
         )
+        if save_dir:
+            os.makedirs(save_dir, exist_ok=True)
+            np.savez(
+                os.path.join(save_dir, f"features_grid{longest}_n{len(X)}.npz"),
+                features=features,
+                target=y,
+            )
         best = None
         for alpha in np.logspace(-9, 1, 11):
             model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
@@ -234,6 +241,9 @@ def main():
     )
     parser.add_argument("--batch-size", type=int, default=4)
     parser.add_argument("--skip-kymatio", action="store_true")
+    parser.add_argument(
+        "--save-features", metavar="DIR", help="save the trade-off features here"
+    )
     args = parser.parse_args()
 
     import torch
@@ -255,13 +265,16 @@ def main():
             args.batch_size,
         )
     if args.grids and args.tradeoff_molecules:
-        subset = order[: args.tradeoff_molecules]
+        # In id order, so that the full set gives the same folds as
+        # make_scattering_ridge on the challenge data.
+        subset = np.sort(order[: args.tradeoff_molecules])
         tradeoff(
             train.data[subset],
             train.target[subset],
             args.grids,
             args.threads,
             args.batch_size,
+            args.save_features,
         )
 
 

@@ -63,7 +63,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         ``gamma_0``: a layer with ``m`` inputs learns at
         ``base_learning_rate / sqrt(m)``.
     momentum : float, default=0.9
-        Momentum of SGD.
+        Momentum of SGD (ignored by Adam).
+    solver : {"sgd", "adam"}, default="sgd"
+        The optimizer: SGD with momentum, as in Montavon et al., or Adam
+        (Kingma and Ba, 2015), which converges in far fewer epochs. Both use
+        the per-layer learning rates above.
     max_epochs : int, default=80
         Passes over the training molecules.
     batch_size : int, default=25
@@ -132,6 +136,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         "hidden_layer_sizes": [tuple, list],
         "base_learning_rate": [Interval(Real, 0, None, closed="neither")],
         "momentum": [Interval(Real, 0, 1, closed="left")],
+        "solver": [StrOptions({"sgd", "adam"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
@@ -147,6 +152,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         hidden_layer_sizes=(400, 100),
         base_learning_rate=0.01,
         momentum=0.9,
+        solver="sgd",
         max_epochs=80,
         batch_size=25,
         n_draws=DEFAULT_N_DRAWS,
@@ -158,6 +164,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.base_learning_rate = base_learning_rate
         self.momentum = momentum
+        self.solver = solver
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.n_draws = n_draws
@@ -215,6 +222,13 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 self.validation_fraction, stratified=False, random_state=seed
             )
         callbacks = [("new_views", NewViewsEachEpoch(dataset))]
+        if self.solver == "sgd":
+            optimizer = {
+                "optimizer": torch.optim.SGD,
+                "optimizer__momentum": self.momentum,
+            }
+        else:
+            optimizer = {"optimizer": torch.optim.Adam}
         devices = [torch.device(self.device_)] if self.device_ != "cpu" else []
         with torch.random.fork_rng(devices=devices), flush_denormals():
             torch.manual_seed(seed)
@@ -222,9 +236,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 SigmoidMLP,
                 module__sizes=sizes,
                 criterion=torch.nn.MSELoss,
-                optimizer=torch.optim.SGD,
-                optimizer__momentum=self.momentum,
                 optimizer__param_groups=param_groups,
+                **optimizer,
                 lr=self.base_learning_rate,
                 max_epochs=self.max_epochs,
                 batch_size=self.batch_size,

@@ -145,3 +145,16 @@ def test_auto_device_falls_back_to_cpu(monkeypatch):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     mlp = SigmoidMLPRegressor(n_draws=1, max_epochs=1, device="auto")
     assert mlp.fit(np.ones((5, 2)), np.arange(5.0)).device_ == "cpu"
+
+
+def test_adam_solver_learns_with_per_layer_rates(split):
+    X_train, y_train, X_test, y_test = split
+    model = coulomb_mlp(solver="adam", base_learning_rate=0.03, max_epochs=15)
+    model.fit(X_train, y_train)
+    optimizer = model[-1].net_.optimizer_
+    assert type(optimizer).__name__ == "Adam"
+    np.testing.assert_allclose(
+        [group["lr"] for group in optimizer.param_groups],
+        0.03 / np.sqrt([3 * 23 * 23, 400, 100]),  # one view: 3 channels of 23 x 23
+    )
+    assert rmse(model.predict(X_test), y_test) < 0.35 * rmse(np.mean(y_train), y_test)
