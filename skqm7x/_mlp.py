@@ -84,7 +84,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the weights, the batches, the views and the validation split.
     verbose : int, default=0
-        0 is silent; 1 prints one line per epoch (losses and duration).
+        0 is silent; 1 shows a progress bar over epochs with the current
+        losses; 2 prints skorch's table, one line per epoch.
 
     Attributes
     ----------
@@ -197,6 +198,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         views = self._views(X)
         torch, skorch = _import_torch()
         from skqm7x._torch_mlp import (
+            EpochProgressBar,
             NewViewsEachEpoch,
             SigmoidMLP,
             ViewDataset,
@@ -222,6 +224,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 self.validation_fraction, stratified=False, random_state=seed
             )
         callbacks = [("new_views", NewViewsEachEpoch(dataset))]
+        if self.verbose == 1:
+            callbacks.append(("progress", EpochProgressBar()))
         if self.solver == "sgd":
             optimizer = {
                 "optimizer": torch.optim.SGD,
@@ -245,7 +249,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 train_split=train_split,
                 callbacks=callbacks,
                 device=self.device_,
-                verbose=self.verbose,
+                verbose=int(self.verbose >= 2),
             )
             self.net_.fit(dataset, y=None)
         history = self.net_.history

@@ -59,6 +59,29 @@ class NewViewsEachEpoch(Callback):
         self.dataset = None
 
 
+class EpochProgressBar(Callback):
+    """A tqdm bar over epochs, showing the latest losses."""
+
+    def on_train_begin(self, net, **kwargs):
+        from tqdm.auto import tqdm
+
+        self._bar = tqdm(total=net.max_epochs, desc="training MLP", unit="epoch")
+
+    def on_epoch_end(self, net, **kwargs):
+        last = net.history[-1]
+        losses = {
+            key: f"{last[key]:.4f}"
+            for key in ("train_loss", "valid_loss")
+            if key in last
+        }
+        self._bar.set_postfix(losses, refresh=False)
+        self._bar.update()
+
+    def on_train_end(self, net, **kwargs):
+        self._bar.close()
+        del self._bar  # tqdm objects do not pickle
+
+
 @contextmanager
 def flush_denormals():
     """Treat subnormal floats as zero, on one thread, while the network runs.
