@@ -2,8 +2,8 @@
 
 Prints one row per configuration: per-element reference energies alone (a
 baseline), the seed-faithful defaults (Montavon et al., 2012) and the tuned
-configuration that ``make_model("coulomb-mlp")`` builds. KFold(5, shuffle=True, random_state=0)
-on the labelled challenge molecules.
+configuration that ``make_model("coulomb-mlp")`` builds, by
+KFold(5, shuffle=True, random_state=0) on the labelled challenge molecules.
 
 Usage::
 
