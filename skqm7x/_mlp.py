@@ -195,7 +195,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
             )
-        views = self._views(X)
+        # torch warns on (and must not write to) read-only arrays.
+        views = self._views(X if X.flags.writeable else X.copy())
         torch, skorch = _import_torch()
         from skqm7x._torch_mlp import (
             EpochProgressBar,
