@@ -195,8 +195,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(
                 f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
             )
-        # torch warns on (and must not write to) read-only arrays.
-        views = self._views(X if X.flags.writeable else X.copy())
+        views = self._views(X)
         torch, skorch = _import_torch()
         from skqm7x._torch_mlp import (
             EpochProgressBar,
@@ -300,6 +299,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 f"n_features = {X.shape[1]}; match RandomCoulombExpander(n_draws=...)"
                 " or use n_draws=1 for ordinary features."
             )
+        # torch warns on (and must not write to) read-only arrays.
+        X = X if X.flags.writeable else X.copy()
         return X.reshape(len(X), self.n_draws, -1)
 
     def __sklearn_tags__(self):
