@@ -186,8 +186,8 @@ def test_fit_learns_scale_and_grid(qm7x_train):
         >= _geometry.HEADROOM * fixed.max_half_extent_ * 5.0
     )
 
-    longest = SolidHarmonicScatteringTransformer(grid_shape=64, device="cpu").fit(X)
-    assert longest.grid_shape_[0] == 64
+    longest = SolidHarmonicScatteringTransformer(grid_shape=96, device="cpu").fit(X)
+    assert longest.grid_shape_[0] == 96
     assert longest.scale_ > scattering.scale_
 
 
@@ -317,7 +317,7 @@ def test_invariance_on_challenge_molecules(small_molecules):
     # Default settings but a smaller grid, on real molecules. Translations and
     # rotations are undone by the centring and orientation (measured change: 0,
     # up to float64 rounding of the oriented positions); permutations only
-    # reorder the float32 sum over atoms (measured: 5e-5 relative at most).
+    # reorder the float32 sum over atoms (measured: 7e-5 relative at most).
     X, _ = small_molecules
     X = X[:6]
     scattering = SolidHarmonicScatteringTransformer(grid_shape=32, device="cpu")

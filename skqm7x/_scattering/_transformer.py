@@ -27,7 +27,7 @@ CHANNELS = ("full", "valence", "core")
 
 # First-axis size of the grid when `grid_shape` is None. benchmarks/
 # bench_scattering.py measures the accuracy/time trade-off behind this choice.
-DEFAULT_LONGEST_AXIS = 48
+DEFAULT_LONGEST_AXIS = 64
 
 _BACKENDS = {"kymatio": _kymatio_backend}
 
@@ -160,7 +160,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     grid_shape : int, tuple of 3 ints or None, default=None
         Shape of the grid. An int sets the size of the first (longest) axis and
         leaves the other two to be sized in ``fit`` to the training molecules;
-        ``None`` means 48 points on the first axis, or, when ``scale`` is a
+        ``None`` means 64 points on the first axis, or, when ``scale`` is a
         number, the smallest grid that holds the training molecules.
     scale : "auto" or float, default="auto"
         Grid units per Angstrom. "auto" learns in ``fit`` the largest scale at
