@@ -10,6 +10,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skqm7x._device import resolve_device
 from skqm7x._random_coulomb import DEFAULT_N_DRAWS
 
 # Rows per forward pass in predict: bounds memory whatever the input size.
@@ -25,19 +26,6 @@ def _import_torch():
             "SigmoidMLPRegressor needs torch and skorch: pip install torch skorch"
         ) from error
     return torch, skorch
-
-
-def resolve_device(device):
-    """``"auto"`` becomes ``"cuda"`` when a GPU is visible, else ``"cpu"``."""
-    torch, _ = _import_torch()
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' was requested but torch sees no CUDA GPU; use "
-            "device='cpu' or device='auto'."
-        )
-    return device
 
 
 class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):

@@ -19,8 +19,12 @@ ESTIMATORS = [
     CoulombMatrixTransformer(sorting="none", upper_triangle=True),
     RandomCoulombExpander(n_draws=2, random_state=0),
     SigmoidMLPRegressor(
-        hidden_layer_sizes=(20,), base_learning_rate=0.5, max_epochs=20, n_draws=1,
-        device="cpu", random_state=0,
+        hidden_layer_sizes=(20,),
+        base_learning_rate=0.5,
+        max_epochs=20,
+        n_draws=1,
+        device="cpu",
+        random_state=0,
     ),
 ]
 

@@ -132,12 +132,10 @@ def test_divergence_is_reported():
         mlp.fit(X, X[:, 0] * 1e3)
 
 
-@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a machine without CUDA")
-def test_cuda_without_gpu_is_a_clear_error():
+def test_cuda_without_gpu_is_a_clear_error(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     mlp = SigmoidMLPRegressor(n_draws=1, device="cuda")
-    with pytest.raises(
-        ValueError, match="device='cuda' was requested but torch sees no"
-    ):
+    with pytest.raises(ValueError, match="device='cuda' was requested, but torch"):
         mlp.fit(np.ones((5, 2)), np.ones(5))
 
 

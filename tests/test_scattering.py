@@ -439,14 +439,16 @@ def test_verbose_shows_progress(small_molecules, capsys):
 
 
 def test_device_selection(monkeypatch):
+    from skqm7x._device import resolve_device
+
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    assert _transformer._resolve_device("auto") == "cpu"
-    assert _transformer._resolve_device("cpu") == "cpu"
+    assert resolve_device("auto") == "cpu"
+    assert resolve_device("cpu") == "cpu"
     with pytest.raises(ValueError, match="device='cuda'"):
-        _transformer._resolve_device("cuda")
+        resolve_device("cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
-    assert _transformer._resolve_device("auto") == "cuda"
-    assert _transformer._resolve_device("cuda") == "cuda"
+    assert resolve_device("auto") == "cuda"
+    assert resolve_device("cuda") == "cuda"
 
 
 def test_cuda_unavailable_fails_early(small_molecules, monkeypatch):

@@ -20,6 +20,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
+from skqm7x._device import resolve_device
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._scattering import _geometry, _kymatio_backend
 
@@ -62,19 +63,6 @@ def _check_molecules(X, estimator_name, chunk=1024):
                 f"{error} (molecules numbered from row {start} of X)"
             ) from None
     return np.concatenate([Z for Z, _ in parts]), np.concatenate([R for _, R in parts])
-
-
-def _resolve_device(device):
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError(
-            "device='cuda' was requested, but torch finds no usable CUDA device "
-            "(torch.cuda.is_available() is False); use device='auto' or 'cpu'."
-        )
-    return device
 
 
 def _compute_features(
@@ -319,7 +307,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         Z, R = _check_molecules(X, name)
         _channel_charges(Z, name)
         self._powers()
-        _resolve_device(self.device)
+        resolve_device(self.device)
         grid = self._requested_grid()
 
         positions, half_extents = _geometry.orient_molecules(Z, R)
@@ -402,7 +390,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             L=int(self.L),
             sigma=float(self.sigma),
             integral_powers=self._powers(),
-            device=_resolve_device(self.device),
+            device=resolve_device(self.device),
             batch_size=int(self.batch_size),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
