@@ -18,6 +18,7 @@ import time
 
 import numpy as np
 import torch
+from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
@@ -33,22 +34,30 @@ def configurations():
     )
     tuned = skqm7x.make_model("coulomb-mlp", random_state=0)
     tuned.set_params(regressor__sigmoidmlpregressor__device="cpu")
+    longer = clone(tuned).set_params(regressor__sigmoidmlpregressor__max_epochs=1500)
     return {
         "atomic reference alone": skqm7x.AtomicReferenceRegressor(),
         "defaults (Montavon 2012)": defaults,
         "tuned (make_model)": tuned,
+        "tuned, 1500 epochs": longer,
     }
 
 
-def cross_validate(model, X, y, n_folds):
-    errors, fit_seconds = np.empty_like(y), []
-    for train, test in KFold(n_folds, shuffle=True, random_state=0).split(X):
-        fold_model = clone(model)
-        start = time.perf_counter()
-        fold_model.fit(X[train], y[train])
-        fit_seconds.append(time.perf_counter() - start)
-        errors[test] = fold_model.predict(X[test]) - y[test]
-    return errors, fit_seconds
+def fit_fold(model, X, y, train, test):
+    start = time.perf_counter()
+    model.fit(X[train], y[train])
+    return model.predict(X[test]) - y[test], time.perf_counter() - start
+
+
+def cross_validate(model, X, y, n_folds, n_jobs):
+    folds = list(KFold(n_folds, shuffle=True, random_state=0).split(X))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(fit_fold)(clone(model), X, y, train, test) for train, test in folds
+    )
+    errors = np.empty_like(y)
+    for (_, test), (fold_errors, _) in zip(folds, results, strict=True):
+        errors[test] = fold_errors
+    return errors, [seconds for _, seconds in results]
 
 
 def main():
@@ -61,6 +70,9 @@ def main():
         help="use the first N labelled molecules (default: all)",
     )
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="folds trained in parallel processes"
+    )
     parser.add_argument(
         "--only", default=None, help="run configurations whose name contains this"
     )
@@ -87,7 +99,7 @@ def main():
     for name, model in configurations().items():
         if args.only and args.only not in name:
             continue
-        errors, fit_seconds = cross_validate(model, X, y, args.folds)
+        errors, fit_seconds = cross_validate(model, X, y, args.folds, args.n_jobs)
         print(
             f"{name:<28}{np.sqrt(np.mean(errors**2)):>10.3f}"
             f"{np.mean(np.abs(errors)):>10.3f}{np.max(np.abs(errors)):>10.2f}"
