@@ -204,7 +204,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         # Montavon et al.: a layer with m inputs learns at gamma_0 / sqrt(m).
         param_groups = [
             (f"layers.{i}.*", {"lr": self.base_learning_rate / np.sqrt(fan_in)})
-            for i, fan_in in enumerate([*sizes])
+            for i, fan_in in enumerate(sizes)
         ]
         train_split = None
         if self.validation_fraction is not None:
