@@ -193,3 +193,10 @@ def test_write_submission_leaves_no_partial_file(tmp_path, ids, energies, messag
         write_submission(path, ids, energies)
     assert path.read_text() == "previous\n"
     assert os.listdir(tmp_path) == ["submission.csv"]
+
+
+def test_progress_bar_only_when_verbose(small_layout, capsys):
+    load_qm7x(small_layout)
+    assert capsys.readouterr().err == ""
+    load_qm7x(small_layout, verbose=True)
+    assert "reading train molecules" in capsys.readouterr().err

@@ -156,3 +156,13 @@ def test_adam_solver_learns_with_per_layer_rates(split):
         0.03 / np.sqrt([3 * 23 * 23, 400, 100]),  # one view: 3 channels of 23 x 23
     )
     assert rmse(model.predict(X_test), y_test) < 0.35 * rmse(np.mean(y_train), y_test)
+
+
+def test_progress_bar_only_when_verbose(capsys):
+    X = np.random.RandomState(0).normal(size=(30, 4))
+    SigmoidMLPRegressor(n_draws=1, max_epochs=3, device="cpu").fit(X, X[:, 0])
+    assert capsys.readouterr().err == ""
+    SigmoidMLPRegressor(n_draws=1, max_epochs=3, device="cpu", verbose=1).fit(
+        X, X[:, 0]
+    )
+    assert "training MLP" in capsys.readouterr().err
