@@ -15,7 +15,7 @@ TUNED_COULOMB_MLP = {
     "randomcoulombexpander__theta": 10.0,
     "sigmoidmlpregressor__solver": "adam",
     "sigmoidmlpregressor__base_learning_rate": 0.01,
-    "sigmoidmlpregressor__max_epochs": 600,
+    "sigmoidmlpregressor__max_epochs": 1500,
 }
 
 
