@@ -17,17 +17,6 @@ from skqm7x._random_coulomb import DEFAULT_N_DRAWS
 _PREDICT_BATCH = 8192
 
 
-def _import_torch():
-    try:
-        import skorch
-        import torch
-    except ImportError as error:  # pragma: no cover - hard dependencies
-        raise ImportError(
-            "SigmoidMLPRegressor needs torch and skorch: pip install torch skorch"
-        ) from error
-    return torch, skorch
-
-
 class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     """Multilayer perceptron with sigmoid hidden units, trained by SGD.
 
@@ -184,7 +173,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
             )
         views = self._views(X)
-        torch, skorch = _import_torch()
+        # torch and skorch are hard dependencies, imported here so that
+        # `import skqm7x` stays light for users who only load data.
+        import skorch
+        import torch
+
         from skqm7x._torch_mlp import (
             EpochProgressBar,
             NewViewsEachEpoch,

@@ -203,15 +203,28 @@ def check_molecules(X, estimator_name):
         raise ValueError(
             f"{estimator_name}: molecule {bad[0]} has a negative nuclear charge."
         )
+    # Chunks bound the pairwise-distance temporaries (~35 kB a molecule).
+    for start in range(0, len(Z), _CHECK_CHUNK):
+        clash = _first_clash(
+            Z[start : start + _CHECK_CHUNK], R[start : start + _CHECK_CHUNK]
+        )
+        if clash is not None:
+            i, a, b = clash
+            raise ValueError(
+                f"{estimator_name}: atoms {a} and {b} of molecule {start + i} share "
+                "the same position."
+            )
+    return Z, R
+
+
+_CHECK_CHUNK = 1024
+
+
+def _first_clash(Z, R):
+    """``(molecule, atom, atom)`` of the first two coincident atoms, or None."""
     present = Z > 0
     distances = np.linalg.norm(R[:, :, None, :] - R[:, None, :, :], axis=-1)
     pairs = present[:, :, None] & present[:, None, :]
     np.einsum("nii->ni", pairs)[...] = False
     clash = np.argwhere(pairs & (distances < 1e-8))
-    if clash.size:
-        i, a, b = clash[0]
-        raise ValueError(
-            f"{estimator_name}: atoms {a} and {b} of molecule {i} share the "
-            "same position."
-        )
-    return Z, R
+    return tuple(clash[0]) if clash.size else None

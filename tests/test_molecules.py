@@ -88,3 +88,16 @@ def test_check_molecules_ignores_padding_positions():
 )
 def test_valence_electrons(symbol, valence):
     assert VALENCE_ELECTRONS[ATOMIC_NUMBERS[symbol]] == valence
+
+
+def test_check_molecules_in_chunks_names_the_absolute_molecule(monkeypatch):
+    import skqm7x._molecules as molecules
+
+    monkeypatch.setattr(molecules, "_CHECK_CHUNK", 2)
+    water = (["O", "H", "H"], [[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    X = pack_molecules([water] * 5)
+    Z, R = check_molecules(X, "Estimator")
+    assert Z.shape == (5, 3) and R.shape == (5, 3, 3)
+    X[3, 4:8] = X[3, 0:4]  # atom 1 of molecule 3 on top of atom 0
+    with pytest.raises(ValueError, match="atoms 0 and 1 of molecule 3 share"):
+        check_molecules(X, "Estimator")

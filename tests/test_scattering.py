@@ -220,16 +220,6 @@ def test_invalid_parameters(small_molecules, params, match):
 # --- Features ----------------------------------------------------------------
 
 
-def test_chunked_validation_names_the_row(small_molecules):
-    X, _ = small_molecules
-    bad = X[:5].copy()
-    bad[3, 4:8] = bad[3, 0:4]  # atom 1 on top of atom 0
-    with pytest.raises(ValueError, match="molecule 1 .*from row 2 of X"):
-        _transformer._check_molecules(bad, "t", chunk=2)
-    Z, R = _transformer._check_molecules(X[:5], "t", chunk=2)
-    assert Z.shape == (5, X.shape[1] // 4) and R.shape == (*Z.shape, 3)
-
-
 def test_default_feature_names():
     scattering = SolidHarmonicScatteringTransformer()
     scattering.fit(pack_molecules([(["H", "H"], [[0, 0, 0], [0.74, 0, 0]])]))

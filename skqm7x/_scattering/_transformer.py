@@ -50,21 +50,6 @@ def _channel_charges(Z, estimator_name):
     return np.stack([Z, Z - core, core], axis=1)
 
 
-def _check_molecules(X, estimator_name, chunk=1024):
-    """``check_molecules`` in chunks: its pairwise distances take ~35 kB a molecule."""
-    parts = []
-    for start in range(0, len(X), chunk):
-        try:
-            parts.append(check_molecules(X[start : start + chunk], estimator_name))
-        except ValueError as error:
-            if start == 0:
-                raise
-            raise ValueError(
-                f"{error} (molecules numbered from row {start} of X)"
-            ) from None
-    return np.concatenate([Z for Z, _ in parts]), np.concatenate([R for _, R in parts])
-
-
 def _compute_features(
     weights,
     positions,
@@ -304,7 +289,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         name = type(self).__name__
-        Z, R = _check_molecules(X, name)
+        Z, R = check_molecules(X, name)
         _channel_charges(Z, name)
         self._powers()
         resolve_device(self.device)
@@ -359,7 +344,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         name = type(self).__name__
-        Z, R = _check_molecules(X, name)
+        Z, R = check_molecules(X, name)
         weights = _channel_charges(Z, name)
         positions, _ = _geometry.orient_molecules(Z, R)
         positions *= self.scale_
