@@ -104,10 +104,17 @@ def expected_failed_checks(estimator):
 # A tiny grid keeps the checks fast; a fixed scale and grid hold the checks'
 # random "molecules" (coordinates up to ~16 Angstrom from their centre). The
 # fixed-width properties are tested on real molecules in tests/test_scattering.py.
-ESTIMATORS.append(
+ESTIMATORS.extend(
     SolidHarmonicScatteringTransformer(
-        J=1, L=1, sigma=1.0, grid_shape=(16, 16, 16), scale=0.25, device="cpu"
+        J=1,
+        L=1,
+        sigma=1.0,
+        grid_shape=(16, 16, 16),
+        scale=0.25,
+        backend=backend,
+        device="cpu",
     )
+    for backend in ("fast", "kymatio")
 )
 EXPECTED_FAILED_CHECKS["SolidHarmonicScatteringTransformer"] = {
     **dict.fromkeys(

@@ -2,7 +2,7 @@
 
 A backend turns molecules (charges per channel and oriented positions in grid
 units) into scattering features; :func:`scattering_features` is the whole
-interface, so a closed-form backend can sit beside this one.
+interface, with :func:`grid_key` saying which molecules may share a batch.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -65,6 +65,11 @@ def _scattering_module(grid_shape, J, L, sigma, integral_powers, device):
             integral_powers=integral_powers,
         )
     return module.to(device)
+
+
+def grid_key(weights, positions, **_):
+    """Every molecule shares the one grid: any molecules may batch together."""
+    return np.zeros((len(weights), 1), dtype=int)
 
 
 def n_scattering_paths(J):
