@@ -88,7 +88,7 @@ class CoulombMatrixTransformer(TransformerMixin, BaseEstimator):
         Size of the padded matrix.
     n_features_in_ : int
         Number of columns of the packed molecules seen in :meth:`fit`.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen in :meth:`fit`, when ``X`` has string column
         names.
 

@@ -22,7 +22,29 @@ _XYZ_NAME = re.compile(r"^id_(\d+)\.xyz$")
 
 
 class DataFormatError(ValueError):
-    """A data file does not follow the expected format; the message names it."""
+    """A data file does not follow the expected format; the message names it.
+
+    Raised by :func:`read_xyz` and :func:`load_qm7x` for a malformed xyz or
+    label file, with the file's path and, where it applies, the line. It is a
+    ``ValueError``, so code that catches those catches it too.
+
+    See Also
+    --------
+    read_xyz : Read one xyz file.
+    load_qm7x : Read the challenge layout.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import DataFormatError, read_xyz
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "broken.xyz"
+    >>> _ = path.write_text("3\\ncomment\\nH 0 0 0\\n")
+    >>> try:
+    ...     read_xyz(path)
+    ... except DataFormatError as error:
+    ...     print(str(error).split(": ", 1)[1])
+    line 1 announces 3 atoms but the file has 1 atom lines.
+    """
 
 
 def _species_and_position_columns(comment, path):
@@ -86,6 +108,11 @@ def read_xyz(path):
         If the file is empty, the atom count is wrong, a symbol is unknown, a
         coordinate is not a finite number or two atoms share a position; the
         message names the file and line.
+
+    See Also
+    --------
+    load_qm7x : Read every molecule of the challenge layout.
+    pack_molecules : Pack ``(Z, R)`` pairs into the array estimators take.
 
     Examples
     --------
@@ -262,6 +289,11 @@ def load_qm7x(
         If a file is malformed, a label has no xyz file, an xyz file has no
         label, or an id is duplicated; the message names the file.
 
+    See Also
+    --------
+    read_xyz : Read one xyz file.
+    write_submission : Write predictions for the test molecules.
+
     Examples
     --------
     >>> from skqm7x import load_qm7x
@@ -324,7 +356,7 @@ def _progress(items, verbose, subset):
     return tqdm(items, desc=f"reading {subset} molecules", unit="mol")
 
 
-def write_submission(path, ids, energies):
+def write_submission(path, ids, energies, *, column="energy"):
     """Write an ``id,energy`` CSV atomically.
 
     The rows go to a temporary file in the same folder, which is then renamed,
@@ -338,6 +370,13 @@ def write_submission(path, ids, energies):
         Molecule ids, unique integers.
     energies : array-like of shape (n_molecules,)
         Predicted atomization energies in eV, finite.
+    column : str, default="energy"
+        Header of the second column: ``"std"`` writes predicted standard
+        deviations in the same format, to a file of their own.
+
+    See Also
+    --------
+    load_qm7x : The test molecules and their ids.
 
     Examples
     --------
@@ -361,7 +400,7 @@ def write_submission(path, ids, energies):
         raise ValueError("ids must be unique.")
     if not np.all(np.isfinite(energies)):
         bad = ids[~np.isfinite(energies)][0]
-        raise ValueError(f"the predicted energy of molecule {bad} is not finite.")
+        raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
     path = Path(path)
     handle, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
@@ -369,7 +408,7 @@ def write_submission(path, ids, energies):
     try:
         with os.fdopen(handle, "w", newline="") as file:
             writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(["id", "energy"])
+            writer.writerow(["id", column])
             writer.writerows(
                 (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
             )

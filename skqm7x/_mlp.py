@@ -80,7 +80,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         The device used.
     n_features_in_ : int
         Number of input columns.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen in :meth:`fit`, when ``X`` has string column
         names.
 

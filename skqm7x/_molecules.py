@@ -162,6 +162,10 @@ def unpack_molecules(X):
     R : ndarray of shape (n_molecules, n_atoms_max, 3)
         Positions in Angstrom; padding slots are set to 0.
 
+    See Also
+    --------
+    pack_molecules : The inverse.
+
     Examples
     --------
     >>> from skqm7x import pack_molecules, unpack_molecules

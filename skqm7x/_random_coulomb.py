@@ -67,7 +67,7 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         The seed from which the draws of every molecule derive.
     n_features_in_ : int
         Number of input columns, ``n_atoms_**2``.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen in :meth:`fit`, when ``X`` has string column
         names.
 

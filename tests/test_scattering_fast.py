@@ -166,7 +166,7 @@ def test_features_do_not_depend_on_the_batch(small_molecules):
 
 
 def test_runs_on_a_dask_cluster(small_molecules):
-    distributed = pytest.importorskip("distributed")
+    import distributed
     from joblib import parallel_config
 
     X, _ = small_molecules
