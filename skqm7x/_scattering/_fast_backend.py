@@ -154,13 +154,18 @@ def _filters(shape, spacing, width, L):
     return filters
 
 
-def _torch_filters(grid, width, L, device):
+@functools.lru_cache(maxsize=128)
+def _device_filters(shape, spacing, width, L, device):
     import torch
 
     return [
-        torch.as_tensor(f, device=device)
-        for f in _filters(grid.shape, grid.spacing, float(width), L)
+        torch.as_tensor(f, device=device) for f in _filters(shape, spacing, width, L)
     ]
+
+
+def _torch_filters(grid, width, L, device):
+    """The filters of :func:`_filters` as tensors, kept on ``device``."""
+    return _device_filters(grid.shape, grid.spacing, float(width), L, str(device))
 
 
 def _as_torch(array, device, dtype=None):
@@ -245,6 +250,32 @@ def _squared_moduli(spectra, filters, grid):
     return responses.square().sum(dim=-4)
 
 
+@functools.lru_cache(maxsize=256)
+def _dft_kernels(source, target, device):
+    """Per axis (last first), the partial DFT from ``source`` to ``target``.
+
+    ``source`` and ``target`` are ``(shape, spacing)`` pairs. The last axis,
+    whose input is real, gets one real matrix with the cosines and the sines
+    side by side.
+    """
+    import torch
+
+    source, target = _Grid(*source), _Grid(*target)
+    kernels = []
+    for d in (2, 1, 0):
+        phase = np.outer(source.coordinates[d], target.frequencies[d])
+        if d == 2:
+            kernel = np.concatenate([np.cos(phase), -np.sin(phase)], axis=1)
+            kernels.append(torch.as_tensor(kernel, dtype=torch.float32, device=device))
+        else:
+            kernels.append(
+                torch.as_tensor(
+                    np.exp(-1j * phase), dtype=torch.complex64, device=device
+                )
+            )
+    return kernels
+
+
 def _resample_spectrum(maps, source, target):
     """Fourier transform of real maps on ``source`` at ``target``'s frequencies.
 
@@ -254,22 +285,18 @@ def _resample_spectrum(maps, source, target):
     """
     import torch
 
-    result = None
-    for d in (2, 1, 0):
-        phase = np.outer(source.coordinates[d], target.frequencies[d])
-        moved = torch.movedim(maps if result is None else result, -3 + d, -1)
-        if result is None:
-            # The maps are real: two real products cost half a complex one.
-            kernel = _as_torch(
-                np.concatenate([np.cos(phase), -np.sin(phase)], 1), maps.device
-            )
-            product = torch.view_as_complex(
-                (moved @ kernel).unflatten(-1, (2, -1)).transpose(-1, -2).contiguous()
-            )
-        else:
-            kernel = _as_torch(np.exp(-1j * phase), maps.device, torch.complex64)
-            product = moved @ kernel
-        result = torch.movedim(product, -1, -3 + d)
+    real, *complex_kernels = _dft_kernels(
+        (source.shape, source.spacing),
+        (target.shape, target.spacing),
+        str(maps.device),
+    )
+    # The maps are real: one real product gives the real and imaginary parts.
+    result = torch.view_as_complex(
+        (maps @ real).unflatten(-1, (2, -1)).transpose(-1, -2).contiguous()
+    )
+    for d, kernel in zip((1, 0), complex_kernels, strict=True):
+        moved = torch.movedim(result, -3 + d, -1)
+        result = torch.movedim(moved @ kernel, -1, -3 + d)
     return result * source.cell
 
 
