@@ -1,30 +1,47 @@
-"""Time the scattering transformer against kymatio's own QM7 configuration.
+"""Time and check the scattering backends against kymatio's own configuration.
 
-Three parts, all in one run:
+Parts, each chosen by an option, all in one run:
 
-1. ``SolidHarmonicScatteringTransformer`` and kymatio's example configuration
-   (``examples/3d/scattering3d_qm7_torch.py``: grid 192 x 128 x 96, sigma 2,
-   J 2, L 3, powers 0.5 1 2 3, positions scaled so that the closest atoms'
-   Gaussians overlap by at most 0.1, kymatio's own density generator) on the
-   same molecules: seconds per molecule, their ratio, peak memory (each run in
-   a fresh process) and the largest relative difference of the features.
-2. The transformer at its default settings on the same molecules (time and
-   memory only: its scale and grid differ, so its features do too).
-3. The accuracy/time trade-off across grid sizes: 5-fold CV RMSE and MAE
-   (KFold, shuffle, random_state=0; StandardScaler + Ridge, best alpha in
-   ``np.logspace(-9, 1, 11)``) on labelled molecules, and seconds per molecule.
-   The scale is learned once on those molecules, not per fold.
+``--compare`` (the default part): on the same ``--n-molecules`` labelled
+molecules, each configuration in a fresh process, seconds per molecule, ratio
+to kymatio's example and peak memory for
 
-Run ``python benchmarks/bench_scattering.py --help`` for the options; kymatio's
-configuration takes 10-30 s per molecule on two CPU cores, so ``--n-molecules``
-chooses fewer than the default 16.
+* kymatio's example configuration (``examples/3d/scattering3d_qm7_torch.py``:
+  grid 192 x 128 x 96, sigma 2, J 2, L 3, powers 0.5 1 2 3, positions scaled
+  so that the closest atoms' Gaussians overlap by at most 0.1, kymatio's own
+  density generator), run by kymatio itself;
+* the transformer's kymatio backend at its defaults (grid 64 x 48 x 40);
+* the transformer's fast backend at its defaults (same scale);
+* the fast backend at kymatio's example scale;
+
+then the largest relative differences of the features where two of them
+compute the same quantity.
+
+``--profile``: where one batch of 8 molecules spends its time, per backend.
+
+``--whole``: the fast features of all 4739 challenge molecules (train and
+test), with ``--n-jobs`` workers: wall time and peak memory.
+
+``--cv``: 5-fold CV RMSE and MAE (KFold, shuffle, random_state=0) of
+StandardScaler + Ridge on the 3792 labelled molecules for the features of each
+backend, computed once with the scale learned on all of them; the alpha in
+``logspace(-9, 1, 11)`` with the best CV RMSE is reported (the same slightly
+optimistic protocol for both). Features are cached in ``--cache-dir``: the
+kymatio backend needs about 40 minutes on two cores.
+
+``--dask``: the fast features of ``--dask-molecules`` molecules through
+joblib's Dask backend on a local ``dask.distributed`` cluster of 1, then 2
+workers (one thread each): the scaling.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import cProfile
+import io
 import multiprocessing
 import os
+import pstats
 import resource
 import time
 import warnings
@@ -98,6 +115,13 @@ def _kymatio_reference(X, scale, batch_size):
     return torch.cat(features).numpy().astype(float)
 
 
+def _transformer_features(X_fit, X, params):
+    from skqm7x import SolidHarmonicScatteringTransformer
+
+    scattering = SolidHarmonicScatteringTransformer(device="cpu", **params).fit(X_fit)
+    return scattering.transform(X)
+
+
 def _measure(job, queue, threads, args):
     import torch
 
@@ -106,21 +130,17 @@ def _measure(job, queue, threads, args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         start = time.perf_counter()
-        features = job(*args)
+        result = job(*args)
         seconds = time.perf_counter() - start
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    queue.put((features, seconds, peak))
+    from joblib.externals.loky import get_reusable_executor
 
-
-def _ours(X_fit, X, params):
-    from skqm7x import SolidHarmonicScatteringTransformer
-
-    scattering = SolidHarmonicScatteringTransformer(device="cpu", **params).fit(X_fit)
-    return scattering.transform(X), scattering.grid_shape_, scattering.scale_
-
-
-def _ours_features(X_fit, X, params):
-    return _ours(X_fit, X, params)[0]
+    # Workers (n_jobs > 1) count once they have exited.
+    get_reusable_executor().shutdown(wait=True)
+    peak = max(
+        resource.getrusage(who).ru_maxrss / 1024
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    queue.put((result, seconds, peak))
 
 
 def run_isolated(job, threads, *args):
@@ -134,89 +154,173 @@ def run_isolated(job, threads, *args):
     return result
 
 
-def _relative_difference(ours, reference):
-    scale = np.abs(reference).max(axis=0)
-    return float(np.nanmax(np.abs(ours - reference) / np.where(scale > 0, scale, 1)))
+def _differences(ours, reference, powers=POWERS):
+    """Largest relative difference |a - b| / |b| for powers >= 1 and for 0.5."""
+    relative = np.abs(ours - reference) / np.abs(reference)
+    half = np.tile([p == 0.5 for p in powers], ours.shape[1] // len(powers))
+    return float(relative[:, ~half].max()), float(relative[:, half].max())
 
 
 def compare(X_fit, X, threads, batch_size):
-    scale = _kymatio_scale(X_fit, 2.0)
-    params = dict(grid_shape=KYMATIO_SHAPE, scale=scale, batch_size=batch_size)
-    print(
-        f"\n## kymatio's configuration on {len(X)} molecules "
-        f"(grid {KYMATIO_SHAPE}, scale {scale:.3f} grid units per Angstrom)"
-    )
-    ours, t_ours, m_ours = run_isolated(_ours_features, threads, X_fit, X, params)
-    reference, t_ref, m_ref = run_isolated(
-        _kymatio_reference, threads, X, scale, batch_size
-    )
-    default, t_default, m_default = run_isolated(
-        _ours, threads, X_fit, X, dict(batch_size=batch_size)
-    )
     n = len(X)
-    print("| pipeline | grid | s / molecule | peak memory (MiB) |")
-    print("|---|---|---|---|")
-    print(f"| kymatio example | {KYMATIO_SHAPE} | {t_ref / n:.2f} | {m_ref:.0f} |")
+    kymatio_scale = _kymatio_scale(X_fit, 2.0)
     print(
-        f"| transformer, kymatio's settings | {KYMATIO_SHAPE} | {t_ours / n:.2f} | "
-        f"{m_ours:.0f} |"
+        f"\n## {n} labelled molecules (kymatio's example scale: "
+        f"{kymatio_scale:.2f} grid units per Angstrom)\n"
     )
-    print(
-        f"| transformer, defaults | {default[1]} | {t_default / n:.2f} | "
-        f"{m_default:.0f} |"
-    )
-    print(f"time ratio kymatio / transformer (same settings): {t_ref / t_ours:.2f}")
-    print(f"time ratio kymatio / transformer (defaults): {t_ref / t_default:.1f}")
-    print(f"NaN features in kymatio's output: {int(np.isnan(reference).sum())}")
-    print(
-        "largest difference, relative to each feature's largest value: "
-        f"{_relative_difference(ours, reference):.2e}"
-    )
-    return ours
+    rows = [
+        (
+            "kymatio example, grid 192 x 128 x 96",
+            _kymatio_reference,
+            (X, kymatio_scale, batch_size),
+        ),
+        (
+            "transformer, kymatio backend, defaults",
+            _transformer_features,
+            (X_fit, X, dict(backend="kymatio", batch_size=batch_size)),
+        ),
+        (
+            "transformer, fast backend, defaults",
+            _transformer_features,
+            (X_fit, X, dict(batch_size=batch_size)),
+        ),
+        (
+            "fast backend at kymatio's example scale",
+            _transformer_features,
+            (X_fit, X, dict(scale=kymatio_scale, batch_size=batch_size)),
+        ),
+    ]
+    results = []
+    print("| configuration | s / molecule | time ratio to kymatio example | peak MiB |")
+    print("|---|---:|---:|---:|")
+    for name, job, args in rows:
+        features, seconds, peak = run_isolated(job, threads, *args)
+        if not results:
+            reference_seconds = seconds
+        results.append(features)
+        print(
+            f"| {name} | {seconds / n:.3f} | {reference_seconds / seconds:.1f} | "
+            f"{peak:.0f} |",
+            flush=True,
+        )
+    example, kymatio_default, fast_default, fast_example = results
+    print("\nlargest relative difference (powers >= 1; power 0.5):")
+    for name, a, b in [
+        ("fast vs kymatio example, same scale", fast_example, example),
+        (
+            "fast vs kymatio backend, defaults (its 64-point grid wraps)",
+            fast_default,
+            kymatio_default,
+        ),
+    ]:
+        high, half = _differences(a, b)
+        print(f"- {name}: {high:.1e}; {half:.1e}")
 
 
-def tradeoff(X, y, grids, threads, batch_size, save_dir=None):
+def profile(X_fit, X, top=12):
+    from skqm7x import SolidHarmonicScatteringTransformer
+
+    for backend in ("fast", "kymatio"):
+        scattering = SolidHarmonicScatteringTransformer(
+            backend=backend, batch_size=len(X), device="cpu"
+        ).fit(X_fit)
+        scattering.transform(X[:1])  # filters built outside the profile
+        profiler = cProfile.Profile()
+        profiler.enable()
+        scattering.transform(X)
+        profiler.disable()
+        stream = io.StringIO()
+        pstats.Stats(profiler, stream=stream).sort_stats("tottime").print_stats(top)
+        print(f"\n## Profile of one batch of {len(X)} molecules, {backend} backend\n")
+        print("```")
+        print(
+            "\n".join(line for line in stream.getvalue().splitlines() if line.strip())
+        )
+        print("```")
+
+
+def whole(X_fit, X, n_jobs, threads, batch_size):
+    params = dict(n_jobs=n_jobs, batch_size=batch_size)
+    _, seconds, peak = run_isolated(_transformer_features, threads, X_fit, X, params)
+    print(
+        f"\n## Fast features of all {len(X)} challenge molecules, n_jobs={n_jobs}\n\n"
+        f"{seconds:.1f} s ({1000 * seconds / len(X):.1f} ms per molecule), "
+        f"peak memory {peak:.0f} MiB in the largest process"
+    )
+
+
+def cross_validate(X, y, cache_dir, n_jobs, batch_size):
+    from joblib import Memory
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import KFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    print(f"\n## Accuracy / time trade-off on {len(X)} labelled molecules")
-    print(
-        "| grid | scale (1/A) | s / molecule | peak MiB | CV RMSE (eV) | "
-        "CV MAE (eV) | best alpha |"
-    )
-    print("|---|---|---|---|---|---|---|")
+    print(f"\n## 5-fold CV of StandardScaler + Ridge on {len(X)} labelled molecules\n")
+    print("| features | CV RMSE (eV) | CV MAE (eV) | best alpha |")
+    print("|---|---:|---:|---:|")
+    cached = Memory(cache_dir, verbose=0).cache(_transformer_features)
     cv = KFold(5, shuffle=True, random_state=0)
-    for longest in grids:
-        params = dict(grid_shape=longest, batch_size=batch_size)
-        (features, shape, scale), seconds, peak = run_isolated(
-            _ours, threads, X, X, params
+    for backend in ("fast", "kymatio"):
+        features = cached(
+            X, X, dict(backend=backend, n_jobs=n_jobs, batch_size=batch_size)
         )
-        if save_dir:
-            os.makedirs(save_dir, exist_ok=True)
-            np.savez(
-                os.path.join(save_dir, f"features_grid{longest}_n{len(X)}.npz"),
-                features=features,
-                target=y,
-            )
         best = None
         for alpha in np.logspace(-9, 1, 11):
             model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
             predicted = cross_val_predict(model, features, y, cv=cv)
             rmse = float(np.sqrt(np.mean((predicted - y) ** 2)))
-            mae = float(np.mean(np.abs(predicted - y)))
             if best is None or rmse < best[0]:
-                best = (rmse, mae, alpha)
+                best = (rmse, float(np.mean(np.abs(predicted - y))), alpha)
         print(
-            f"| {shape} | {scale:.2f} | {seconds / len(X):.3f} | {peak:.0f} | "
-            f"{best[0]:.4f} | {best[1]:.4f} | {best[2]:.0e} |",
+            f"| {backend} | {best[0]:.4f} | {best[1]:.4f} | {best[2]:.0e} |", flush=True
+        )
+
+
+def _dask_features(X_fit, X, n_workers):
+    import distributed
+    from joblib import parallel_config
+
+    from skqm7x import SolidHarmonicScatteringTransformer
+
+    scattering = SolidHarmonicScatteringTransformer(n_jobs=-1, device="cpu").fit(X_fit)
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_config(backend="dask"),
+    ):
+        scattering.transform(X[:n_workers])  # workers import torch, build filters
+        start = time.perf_counter()
+        scattering.transform(X)
+        return time.perf_counter() - start
+
+
+def dask_scaling(X_fit, X):
+    print(f"\n## joblib's Dask backend, {len(X)} molecules, local cluster\n")
+    print("| workers | s | s / molecule | speed-up |")
+    print("|---:|---:|---:|---:|")
+    first = None
+    for workers in (1, 2):
+        seconds = _dask_features(X_fit, X, workers)
+        first = first or seconds
+        print(
+            f"| {workers} | {seconds:.1f} | {seconds / len(X):.3f} | "
+            f"{first / seconds:.2f} |",
             flush=True,
         )
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=__doc__.split("\n\n", 1)[1],
+    )
     parser.add_argument(
         "--data-dir",
         default=os.environ.get(
@@ -226,37 +330,24 @@ def main():
             ),
         ),
     )
+    parser.add_argument("--compare", action="store_true")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--whole", action="store_true")
+    parser.add_argument("--cv", action="store_true")
+    parser.add_argument("--dask", action="store_true")
+    parser.add_argument("--n-molecules", type=int, default=16)
+    parser.add_argument("--dask-molecules", type=int, default=400)
+    parser.add_argument("--n-jobs", type=int, default=2)
     parser.add_argument(
-        "--n-molecules",
-        type=int,
-        default=16,
-        help="molecules for the comparison with kymatio (default 16)",
+        "--threads", type=int, default=1, help="torch threads per process"
     )
-    parser.add_argument(
-        "--tradeoff-molecules",
-        type=int,
-        default=500,
-        help="labelled molecules for the trade-off table",
-    )
-    parser.add_argument(
-        "--grids",
-        type=int,
-        nargs="*",
-        default=[32, 48, 64],
-        help="first-axis grid sizes for the trade-off table",
-    )
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="torch threads (default: torch's choice)",
-    )
-    parser.add_argument("--batch-size", type=int, default=4)
-    parser.add_argument("--skip-kymatio", action="store_true")
-    parser.add_argument(
-        "--save-features", metavar="DIR", help="save the trade-off features here"
-    )
+    parser.add_argument("--batch-size", type=int, default=8)
+    parser.add_argument("--cache-dir", default="skqm7x-bench-cache")
     args = parser.parse_args()
+    if not any((args.compare, args.profile, args.whole, args.cv, args.dask)):
+        args.compare = True
+
+    import platform
 
     import torch
 
@@ -264,29 +355,29 @@ def main():
 
     train = load_qm7x(args.data_dir, "train")
     print(
-        f"torch {torch.__version__}, {os.cpu_count()} CPUs, "
-        f"torch threads {args.threads or torch.get_num_threads()}"
+        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
+        f"torch {torch.__version__}, {args.threads} torch thread(s) per process"
     )
     rng = np.random.default_rng(0)
-    order = rng.permutation(len(train.data))
-    if not args.skip_kymatio and args.n_molecules:
-        compare(
-            train.data,
-            train.data[order[: args.n_molecules]],
-            args.threads,
-            args.batch_size,
+    sample = train.data[rng.permutation(len(train.data))[: args.n_molecules]]
+    if args.compare:
+        compare(train.data, sample, args.threads, args.batch_size)
+    if args.profile:
+        torch.set_num_threads(args.threads)
+        profile(train.data, sample[:8])
+    if args.whole:
+        test = load_qm7x(args.data_dir, "test")
+        everything = np.vstack([train.data, test.data])
+        whole(train.data, everything, args.n_jobs, args.threads, args.batch_size)
+    if args.cv:
+        torch.set_num_threads(args.threads)
+        cross_validate(
+            train.data, train.target, args.cache_dir, args.n_jobs, args.batch_size
         )
-    if args.grids and args.tradeoff_molecules:
-        # In id order, so that the full set gives the same folds as
-        # make_scattering_ridge on the challenge data.
-        subset = np.sort(order[: args.tradeoff_molecules])
-        tradeoff(
-            train.data[subset],
-            train.target[subset],
-            args.grids,
-            args.threads,
-            args.batch_size,
-            args.save_features,
+    if args.dask:
+        dask_scaling(
+            train.data,
+            train.data[rng.permutation(len(train.data))[: args.dask_molecules]],
         )
 
 

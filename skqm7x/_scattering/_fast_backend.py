@@ -130,7 +130,10 @@ class _Grid:
         return self.spacing**3
 
 
-@functools.lru_cache(maxsize=128)
+# Batches come in the order of their grids (see `grid_key`), so a few entries
+# suffice; a large cache grew joblib's workers past loky's memory-leak
+# threshold (300 MB), and loky restarted them.
+@functools.lru_cache(maxsize=16)
 def _filters(shape, spacing, width, L):
     """kymatio's solid-harmonic filters of ``width`` on a grid's real spectrum.
 
@@ -154,7 +157,7 @@ def _filters(shape, spacing, width, L):
     return filters
 
 
-@functools.lru_cache(maxsize=128)
+@functools.lru_cache(maxsize=16)
 def _device_filters(shape, spacing, width, L, device):
     import torch
 
