@@ -13,6 +13,8 @@ to kymatio's example and peak memory for
 * the transformer's kymatio backend at its defaults (grid 64 x 48 x 40);
 * the transformer's fast backend at its defaults (same scale);
 * the fast backend at kymatio's example scale;
+* the fast backend at its defaults on finer, larger grids (3 samples per
+  width, 8 widths of room), the limit its discretisation converges to;
 
 then the largest relative differences of the features where two of them
 compute the same quantity.
@@ -122,6 +124,14 @@ def _transformer_features(X_fit, X, params):
     return scattering.transform(X)
 
 
+def _converged_features(X_fit, X, params):
+    """The fast backend with finer, larger grids: its discretisation limit."""
+    from skqm7x._scattering import _fast_backend
+
+    _fast_backend.RESOLUTION, _fast_backend.PADDING = 3.0, 8.0
+    return _transformer_features(X_fit, X, params)
+
+
 def _measure(job, queue, threads, args):
     import torch
 
@@ -189,6 +199,11 @@ def compare(X_fit, X, threads, batch_size):
             _transformer_features,
             (X_fit, X, dict(scale=kymatio_scale, batch_size=batch_size)),
         ),
+        (
+            "fast backend, defaults, converged grids",
+            _converged_features,
+            (X_fit, X, dict(batch_size=batch_size)),
+        ),
     ]
     results = []
     print("| configuration | s / molecule | time ratio to kymatio example | peak MiB |")
@@ -203,9 +218,10 @@ def compare(X_fit, X, threads, batch_size):
             f"{peak:.0f} |",
             flush=True,
         )
-    example, kymatio_default, fast_default, fast_example = results
+    example, kymatio_default, fast_default, fast_example, converged = results
     print("\nlargest relative difference (powers >= 1; power 0.5):")
     for name, a, b in [
+        ("fast vs itself on converged grids", fast_default, converged),
         ("fast vs kymatio example, same scale", fast_example, example),
         (
             "fast vs kymatio backend, defaults (its 64-point grid wraps)",

@@ -95,7 +95,8 @@ def test_dependent_channels_are_combined_not_recomputed():
 def test_channels_computed_together_or_alone_agree(small_molecules):
     X, _ = small_molecules
     weights, positions = _oriented(X[:3], 3.0)
-    # Powers >= 1: the power 0.5 also depends on the box, through its floor.
+    # Powers >= 1: the power 0.5 also depends on the box, through the float32
+    # rounding noise it sums over the box.
     settings = dict(
         grid_shape=None, J=1, L=2, sigma=1.5, integral_powers=POWERS[1:], device="cpu"
     )
@@ -115,8 +116,9 @@ def test_matches_kymatio_on_a_grid_without_wraparound(small_molecules):
     # integrals as the fast backend. Measured: 1.7e-3 at most for the powers
     # >= 1 (the same on grids of 64 to 112 points: kymatio has converged; the
     # fast backend's resolution sets it, 2.3e-4 with 3 samples per width);
-    # 1.6e-2 for the power 0.5, which kymatio sums with float32 rounding noise
-    # over the whole grid (1.0e-2 on a 64-point grid, 3.3e-2 on 112 points).
+    # 1.1e-2 for the power 0.5, which both sum with float32 rounding noise
+    # over their grids (kymatio's: 1.0e-2 on a 64-point grid, 3.3e-2 on 112
+    # points, measured with an earlier version of the fast backend).
     X, _ = small_molecules
     X = X[:1]
     params = dict(J=1, L=2, sigma=2.0, integral_powers=POWERS, scale=1.5)

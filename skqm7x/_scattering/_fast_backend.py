@@ -43,14 +43,6 @@ RESOLUTION = 2.0
 # integral of power >= 1 has converged well before 5 widths.
 PADDING = 5.0
 
-# The integrals of |U| ** 0.5 weigh the far tails of the maps, where float32
-# rounding noise (about 1e-7 of a map's maximum) would dominate and make them
-# depend on the size of the box and on the last bits of the input. They are
-# taken over the region where the map exceeds this fraction of its maximum,
-# about the reach of the padding: with it, rounding the input to float32
-# changes them by 3e-5 instead of 3e-4.
-FLOOR = 1e-6
-
 
 def _double_factorial(n):
     return int(np.prod(np.arange(n, 0, -2))) if n > 0 else 1
@@ -233,8 +225,7 @@ def _integrals(squared, powers, cell):
         elif p == 2:
             powered = flat
         elif p == 0.5:
-            floor = FLOOR * maps.amax(dim=-1, keepdim=True)
-            powered = torch.sqrt(torch.where(maps > floor, maps, 0.0))
+            powered = torch.sqrt(maps)
         elif p == 3:
             powered = flat * maps
         else:
