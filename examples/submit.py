@@ -2,14 +2,16 @@
 
 Usage::
 
-    python examples/submit.py --data-dir ../shared/data/qm7x --model coulomb-mlp \\
-        --out submission.csv --cv 5
+    python examples/submit.py --data-dir ../shared/data/qm7x --model best \\
+        --out submission.csv --cv 5 --uncertainty submission_std.csv
 
 Reads ``atoms/train``, ``atoms/test`` and ``energies/train.csv`` from the data
 folder, optionally reports the K-fold cross-validated RMSE and MAE, fits the
 model on every labelled molecule and writes ``id,energy`` for every test
-molecule, in id order. The CSV is written atomically: an interrupted run
-leaves no partial file.
+molecule, in id order. ``--uncertainty`` also writes ``id,std``, the predicted
+standard deviation of each energy, to a separate file (models that predict
+one only); the submission keeps its format. The CSVs are written atomically:
+an interrupted run leaves no partial file.
 """
 
 import argparse
@@ -35,8 +37,20 @@ def parse_args(argv=None):
         "--data-dir",
         help="challenge data folder (default: $SKQM7X_DATA)",
     )
-    parser.add_argument("--model", choices=sorted(models), default="coulomb-mlp")
+    parser.add_argument(
+        "--model",
+        choices=sorted(models),
+        default="best",
+        help="the pipeline (default: best; see 'models' below)",
+    )
     parser.add_argument("--out", default="submission.csv", help="the CSV to write")
+    parser.add_argument(
+        "--uncertainty",
+        default=None,
+        metavar="CSV",
+        help="also write id,std (eV) here; models: "
+        + ", ".join(sorted(skqm7x.available_models(with_std=True))),
+    )
     parser.add_argument(
         "--cv",
         type=int,
@@ -55,6 +69,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.cv == 1 or args.cv < 0:
         parser.error("--cv needs K >= 2 folds (or 0 to skip)")
+    if args.uncertainty and args.model not in skqm7x.available_models(with_std=True):
+        parser.error(f"--uncertainty: model {args.model!r} predicts no std")
     return args
 
 
@@ -93,10 +109,17 @@ def main(argv=None):
     with stage("fit on all labelled", timings):
         model.fit(train.data, train.target)
     with stage("predict test", timings):
-        energies = model.predict(test.data)
+        if args.uncertainty:
+            energies, stds = model.predict(test.data, return_std=True)
+        else:
+            energies = model.predict(test.data)
     with stage("write submission", timings):
         skqm7x.write_submission(args.out, test.ids, energies)
+        if args.uncertainty:
+            skqm7x.write_submission(args.uncertainty, test.ids, stds, column="std")
     print(f"wrote {len(test.ids)} predictions to {args.out}")
+    if args.uncertainty:
+        print(f"wrote their standard deviations to {args.uncertainty}")
     print(f"{'total':<24} {sum(timings.values()):8.1f} s")
 
 

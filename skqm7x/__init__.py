@@ -2,8 +2,11 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from skqm7x._bag_of_bonds import BagOfBondsTransformer
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x._kernel import GaussianProcessKernelRidge
+from skqm7x._mbtr import ManyBodyTensorTransformer
 from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._models import available_models, make_model
 from skqm7x._molecules import pack_molecules, unpack_molecules
@@ -18,7 +21,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AtomicReferenceRegressor",
+    "BagOfBondsTransformer",
     "CoulombMatrixTransformer",
+    "GaussianProcessKernelRidge",
+    "ManyBodyTensorTransformer",
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",
     "SolidHarmonicScatteringTransformer",

@@ -7,6 +7,7 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from skqm7x._kernel import predict_with_std
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_molecules
 
 
@@ -40,7 +41,7 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         The fitted model of the residual.
     n_features_in_ : int
         Number of columns of the packed molecules.
-    feature_names_in_ : ndarray of shape (n_features_in_,)
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
         Names of features seen in :meth:`fit`, when ``X`` has string column
         names.
 
@@ -98,18 +99,25 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             self.regressor_ = clone(self.regressor).fit(X, residual, **fit_params)
         return self
 
-    def predict(self, X):
+    def predict(self, X, return_std=False):
         """Reference energies plus the regressor's residual.
 
         Parameters
         ----------
         X : array-like of shape (n_molecules, 4 * n_atoms_max)
             Packed molecules.
+        return_std : bool, default=False
+            Also return the standard deviation of each prediction: the
+            regressor's ``predict(X, return_std=True)`` (through a fitted
+            ``GridSearchCV`` to its best estimator), since the reference
+            energies are fixed.
 
         Returns
         -------
         y_pred : ndarray of shape (n_molecules,)
             Predicted energies.
+        y_std : ndarray of shape (n_molecules,)
+            Standard deviations, only when ``return_std`` is True.
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
@@ -123,6 +131,14 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
                 "set handle_unknown='ignore' to give it 0."
             )
         prediction = self._counts(Z) @ self.element_energies_
+        if return_std:
+            if self.regressor_ is None:
+                raise ValueError(
+                    "return_std=True needs a regressor that predicts a standard "
+                    "deviation; the reference energies alone have none."
+                )
+            residual, std = predict_with_std(self.regressor_, X)
+            return prediction + residual, std
         if self.regressor_ is not None:
             prediction = prediction + self.regressor_.predict(X)
         return prediction

@@ -6,7 +6,10 @@ every check it is expected to fail.
 
 from skqm7x import (
     AtomicReferenceRegressor,
+    BagOfBondsTransformer,
     CoulombMatrixTransformer,
+    GaussianProcessKernelRidge,
+    ManyBodyTensorTransformer,
     RandomCoulombExpander,
     SigmoidMLPRegressor,
     SolidHarmonicScatteringTransformer,
@@ -14,6 +17,8 @@ from skqm7x import (
 
 ESTIMATORS = [
     AtomicReferenceRegressor(handle_unknown="ignore"),
+    BagOfBondsTransformer(handle_unknown="ignore"),
+    ManyBodyTensorTransformer(handle_unknown="ignore"),
     CoulombMatrixTransformer(),
     CoulombMatrixTransformer(sorting="eigenspectrum"),
     CoulombMatrixTransformer(sorting="none", upper_triangle=True),
@@ -26,6 +31,8 @@ ESTIMATORS = [
         device="cpu",
         random_state=0,
     ),
+    GaussianProcessKernelRidge(),
+    GaussianProcessKernelRidge(kernel="rbf", alpha=1e-3),
 ]
 
 # These checks build X with 2, 3 or 10 columns. Molecule inputs need 4 columns
@@ -88,6 +95,20 @@ EXPECTED_FAILED_CHECKS = {
         ),
     },
     "RandomCoulombExpander": dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
+    "ManyBodyTensorTransformer": {
+        **dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
+        "check_positive_only_tag_during_fit": (
+            "the tag steers the checks to non-negative charges, but coordinates "
+            "may be negative, so fit rejects negative charges only"
+        ),
+    },
+    "BagOfBondsTransformer": {
+        **dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
+        "check_positive_only_tag_during_fit": (
+            "the tag steers the checks to non-negative charges, but coordinates "
+            "may be negative, so fit rejects negative charges only"
+        ),
+    },
     "SigmoidMLPRegressor": {
         "check_methods_subset_invariance": (
             "the network computes in float32, where the batch size changes the "

@@ -12,7 +12,12 @@ import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.pipeline import make_pipeline
 
-from skqm7x import CoulombMatrixTransformer, RandomCoulombExpander
+from skqm7x import (
+    BagOfBondsTransformer,
+    CoulombMatrixTransformer,
+    ManyBodyTensorTransformer,
+    RandomCoulombExpander,
+)
 
 
 def coulomb_then_expander():
@@ -26,6 +31,8 @@ TRANSFORMERS = {
     "eigenspectrum": lambda: CoulombMatrixTransformer(sorting="eigenspectrum"),
     "triangle": lambda: CoulombMatrixTransformer(sorting="none", upper_triangle=True),
     "expander": coulomb_then_expander,
+    "bag_of_bonds": lambda: BagOfBondsTransformer(exponent=3.0),
+    "many_body_tensor": lambda: ManyBodyTensorTransformer(),
 }
 
 

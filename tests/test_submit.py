@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+import skqm7x
+
 SUBMIT = Path(__file__).parents[1] / "examples" / "submit.py"
 
 
@@ -62,6 +64,43 @@ def test_submit_writes_a_valid_csv(small_data_dir, tmp_path):
     assert all(-150 < energy < 0 for energy in energies)
 
 
+def test_submit_best_with_uncertainty(small_data_dir, tmp_path):
+    out, std_out = tmp_path / "submission.csv", tmp_path / "std.csv"
+    result = run_submit(
+        "--data-dir",
+        small_data_dir,
+        "--model",
+        "best",
+        "--out",
+        out,
+        "--uncertainty",
+        std_out,
+        "--cv",
+        2,
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2-fold CV: RMSE" in result.stdout
+    with open(out) as file:
+        rows = list(csv.reader(file))
+    assert rows[0] == ["id", "energy"]
+    assert [int(row[0]) for row in rows[1:]] == list(range(3793, 3801))
+    assert all(-150 < float(row[1]) < 0 for row in rows[1:])
+    with open(std_out) as file:
+        std_rows = list(csv.reader(file))
+    assert std_rows[0] == ["id", "std"]
+    assert [row[0] for row in std_rows[1:]] == [row[0] for row in rows[1:]]
+    assert all(0 < float(row[1]) < 10 for row in std_rows[1:])
+
+
+def test_submit_uncertainty_needs_a_model_with_std(tmp_path):
+    result = run_submit(
+        "--model", "coulomb-mlp", "--uncertainty", tmp_path / "std.csv", "--quiet"
+    )
+    assert result.returncode == 2
+    assert "predicts no std" in result.stderr
+
+
 def test_submit_bad_data_dir_is_a_clean_error(tmp_path):
     out = tmp_path / "submission.csv"
     result = run_submit("--data-dir", tmp_path / "missing", "--out", out, "--quiet")
@@ -83,4 +122,6 @@ def test_submit_bad_molecule_leaves_no_csv(data_dir, tmp_path):
 def test_submit_lists_models():
     result = run_submit("--help")
     assert result.returncode == 0
-    assert "coulomb-mlp" in result.stdout and "scattering-ridge" in result.stdout
+    for name in skqm7x.available_models():
+        assert name in result.stdout
+    assert "alias of the best measured pipeline" in result.stdout

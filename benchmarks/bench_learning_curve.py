@@ -1,0 +1,149 @@
+"""Learning curves: 5-fold CV RMSE against the number of training molecules.
+
+For each pipeline of ``skqm7x.make_model`` named in ``--models`` (and the
+per-element reference energies alone, ``reference``), scikit-learn's
+``learning_curve`` trains on the first N molecules of a seeded shuffle of each
+training fold of KFold(5, shuffle=True, random_state=0) and scores the whole
+held-out fold; the curve shows the mean and standard deviation of the five
+folds' RMSE. A kernel model reruns its own hyper-parameter search at every
+size. Rows are merged into ``--results`` (a CSV keyed by pipeline and size),
+so a long curve can be computed a few sizes at a time; the plot (log-log,
+saved as ``--output``) shows every row of that file.
+
+Usage::
+
+    python benchmarks/bench_learning_curve.py --data-dir ../shared/data/qm7x \\
+        --models reference coulomb-krr bob-krr --sizes 100 200 400 800
+    python benchmarks/bench_learning_curve.py --models bob-krr --sizes 1600 3033
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
+from sklearn.model_selection import KFold, learning_curve
+
+import skqm7x
+
+FIELDS = ["pipeline", "n_train", "rmse_mean", "rmse_std", "fit_s", "folds"]
+
+
+def build(name):
+    if name == "reference":
+        return skqm7x.AtomicReferenceRegressor(handle_unknown="ignore")
+    # Small training sets can miss the rarer elements (S, Cl).
+    return skqm7x.make_model(name, random_state=0).set_params(handle_unknown="ignore")
+
+
+def read_rows(path):
+    if not path.exists():
+        return {}
+    with open(path, newline="") as file:
+        return {
+            (row["pipeline"], int(row["n_train"])): row for row in csv.DictReader(file)
+        }
+
+
+def write_rows(path, rows):
+    with open(path, "w", newline="") as file:
+        writer = csv.DictWriter(file, FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows[key] for key in sorted(rows))
+
+
+def plot(rows, output):
+    fig, ax = plt.subplots(figsize=(6, 4.5))
+    for name in sorted({name for name, _ in rows}):
+        points = sorted(
+            (n, row) for (pipeline, n), row in rows.items() if pipeline == name
+        )
+        sizes = np.array([n for n, _ in points])
+        rmse = np.array([float(row["rmse_mean"]) for _, row in points])
+        spread = np.array([float(row["rmse_std"]) for _, row in points])
+        ax.errorbar(sizes, rmse, yerr=spread, marker="o", capsize=3, label=name)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("training molecules")
+    ax.set_ylabel("RMSE on the held-out fold (eV)")
+    ax.set_title("Learning curves, KFold(5, shuffle=True, random_state=0)")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        axis.set_major_formatter(FormatStrFormatter("%g"))
+        axis.set_minor_formatter(NullFormatter())
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(output, dpi=120)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--models",
+        nargs="+",
+        default=[],
+        choices=["reference", *skqm7x.available_models()],
+        metavar="NAME",
+        help="pipelines to compute (default: none, only plot --results)",
+    )
+    parser.add_argument(
+        "--sizes",
+        nargs="+",
+        type=int,
+        default=[100, 200, 400, 800, 1600, 3033],
+        help="training set sizes (at most 4/5 of the labelled molecules)",
+    )
+    parser.add_argument("--results", type=Path, default=Path("learning_curve.csv"))
+    parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
+    args = parser.parse_args()
+
+    rows = read_rows(args.results)
+    if args.models:
+        X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
+        folds = KFold(5, shuffle=True, random_state=0)
+        print(f"{'pipeline':<18}{'n_train':>8}{'RMSE (eV)':>11}{'+-':>8}{'fit s':>9}")
+        for name in args.models:
+            start = time.perf_counter()
+            sizes, _, test_scores, fit_times, _ = learning_curve(
+                build(name),
+                X,
+                y,
+                train_sizes=args.sizes,
+                cv=folds,
+                scoring="neg_root_mean_squared_error",
+                shuffle=True,
+                random_state=0,
+                return_times=True,
+            )
+            for n, scores, seconds in zip(sizes, -test_scores, fit_times, strict=True):
+                rows[(name, int(n))] = {
+                    "pipeline": name,
+                    "n_train": int(n),
+                    "rmse_mean": f"{scores.mean():.4f}",
+                    "rmse_std": f"{scores.std():.4f}",
+                    "fit_s": f"{seconds.mean():.1f}",
+                    "folds": len(scores),
+                }
+                print(
+                    f"{name:<18}{n:>8}{scores.mean():>11.4f}{scores.std():>8.4f}"
+                    f"{seconds.mean():>9.1f}",
+                    flush=True,
+                )
+            print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+        write_rows(args.results, rows)
+    if not rows:
+        parser.error(f"no results in {args.results}; name --models to compute some")
+    plot(rows, args.output)
+    print(f"plotted {len(rows)} points from {args.results} to {args.output}")
+
+
+if __name__ == "__main__":
+    main()

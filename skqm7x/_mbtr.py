@@ -1,0 +1,382 @@
+"""Many-body tensor: smoothed distance and angle distributions per element tuple."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
+from sklearn.metrics.pairwise import euclidean_distances
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import (
+    _check_feature_names_in,
+    check_is_fitted,
+    validate_data,
+)
+
+from skqm7x._bag_of_bonds import _symbol
+from skqm7x._molecules import check_molecules
+
+DEFAULT_DISTANCE_GRID = np.linspace(0.8, 6.0, 53)
+DEFAULT_ANGLE_GRID = np.linspace(0.0, np.pi, 25)
+
+# Molecules per batch for the pair terms: bounds the (batch, n_pairs, n_grid)
+# temporaries to some tens of MB.
+_BATCH_SIZE = 256
+# Training molecules whose pairwise distances set the block scales.
+_SCALE_SAMPLE = 1000
+
+
+def _element_index(Z, elements):
+    """Index of each atom's element in ``elements``; -1 for padding or unknown."""
+    index = np.searchsorted(elements, Z)
+    index = np.minimum(index, len(elements) - 1)
+    return np.where((Z > 0) & (elements[index] == Z), index, -1)
+
+
+class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
+    """Smoothed distance and angle distributions per combination of elements.
+
+    A many-body tensor representation (Huo and Rupp, 2022) with two terms:
+
+    - **pairs**: for each pair of elements ``(a, b)``, the distribution of the
+      distances ``r`` between atoms of those elements, each broadened into a
+      Gaussian of width ``distance_width`` on ``distance_grid`` and weighted
+      by ``1 / r**distance_power``;
+    - **angles**: for each triple of elements ``(a, b, c)`` (``b`` the vertex),
+      the distribution of the angles ``a-b-c``, broadened by ``angle_width``
+      on ``angle_grid`` and weighted by ``1 / (r_ab * r_bc)**angle_power``.
+
+    The element counts (the one-body term) are left to
+    :class:`AtomicReferenceRegressor`. Each term is divided by a scale learned
+    in :meth:`fit` (the root median squared Euclidean distance between
+    training molecules in that term), and the angle term is then multiplied by
+    ``sqrt(angle_weight)``, so that in an RBF kernel the two terms weigh
+    ``1 : angle_weight``. The features are invariant to translation,
+    rotation and the order of the atoms, and smooth in the positions.
+
+    Parameters
+    ----------
+    distance_grid : array-like of float, default=None
+        Distances (Angstrom) at which the pair distributions are sampled;
+        ``None`` means 53 points from 0.8 to 6.0.
+    distance_width : float, default=0.1
+        Standard deviation (Angstrom) of the Gaussian around each distance.
+    distance_power : float, default=2.0
+        Pair weights are ``1 / r**distance_power``.
+    angle_grid : array-like of float, default=None
+        Angles (radians) at which the angle distributions are sampled;
+        ``None`` means 25 points from 0 to pi.
+    angle_width : float, default=0.15
+        Standard deviation (radians) of the Gaussian around each angle.
+    angle_power : float, default=2.0
+        Angle weights are ``1 / (r_ab * r_bc)**angle_power``.
+    angle_weight : float, default=1.0
+        Weight of the angle term relative to the pair term, after scaling;
+        0 leaves the angles out.
+    elements : array-like of float, default=None
+        Nuclear charges to represent. ``None`` learns them in :meth:`fit` from
+        the training molecules.
+    handle_unknown : {"error", "ignore"}, default="error"
+        What :meth:`transform` does with an element that is not in
+        ``elements_``: raise, or leave its atoms out.
+
+    Attributes
+    ----------
+    elements_ : ndarray of shape (n_elements,)
+        Nuclear charges represented, in increasing order.
+    pairs_ : list of tuple of float
+        Element pairs ``(a, b)``, ``a <= b``, that occur in the training
+        molecules, in output order. A pair (or triple) that no training
+        molecule has is left out at :meth:`transform` too.
+    triples_ : list of tuple of float
+        Element triples ``(a, b, c)``, ``a <= c``, vertex ``b``, that occur in
+        the training molecules, in output order (empty when ``angle_weight``
+        is 0).
+    scales_ : ndarray of shape (2,)
+        Divisors of the pair and angle terms.
+    n_features_in_ : int
+        Number of columns of the packed molecules seen in :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen in :meth:`fit`, when ``X`` has string column
+        names.
+
+    See Also
+    --------
+    BagOfBondsTransformer : Sorted Coulomb terms per element pair.
+    GaussianProcessKernelRidge : A kernel ridge regression for these features.
+
+    References
+    ----------
+    .. [1] H. Huo and M. Rupp, "Unified representation of molecules and
+       crystals for machine learning", Mach. Learn.: Sci. Technol. 3, 045017
+       (2022).
+
+    Examples
+    --------
+    >>> from skqm7x import ManyBodyTensorTransformer, pack_molecules
+    >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
+    >>> X = pack_molecules([water])
+    >>> mbtr = ManyBodyTensorTransformer().fit(X)
+    >>> mbtr.pairs_, mbtr.triples_
+    ([(1.0, 1.0), (1.0, 8.0)], [(1.0, 1.0, 8.0), (1.0, 8.0, 1.0)])
+    >>> mbtr.transform(X).shape  # 2 pairs x 53 distances + 2 triples x 25 angles
+    (1, 156)
+    """
+
+    _parameter_constraints: dict = {
+        "distance_grid": ["array-like", None],
+        "distance_width": [Interval(Real, 0, None, closed="neither")],
+        "distance_power": [Interval(Real, 0, None, closed="left")],
+        "angle_grid": ["array-like", None],
+        "angle_width": [Interval(Real, 0, None, closed="neither")],
+        "angle_power": [Interval(Real, 0, None, closed="left")],
+        "angle_weight": [Interval(Real, 0, None, closed="left")],
+        "elements": ["array-like", None],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
+    }
+
+    def __init__(
+        self,
+        *,
+        distance_grid=None,
+        distance_width=0.1,
+        distance_power=2.0,
+        angle_grid=None,
+        angle_width=0.15,
+        angle_power=2.0,
+        angle_weight=1.0,
+        elements=None,
+        handle_unknown="error",
+    ):
+        self.distance_grid = distance_grid
+        self.distance_width = distance_width
+        self.distance_power = distance_power
+        self.angle_grid = angle_grid
+        self.angle_width = angle_width
+        self.angle_power = angle_power
+        self.angle_weight = angle_weight
+        self.elements = elements
+        self.handle_unknown = handle_unknown
+
+    def _grids(self):
+        distances = (
+            DEFAULT_DISTANCE_GRID
+            if self.distance_grid is None
+            else np.asarray(self.distance_grid, dtype=float).ravel()
+        )
+        angles = (
+            DEFAULT_ANGLE_GRID
+            if self.angle_grid is None
+            else np.asarray(self.angle_grid, dtype=float).ravel()
+        )
+        return distances, angles
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y=None):
+        """Learn the elements, their pairs and triples, and the term scales.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules (see :func:`pack_molecules`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        self : object
+            The fitted transformer.
+        """
+        X = validate_data(self, X, dtype=[np.float64, np.float32])
+        Z, R = check_molecules(X, type(self).__name__)
+        if self.elements is None:
+            self.elements_ = np.unique(Z[Z > 0]).astype(float)
+        else:
+            self.elements_ = np.unique(np.asarray(self.elements, dtype=float))
+            if self.elements_.size == 0 or np.any(self.elements_ <= 0):
+                raise ValueError("elements must be positive nuclear charges.")
+        if self.elements_.size == 0:
+            raise ValueError("The training molecules have no atoms.")
+        index = _element_index(Z, self.elements_)
+        n = len(self.elements_)
+        pair_codes, triple_codes = set(), set()
+        for atoms in index:
+            atoms = atoms[atoms >= 0]
+            i, j = np.triu_indices(len(atoms), k=1)
+            low, high = np.minimum(atoms[i], atoms[j]), np.maximum(atoms[i], atoms[j])
+            pair_codes.update((low * n + high).tolist())
+            if self.angle_weight > 0:
+                vertex, ends = _triples(len(atoms))
+                low = np.minimum(atoms[ends[0]], atoms[ends[1]])
+                high = np.maximum(atoms[ends[0]], atoms[ends[1]])
+                triple_codes.update(((low * n + atoms[vertex]) * n + high).tolist())
+        pair_codes, triple_codes = sorted(pair_codes), sorted(triple_codes)
+        e = self.elements_.tolist()
+        self.pairs_ = [(e[c // n], e[c % n]) for c in pair_codes]
+        self.triples_ = [
+            (e[c // n // n], e[c // n % n], e[c % n]) for c in triple_codes
+        ]
+        # Code -> block lookups for transform; -1: not represented.
+        self._pair_block = np.full(n * n, -1)
+        self._pair_block[pair_codes] = np.arange(len(pair_codes))
+        self._triple_block = np.full(n**3, -1)
+        self._triple_block[triple_codes] = np.arange(len(triple_codes))
+        distances, angles = self._grids()
+        self._n_features_out = len(self.pairs_) * len(distances) + len(
+            self.triples_
+        ) * len(angles)
+        self.scales_ = np.ones(2)
+        sample = X[:: max(1, len(X) // _SCALE_SAMPLE)]
+        pair_part, angle_part = self._raw(sample)
+        for k, part in enumerate((pair_part, angle_part)):
+            if part.shape[1] and len(part) > 1:
+                squared = euclidean_distances(part, squared=True)
+                median = np.median(squared[np.triu_indices(len(part), k=1)])
+                if median > 0:
+                    self.scales_[k] = np.sqrt(median)
+        return self
+
+    def transform(self, X):
+        """Compute the distance and angle distributions of each molecule.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_molecules, n_features_out)
+            The pair term (``len(pairs_) * len(distance_grid)`` columns), then
+            the angle term (``len(triples_) * len(angle_grid)`` columns).
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        pair_part, angle_part = self._raw(X)
+        out = np.hstack(
+            [
+                pair_part / self.scales_[0],
+                angle_part * (np.sqrt(self.angle_weight) / self.scales_[1]),
+            ]
+        )
+        return out.astype(X.dtype, copy=False)
+
+    def _raw(self, X):
+        Z, R = check_molecules(X, type(self).__name__)
+        index = _element_index(Z, self.elements_)
+        unknown = (Z > 0) & (index < 0)
+        if unknown.any() and self.handle_unknown == "error":
+            molecule, slot = np.argwhere(unknown)[0]
+            raise ValueError(
+                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
+                "that was not seen in fit; set handle_unknown='ignore' to leave "
+                "it out, or list it in elements."
+            )
+        distances, angles = self._grids()
+        pair_part = np.concatenate(
+            [
+                self._pairs(index[s : s + _BATCH_SIZE], R[s : s + _BATCH_SIZE])
+                for s in range(0, len(X), _BATCH_SIZE)
+            ]
+        ).reshape(len(X), -1)
+        angle_part = np.zeros((len(X), len(self.triples_), len(angles)))
+        if self.triples_:
+            for m in range(len(X)):
+                present = index[m] >= 0
+                self._angles(index[m][present], R[m][present], angle_part[m])
+        return pair_part, angle_part.reshape(len(X), -1)
+
+    def _pairs(self, index, R):
+        distances_grid, _ = self._grids()
+        n = len(self.elements_)
+        i, j = np.triu_indices(index.shape[1], k=1)
+        a, b = index[:, i], index[:, j]
+        block = self._pair_block[np.minimum(a, b) * n + np.maximum(a, b)]
+        block = np.where((a >= 0) & (b >= 0), block, -1)
+        r = np.linalg.norm(R[:, i] - R[:, j], axis=-1)
+        # Padding and unrepresented pairs get weight 0 (and a harmless r).
+        weight = np.where(block >= 0, 1.0, 0.0) / np.where(block >= 0, r, 1.0) ** (
+            self.distance_power
+        )
+        gauss = np.exp(
+            -0.5
+            * (
+                (np.where(block >= 0, r, 0.0)[..., None] - distances_grid)
+                / (self.distance_width)
+            )
+            ** 2
+        )
+        one_hot = (block[:, None, :] == np.arange(len(self.pairs_))[:, None]).astype(
+            float
+        )
+        return one_hot @ (weight[..., None] * gauss)
+
+    def _angles(self, atoms, R, out):
+        _, angles_grid = self._grids()
+        n = len(self.elements_)
+        vertex, (first, last) = _triples(len(atoms))
+        if not len(vertex):
+            return
+        codes = (
+            np.minimum(atoms[first], atoms[last]) * n + atoms[vertex]
+        ) * n + np.maximum(atoms[first], atoms[last])
+        block = self._triple_block[codes]
+        keep = block >= 0
+        vertex, first, last, block = vertex[keep], first[keep], last[keep], block[keep]
+        u, v = R[first] - R[vertex], R[last] - R[vertex]
+        r_u, r_v = np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1)
+        cosine = np.einsum("tx,tx->t", u, v) / (r_u * r_v)
+        angle = np.arccos(np.clip(cosine, -1.0, 1.0))
+        weight = 1.0 / (r_u * r_v) ** self.angle_power
+        gauss = np.exp(-0.5 * ((angle[:, None] - angles_grid) / self.angle_width) ** 2)
+        np.add.at(out, block, weight[:, None] * gauss)
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of the output features.
+
+        Parameters
+        ----------
+        input_features : array-like of str, default=None
+            Only checked against the names seen in :meth:`fit`.
+
+        Returns
+        -------
+        feature_names_out : ndarray of str
+            ``HC_r3`` for the pair term of hydrogen and carbon at the fourth
+            distance of the grid, ``HCO_a0`` for the angle H-C-O at the first
+            angle.
+        """
+        check_is_fitted(self)
+        _check_feature_names_in(self, input_features, generate_names=False)
+        distances, angles = self._grids()
+        names = [
+            f"{''.join(map(_symbol, pair))}_r{k}"
+            for pair in self.pairs_
+            for k in range(len(distances))
+        ] + [
+            f"{''.join(map(_symbol, triple))}_a{k}"
+            for triple in self.triples_
+            for k in range(len(angles))
+        ]
+        return np.array(names, dtype=object)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # Nuclear charges are non-negative; the common checks then feed
+        # positive data, which reads as fractional charges.
+        tags.input_tags.positive_only = True
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+
+_TRIPLES = {}
+
+
+def _triples(n_atoms):
+    """Vertex and end atoms of every angle of a molecule with n_atoms atoms."""
+    if n_atoms not in _TRIPLES:
+        vertex, first, last = np.nonzero(np.ones((n_atoms,) * 3, dtype=bool))
+        keep = (first < last) & (first != vertex) & (last != vertex)
+        _TRIPLES[n_atoms] = (vertex[keep], (first[keep], last[keep]))
+    return _TRIPLES[n_atoms]

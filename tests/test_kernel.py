@@ -1,0 +1,195 @@
+import numpy as np
+import pytest
+from sklearn.gaussian_process import GaussianProcessRegressor
+from sklearn.gaussian_process.kernels import PairwiseKernel
+from sklearn.kernel_ridge import KernelRidge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import make_pipeline
+
+from skqm7x import (
+    AtomicReferenceRegressor,
+    BagOfBondsTransformer,
+    CoulombMatrixTransformer,
+    GaussianProcessKernelRidge,
+    available_models,
+    make_model,
+)
+from skqm7x._kernel import predict_with_std
+from skqm7x._models import BEST
+
+
+@pytest.fixture(scope="module")
+def features(qm7x_train):
+    """Bag-of-bonds features and reference residuals of 120 molecules."""
+    X, y = qm7x_train.data[:120], qm7x_train.target[:120]
+    reference = AtomicReferenceRegressor().fit(X, y)
+    return BagOfBondsTransformer(exponent=3.0).fit_transform(X), y - reference.predict(
+        X
+    )
+
+
+@pytest.mark.parametrize("kernel", ["laplacian", "rbf"])
+def test_mean_is_kernel_ridge_and_std_is_the_gaussian_process(features, kernel):
+    F, r = features
+    gamma = 1e-4 if kernel == "laplacian" else 1e-6
+    train, test = slice(0, 90), slice(90, None)
+    model = GaussianProcessKernelRidge(kernel=kernel, gamma=gamma, alpha=1e-6)
+    mean, std = model.fit(F[train], r[train]).predict(F[test], return_std=True)
+    ridge = KernelRidge(kernel=kernel, gamma=gamma, alpha=1e-6).fit(F[train], r[train])
+    np.testing.assert_allclose(mean, ridge.predict(F[test]), rtol=1e-6, atol=1e-8)
+    process = GaussianProcessRegressor(
+        PairwiseKernel(gamma=gamma, metric=kernel, gamma_bounds="fixed"),
+        alpha=1e-6,
+        optimizer=None,
+    ).fit(F[train], r[train])
+    process_mean, process_std = process.predict(F[test], return_std=True)
+    np.testing.assert_allclose(mean, process_mean, rtol=1e-6, atol=1e-8)
+    # Same posterior, plus the noise of a new observation, times the scale.
+    np.testing.assert_allclose(
+        std, model.std_scale_ * np.sqrt(process_std**2 + 1e-6), rtol=1e-5
+    )
+
+
+def test_std_scale_is_the_leave_one_out_calibration(features):
+    F, r = features
+    F, r = F[:40], r[:40]
+    model = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F, r)
+    z = []
+    for i in range(len(r)):
+        rest = np.arange(len(r)) != i
+        unit = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F[rest], r[rest])
+        mean, std = unit.predict(F[i : i + 1], return_std=True)
+        z.append((r[i] - mean[0]) / (std[0] / unit.std_scale_))
+    assert model.std_scale_ == pytest.approx(np.sqrt(np.mean(np.square(z))), rel=1e-4)
+
+
+def test_std_is_positive_and_grows_away_from_the_data(features):
+    F, r = features
+    model = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F[:100], r[:100])
+    mean, std = model.predict(F[100:], return_std=True)
+    assert mean.shape == std.shape == (20,)
+    assert np.all(std > 0)
+    _, far = model.predict(F[100:] + 1e3, return_std=True)
+    assert np.all(far > 3 * std)
+    # At a training point only the noise is left.
+    _, seen = model.predict(F[:5], return_std=True)
+    assert np.all(seen < 0.05 * far[:5])
+
+
+def test_singular_kernel_asks_for_a_larger_alpha():
+    X = np.repeat([[0.0, 1.0], [1.0, 0.0]], 3, axis=0)
+    with pytest.warns(Warning), pytest.raises(ValueError, match="increase alpha"):
+        GaussianProcessKernelRidge(alpha=1e-300).fit(X, np.arange(6.0))
+
+
+def test_grid_search_over_gamma_and_alpha(qm7x_train):
+    X, y = qm7x_train.data[:150], qm7x_train.target[:150]
+    search = GridSearchCV(
+        make_pipeline(
+            CoulombMatrixTransformer(upper_triangle=True),
+            GaussianProcessKernelRidge(),
+        ),
+        {
+            "gaussianprocesskernelridge__gamma": [1e-4, 1e-3, 1e-2],
+            "gaussianprocesskernelridge__alpha": [1e-8, 1e-2],
+        },
+        cv=KFold(3, shuffle=True, random_state=0),
+        scoring="neg_root_mean_squared_error",
+    )
+    model = AtomicReferenceRegressor(search, handle_unknown="ignore").fit(X, y)
+    assert len(model.regressor_.cv_results_["params"]) == 6
+    assert model.regressor_.best_params_["gaussianprocesskernelridge__gamma"] in (
+        1e-4,
+        1e-3,
+        1e-2,
+    )
+    mean, std = model.predict(X[:10], return_std=True)
+    np.testing.assert_allclose(mean, model.predict(X[:10]))
+    assert std.shape == (10,) and np.all(std > 0)
+    # The search's best pipeline gives the std; the reference adds none.
+    _, residual_std = predict_with_std(model.regressor_, X[:10])
+    np.testing.assert_array_equal(std, residual_std)
+
+
+def test_return_std_needs_a_regressor(qm7x_train):
+    X, y = qm7x_train.data[:30], qm7x_train.target[:30]
+    reference = AtomicReferenceRegressor().fit(X, y)
+    with pytest.raises(ValueError, match="return_std"):
+        reference.predict(X, return_std=True)
+
+
+def test_held_out_errors_are_calibrated(qm7x_train):
+    X, y = qm7x_train.data[:200], qm7x_train.target[:200]
+    model = AtomicReferenceRegressor(
+        make_pipeline(
+            BagOfBondsTransformer(exponent=3.0),
+            GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-9),
+        ),
+        handle_unknown="ignore",
+    )
+    z = []
+    for train, test in KFold(4, shuffle=True, random_state=0).split(X):
+        mean, std = model.fit(X[train], y[train]).predict(X[test], return_std=True)
+        z.extend(np.abs(mean - y[test]) / std)
+    # Measured: 0.725 within one std, 0.925 within 1.96 std (heavy tails).
+    assert 0.6 < np.mean(np.less(z, 1)) < 0.85
+    assert 0.88 < np.mean(np.less(z, 1.96)) <= 1
+
+
+def test_best_is_an_alias_with_std(qm7x_train):
+    assert BEST in available_models(with_std=True)
+    assert BEST in available_models()["best"]
+    X, y = qm7x_train.data[:80], qm7x_train.target[:80]
+    best, named = make_model("best"), make_model(BEST)
+    assert type(best) is type(named)
+    assert best.regressor.get_params().keys() == named.regressor.get_params().keys()
+    best.set_params(handle_unknown="ignore").fit(X[:60], y[:60])
+    mean, std = best.predict(X[60:], return_std=True)
+    assert mean.shape == std.shape == (20,)
+    assert np.all(std > 0)
+    # Far better than predicting the mean (11 eV) even on 60 molecules.
+    assert np.sqrt(np.mean((mean - y[60:]) ** 2)) < 1.5
+
+
+@pytest.mark.parametrize("name", ["coulomb-krr", "bob-krr", "mbtr-krr"])
+def test_kernel_models_search_gamma_and_alpha(name):
+    search = make_model(name).regressor
+    assert isinstance(search, GridSearchCV)
+    grid = search.param_grid
+    assert len(grid["gaussianprocesskernelridge__gamma"]) > 1
+    assert len(grid["gaussianprocesskernelridge__alpha"]) > 1
+
+
+def test_mbtr_krr_fits_and_predicts_a_std(qm7x_train):
+    X, y = qm7x_train.data[:100], qm7x_train.target[:100]
+    model = make_model("mbtr-krr").set_params(handle_unknown="ignore")
+    model.fit(X[:75], y[:75])
+    mean, std = model.predict(X[75:], return_std=True)
+    assert mean.shape == std.shape == (25,)
+    assert np.all(std > 0)
+    # Measured: 0.168 eV on these 25 molecules (bob-krr: 0.303 eV).
+    assert np.sqrt(np.mean((mean - y[75:]) ** 2)) < 0.25
+
+
+def test_scattering_krr_on_a_tiny_subset(qm7x_train):
+    X, y = qm7x_train.data[:60], qm7x_train.target[:60]
+    model = make_model("scattering-krr").set_params(
+        handle_unknown="ignore",
+        regressor__cv=KFold(3, shuffle=True, random_state=0),
+        regressor__estimator__solidharmonicscatteringtransformer__J=1,
+        regressor__estimator__solidharmonicscatteringtransformer__L=1,
+        regressor__estimator__solidharmonicscatteringtransformer__grid_shape=(
+            24,
+            24,
+            24,
+        ),
+        regressor__estimator__solidharmonicscatteringtransformer__device="cpu",
+    )
+    model.fit(X[:45], y[:45])
+    assert model.regressor_.best_params_["gaussianprocesskernelridge__kernel"] in (
+        "rbf",
+        "laplacian",
+    )
+    mean, std = model.predict(X[45:], return_std=True)
+    assert mean.shape == std.shape == (15,)
+    assert np.all(np.isfinite(mean)) and np.all(std > 0)
