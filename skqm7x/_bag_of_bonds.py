@@ -13,7 +13,7 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skqm7x._molecules import ELEMENT_SYMBOLS, check_molecules
+from skqm7x._molecules import ELEMENT_SYMBOLS, check_molecules, fitted_elements
 
 # Bounds the (batch, n_atoms, n_atoms) temporaries to a few tens of MB.
 _BATCH_SIZE = 1024
@@ -119,12 +119,7 @@ class BagOfBondsTransformer(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         Z, _ = check_molecules(X, type(self).__name__)
-        if self.elements is None:
-            self.elements_ = np.unique(Z[Z > 0]).astype(float)
-        else:
-            self.elements_ = np.unique(np.asarray(self.elements, dtype=float))
-            if np.any(self.elements_ <= 0):
-                raise ValueError("elements must be positive nuclear charges.")
+        self.elements_ = fitted_elements(Z, self.elements)
         elements = self.elements_.tolist()
         self.bags_ = [(a,) for a in elements] + [
             (a, b) for i, a in enumerate(elements) for b in elements[i:]

@@ -15,7 +15,7 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._bag_of_bonds import _symbol
-from skqm7x._molecules import check_molecules
+from skqm7x._molecules import check_molecules, fitted_elements
 
 DEFAULT_DISTANCE_GRID = np.linspace(0.8, 6.0, 53)
 DEFAULT_ANGLE_GRID = np.linspace(0.0, np.pi, 25)
@@ -190,14 +190,7 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         Z, R = check_molecules(X, type(self).__name__)
-        if self.elements is None:
-            self.elements_ = np.unique(Z[Z > 0]).astype(float)
-        else:
-            self.elements_ = np.unique(np.asarray(self.elements, dtype=float))
-            if self.elements_.size == 0 or np.any(self.elements_ <= 0):
-                raise ValueError("elements must be positive nuclear charges.")
-        if self.elements_.size == 0:
-            raise ValueError("The training molecules have no atoms.")
+        self.elements_ = fitted_elements(Z, self.elements)
         index = _element_index(Z, self.elements_)
         n = len(self.elements_)
         pair_codes, triple_codes = set(), set()

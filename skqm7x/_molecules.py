@@ -232,3 +232,36 @@ def _first_clash(Z, R):
     np.einsum("nii->ni", pairs)[...] = False
     clash = np.argwhere(pairs & (distances < 1e-8))
     return tuple(clash[0]) if clash.size else None
+
+
+def fitted_elements(Z, elements=None):
+    """The elements a transformer learns in ``fit``, as sorted nuclear charges.
+
+    Parameters
+    ----------
+    Z : ndarray of shape (n_molecules, n_atoms_max)
+        Nuclear charges of the training molecules, 0 for padding.
+    elements : array-like of float or None, default=None
+        Charges given by the user; ``None`` takes those present in ``Z``.
+
+    Returns
+    -------
+    elements : ndarray of float
+        Sorted, unique, positive charges.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x._molecules import fitted_elements
+    >>> fitted_elements(np.array([[8.0, 1.0, 1.0, 0.0]])).tolist()
+    [1.0, 8.0]
+    """
+    if elements is None:
+        found = np.unique(Z[Z > 0]).astype(float)
+        if found.size == 0:
+            raise ValueError("The training molecules have no atoms.")
+        return found
+    found = np.unique(np.asarray(elements, dtype=float))
+    if found.size == 0 or np.any(found <= 0):
+        raise ValueError("elements must be positive nuclear charges.")
+    return found
