@@ -19,7 +19,7 @@ from skqm7x._random_coulomb import RandomCoulombExpander
 from skqm7x._reference import AtomicReferenceRegressor
 
 # Tuned on a held-out 20 % of the labelled challenge molecules, then measured
-# by 5-fold CV in benchmarks/bench_coulomb_mlp.py (figures in docs/results.md).
+# by 5-fold CV in benchmarks/bench_coulomb_mlp.py (figures in docs/performance.md).
 TUNED_COULOMB_MLP = {
     "randomcoulombexpander__theta": 10.0,
     "sigmoidmlpregressor__solver": "adam",
