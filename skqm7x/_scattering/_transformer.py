@@ -184,7 +184,10 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         and batch, 1 GB of filters alone on a 192 x 128 x 96 grid); the fast
         backend needs a few tens of MB per molecule of a batch.
     n_jobs : int, default=None
-        Batches computed in parallel by joblib; ``None`` means 1.
+        Batches computed in parallel by joblib, in threads unless the caller
+        sets another joblib backend (for example Dask's, to use a cluster);
+        ``None`` means 1. Set torch to one thread per job
+        (``torch.set_num_threads(1)``) when the cores are shared.
     memory : None, str, path or joblib.Memory, default=None
         Cache for the features, keyed by the parameters that change them and by
         the molecules, so a second call with the same data is cheap. Unlike
