@@ -63,9 +63,10 @@ SCATTERING_GAMMAS = tuple(np.logspace(-6, -2, 5))
 SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 
 
-def _coulomb_krr(random_state, verbose, n_jobs, memory):
+def _laplacian_krr(representation, random_state, n_jobs, memory):
+    """Reference energies + ``representation`` into a Laplacian kernel ridge."""
     pipeline = make_pipeline(
-        CoulombMatrixTransformer(upper_triangle=True),
+        representation,
         GaussianProcessKernelRidge(kernel="laplacian"),
         memory=memory,
     )
@@ -77,22 +78,21 @@ def _coulomb_krr(random_state, verbose, n_jobs, memory):
         n_jobs=n_jobs,
     )
     return AtomicReferenceRegressor(search)
+
+
+def _coulomb_krr(random_state, verbose, n_jobs, memory):
+    return _laplacian_krr(
+        CoulombMatrixTransformer(upper_triangle=True), random_state, n_jobs, memory
+    )
 
 
 def _bob_krr(random_state, verbose, n_jobs, memory):
-    pipeline = make_pipeline(
+    return _laplacian_krr(
         BagOfBondsTransformer(exponent=3.0, handle_unknown="ignore"),
-        GaussianProcessKernelRidge(kernel="laplacian"),
-        memory=memory,
+        random_state,
+        n_jobs,
+        memory,
     )
-    search = kernel_ridge_search(
-        pipeline,
-        gammas=KERNEL_GAMMAS,
-        alphas=KERNEL_ALPHAS,
-        random_state=random_state,
-        n_jobs=n_jobs,
-    )
-    return AtomicReferenceRegressor(search)
 
 
 def _mbtr_krr(random_state, verbose, n_jobs, memory):
