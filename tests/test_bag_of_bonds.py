@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from skqm7x import BagOfBondsTransformer, pack_molecules, unpack_molecules
-from tests.helpers import random_rotation
+from tests.helpers import moved
 
 
 def bob_python(Z, R, elements, exponent=1.0):
@@ -67,15 +67,8 @@ def test_invariant_to_rotation_translation_and_atom_order(qm7x_train):
     X = qm7x_train.data[:20]
     bob = BagOfBondsTransformer().fit(X)
     expected = bob.transform(X)
-    rng = np.random.default_rng(0)
-    Z, R = unpack_molecules(X)
-    moved = []
-    for z, r in zip(Z, R, strict=True):
-        order = rng.permutation(len(z))
-        r = r @ random_rotation(rng).T + rng.normal(size=3)
-        moved.append((z[order][z[order] > 0], r[order][z[order] > 0]))
     np.testing.assert_allclose(
-        bob.transform(pack_molecules(moved, n_atoms_max=Z.shape[1])),
+        bob.transform(moved(X, 0)),
         expected,
         rtol=1e-10,
         atol=1e-10,

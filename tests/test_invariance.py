@@ -8,24 +8,8 @@ from skqm7x import (
     CoulombMatrixTransformer,
     RandomCoulombExpander,
     SigmoidMLPRegressor,
-    pack_molecules,
-    unpack_molecules,
 )
-from tests.helpers import random_rotation
-
-
-def moved(X, seed):
-    """Each molecule translated, rotated and its atoms permuted, at random."""
-    rng = np.random.default_rng(seed)
-    Z, R = unpack_molecules(X)
-    molecules = []
-    for z, r in zip(Z, R, strict=True):
-        present = z > 0
-        z, r = z[present], r[present]
-        order = rng.permutation(len(z))
-        r = r @ random_rotation(rng).T + rng.uniform(-50, 50, size=3)
-        molecules.append((z[order].astype(int), r[order]))
-    return pack_molecules(molecules, n_atoms_max=X.shape[1] // 4)
+from tests.helpers import moved
 
 
 @pytest.fixture(scope="module")

@@ -3,7 +3,7 @@ import pytest
 from sklearn.metrics.pairwise import euclidean_distances
 
 from skqm7x import ManyBodyTensorTransformer, pack_molecules, unpack_molecules
-from tests.helpers import random_rotation
+from tests.helpers import moved
 
 
 def mbtr_python(Z, R, distance_grid, angle_grid, p=2.0, q=2.0, sd=0.1, sa=0.15):
@@ -95,15 +95,8 @@ def test_invariant_to_rotation_translation_and_atom_order(qm7x_train):
     X = qm7x_train.data[:15]
     mbtr = ManyBodyTensorTransformer().fit(X)
     expected = mbtr.transform(X)
-    rng = np.random.default_rng(0)
-    Z, R = unpack_molecules(X)
-    moved = []
-    for z, r in zip(Z, R, strict=True):
-        order = rng.permutation(len(z))
-        r = r @ random_rotation(rng).T + rng.normal(size=3)
-        moved.append((z[order][z[order] > 0], r[order][z[order] > 0]))
     np.testing.assert_allclose(
-        mbtr.transform(pack_molecules(moved, n_atoms_max=Z.shape[1])),
+        mbtr.transform(moved(X, 0)),
         expected,
         rtol=1e-8,
         atol=1e-10,
