@@ -2,15 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import shutil
-import tempfile
-import weakref
-
 import numpy as np
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 from skqm7x._bag_of_bonds import BagOfBondsTransformer
+from skqm7x._cache import with_cache
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._kernel import GaussianProcessKernelRidge, kernel_ridge_search
 from skqm7x._mbtr import ManyBodyTensorTransformer
@@ -101,29 +98,26 @@ def _mbtr_krr(random_state, verbose, n_jobs, memory):
     # the validation folds). Three folds keep a fit to a few minutes on one
     # core (the RBF kernel of 3000 features costs more than the L1 kernel of
     # the bag of bonds).
-    temporary = None
-    if memory is None:
-        temporary = memory = tempfile.mkdtemp(prefix="skqm7x-mbtr-")
-    pipeline = make_pipeline(
-        ManyBodyTensorTransformer(
-            distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
-        ),
-        GaussianProcessKernelRidge(kernel="rbf"),
-        memory=memory,
-    )
-    search = kernel_ridge_search(
-        pipeline,
-        kernels=("rbf",),
-        gammas=MBTR_GAMMAS,
-        alphas=MBTR_ALPHAS,
-        n_splits=3,
-        random_state=random_state,
-        n_jobs=n_jobs,
-    )
-    model = AtomicReferenceRegressor(search)
-    if temporary is not None:
-        weakref.finalize(model, shutil.rmtree, temporary, ignore_errors=True)
-    return model
+    def build(memory):
+        pipeline = make_pipeline(
+            ManyBodyTensorTransformer(
+                distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
+            ),
+            GaussianProcessKernelRidge(kernel="rbf"),
+            memory=memory,
+        )
+        search = kernel_ridge_search(
+            pipeline,
+            kernels=("rbf",),
+            gammas=MBTR_GAMMAS,
+            alphas=MBTR_ALPHAS,
+            n_splits=3,
+            random_state=random_state,
+            n_jobs=n_jobs,
+        )
+        return AtomicReferenceRegressor(search)
+
+    return with_cache(build, memory, prefix="skqm7x-mbtr-")
 
 
 def _scattering_krr(random_state, verbose, n_jobs, memory):
@@ -131,27 +125,24 @@ def _scattering_krr(random_state, verbose, n_jobs, memory):
 
     # The transformer caches its own features (also at predict time), so the
     # search computes each fold's features once for all its candidates.
-    temporary = None
-    if memory is None:
-        temporary = memory = tempfile.mkdtemp(prefix="skqm7x-scattering-")
-    pipeline = make_pipeline(
-        SolidHarmonicScatteringTransformer(
-            memory=memory, n_jobs=n_jobs, verbose=verbose
-        ),
-        StandardScaler(),
-        GaussianProcessKernelRidge(),
-    )
-    search = kernel_ridge_search(
-        pipeline,
-        kernels=("rbf", "laplacian"),
-        gammas=SCATTERING_GAMMAS,
-        alphas=SCATTERING_ALPHAS,
-        random_state=random_state,
-    )
-    model = AtomicReferenceRegressor(search)
-    if temporary is not None:
-        weakref.finalize(model, shutil.rmtree, temporary, ignore_errors=True)
-    return model
+    def build(memory):
+        pipeline = make_pipeline(
+            SolidHarmonicScatteringTransformer(
+                memory=memory, n_jobs=n_jobs, verbose=verbose
+            ),
+            StandardScaler(),
+            GaussianProcessKernelRidge(),
+        )
+        search = kernel_ridge_search(
+            pipeline,
+            kernels=("rbf", "laplacian"),
+            gammas=SCATTERING_GAMMAS,
+            alphas=SCATTERING_ALPHAS,
+            random_state=random_state,
+        )
+        return AtomicReferenceRegressor(search)
+
+    return with_cache(build, memory, prefix="skqm7x-scattering-")
 
 
 # The pipeline that "best" stands for: the lowest 5-fold CV RMSE measured so

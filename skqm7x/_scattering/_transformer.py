@@ -3,9 +3,6 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
-import shutil
-import tempfile
-import weakref
 from numbers import Integral, Real
 
 import numpy as np
@@ -20,6 +17,7 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
+from skqm7x._cache import with_cache
 from skqm7x._device import resolve_device
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._scattering import _fast_backend, _geometry, _kymatio_backend
@@ -500,27 +498,23 @@ def make_scattering_ridge(
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    temporary = None
-    if memory is None:
-        temporary = tempfile.mkdtemp(prefix="skqm7x-scattering-")
-        memory = temporary
-    pipeline = make_pipeline(
-        SolidHarmonicScatteringTransformer(
-            memory=memory, n_jobs=n_jobs, verbose=verbose, **transformer_params
-        ),
-        StandardScaler(),
-        Ridge(),
-    )
-    search = GridSearchCV(
-        pipeline,
-        param_grid={"ridge__alpha": np.logspace(-9, 1, 11)},
-        scoring={
-            "rmse": "neg_root_mean_squared_error",
-            "mae": "neg_mean_absolute_error",
-        },
-        refit="rmse",
-        cv=KFold(5, shuffle=True, random_state=0),
-    )
-    if temporary is not None:
-        weakref.finalize(search, shutil.rmtree, temporary, ignore_errors=True)
-    return search
+    def build(memory):
+        pipeline = make_pipeline(
+            SolidHarmonicScatteringTransformer(
+                memory=memory, n_jobs=n_jobs, verbose=verbose, **transformer_params
+            ),
+            StandardScaler(),
+            Ridge(),
+        )
+        return GridSearchCV(
+            pipeline,
+            param_grid={"ridge__alpha": np.logspace(-9, 1, 11)},
+            scoring={
+                "rmse": "neg_root_mean_squared_error",
+                "mae": "neg_mean_absolute_error",
+            },
+            refit="rmse",
+            cv=KFold(5, shuffle=True, random_state=0),
+        )
+
+    return with_cache(build, memory, prefix="skqm7x-scattering-")
