@@ -43,6 +43,9 @@ RESOLUTION = 2.0
 # integral of power >= 1 has converged well before 5 widths.
 PADDING = 5.0
 
+# Every batch gets grids sized to its molecules: no edges to keep clear of.
+PERIODIC_GRID = False
+
 
 def _double_factorial(n):
     return int(np.prod(np.arange(n, 0, -2))) if n > 0 else 1

@@ -15,6 +15,10 @@ import numpy as np
 from skqm7x._scattering._geometry import gaussian_densities
 from skqm7x._scattering._scipy_compat import legacy_sph_harm
 
+# The features are computed on one periodic grid: atoms must keep clear of
+# its edges, or their densities wrap around.
+PERIODIC_GRID = True
+
 
 def _harmonic_scattering_class():
     # kymatio 0.3.0 imports scipy.special.sph_harm, removed in SciPy 1.17.

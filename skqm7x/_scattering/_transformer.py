@@ -344,18 +344,23 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 margin=self.margin,
                 longest=DEFAULT_LONGEST_AXIS,
             )
-        if self.backend == "kymatio":
-            # Only a user-given scale and grid can fail here; the learned
-            # scale fits the training molecules by construction.
+        # Only a user-given scale and grid can fail here; the learned scale
+        # fits the training molecules by construction.
+        self._check_on_grid(positions * self.scale_, Z)
+        return self
+
+    def _check_on_grid(self, positions, Z):
+        # Only a backend that computes on the periodic grid has edges to
+        # keep clear of; the fast backend transforms any molecule.
+        if _BACKENDS[self.backend].PERIODIC_GRID:
             _geometry.check_on_grid(
-                positions * self.scale_,
+                positions,
                 Z > 0,
                 grid_shape=self.grid_shape_,
                 sigma=self.sigma,
                 margin=self.margin,
-                estimator_name=name,
+                estimator_name=type(self).__name__,
             )
-        return self
 
     def transform(self, X):
         """Compute the scattering features.
@@ -379,16 +384,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         weights = _channel_charges(Z, name)
         positions, _ = _geometry.orient_molecules(Z, R)
         positions *= self.scale_
-        if self.backend == "kymatio":
-            # The fast backend has no fixed grid: every molecule fits.
-            _geometry.check_on_grid(
-                positions,
-                Z > 0,
-                grid_shape=self.grid_shape_,
-                sigma=self.sigma,
-                margin=self.margin,
-                estimator_name=name,
-            )
+        self._check_on_grid(positions, Z)
         compute = _compute_features
         if self.memory is not None:
             memory = self.memory
