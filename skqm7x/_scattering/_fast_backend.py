@@ -212,29 +212,30 @@ def _densities(weights, positions, grid, sigma):
     return _separable_sum(weights, factors) / ((2 * np.pi) ** 1.5 * sigma**3)
 
 
-def _integrals(squared, powers, cell):
-    """cell * sum(maps ** p) over the last three axes, from the squared maps.
+def _integrals(maps, powers, cell, squared=None):
+    """cell * sum(maps ** p) over the last three axes, one column per power.
 
-    Returns the integrals, one column per power, and the maps themselves.
+    ``squared``, when the caller has it (a modulus is the root of a sum of
+    squares), saves squaring the maps again.
     """
     import torch
 
-    flat = squared.flatten(-3)
-    maps = torch.sqrt(flat)
+    flat = maps.flatten(-3)
+    flat_squared = None if squared is None else squared.flatten(-3)
     columns = []
     for p in powers:
         if p == 1:
-            powered = maps
-        elif p == 2:
             powered = flat
+        elif p == 2:
+            powered = flat * flat if flat_squared is None else flat_squared
         elif p == 0.5:
-            powered = torch.sqrt(maps)
+            powered = torch.sqrt(flat)
         elif p == 3:
-            powered = flat * maps
+            powered = (flat * flat if flat_squared is None else flat_squared) * flat
         else:
-            powered = maps**p
+            powered = flat**p
         columns.append(powered.sum(-1, dtype=torch.float64) * cell)
-    return torch.stack(columns, dim=-1), maps.reshape(squared.shape)
+    return torch.stack(columns, dim=-1)
 
 
 def _squared_moduli(spectra, filters, grid):
@@ -398,7 +399,7 @@ def scattering_features(
         r = _as_torch(positions, device)
         q = _as_torch(weights, device)
         density = _densities(q, r, density_grid, sigma)
-        order_0, _ = _integrals(density.square(), powers, density_grid.cell)
+        order_0 = _integrals(density, powers, density_grid.cell)
         del density
         mixing = _as_torch(mixing, device)
 
@@ -412,10 +413,9 @@ def scattering_features(
                     spectra.unsqueeze(-4) * filters, s=grid.shape, dim=(-3, -2, -1)
                 )
                 channels = torch.einsum("cb,nb...->nc...", mixing, responses)
-                integral, modulus = _integrals(
-                    channels.square().sum(dim=-4), powers, grid.cell
-                )
-                integrals.append(integral)
+                squared = channels.square().sum(dim=-4)
+                modulus = torch.sqrt(squared)
+                integrals.append(_integrals(modulus, powers, grid.cell, squared))
                 moduli.append(modulus)
             paths.append(torch.stack(integrals, dim=-2))
             first.append(moduli)
@@ -429,7 +429,9 @@ def scattering_features(
                 for degree in range(L + 1):
                     spectra = _resample_spectrum(first[j1][degree], grids[j1], target)
                     squared = _squared_moduli(spectra, filters[degree], target)
-                    integrals.append(_integrals(squared, powers, target.cell)[0])
+                    integrals.append(
+                        _integrals(torch.sqrt(squared), powers, target.cell, squared)
+                    )
                 paths.append(torch.stack(integrals, dim=-2))
         # (n, channels, path, l, power)
         orders_1_2 = torch.stack(paths, dim=2)
