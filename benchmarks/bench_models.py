@@ -10,7 +10,7 @@ Gaussian intervals). Folds run one after the other on one process; set
 ``OMP_NUM_THREADS=1`` for one-core timings.
 
 By default only the kernel rows run (``reference``, ``coulomb-krr``,
-``bob-krr``, ``mbtr-krr``: up to about ten minutes each on one core).
+``bob-krr``, ``mbtr-krr``, ``fchl-krr``: up to about ten minutes each on one core).
 ``coulomb-mlp`` (about 10 minutes per fold on one core) and the scattering
 rows (features for every molecule) run only when named in ``--only``.
 
@@ -34,7 +34,7 @@ from sklearn.model_selection import KFold
 import skqm7x
 
 REFERENCE = "reference"
-QUICK = [REFERENCE, "coulomb-krr", "bob-krr", "mbtr-krr"]
+QUICK = [REFERENCE, "coulomb-krr", "bob-krr", "mbtr-krr", "fchl-krr"]
 ROWS = [
     REFERENCE,
     "coulomb-mlp",
@@ -42,6 +42,7 @@ ROWS = [
     "coulomb-krr",
     "bob-krr",
     "mbtr-krr",
+    "fchl-krr",
     "scattering-krr",
 ]
 
@@ -60,6 +61,8 @@ def build(name):
 def best_params(model):
     """The hyper-parameters a fitted search chose, as a short string."""
     search = getattr(model, "regressor_", model)
+    if hasattr(search, "sigma_"):  # LocalKernelRidge's own leave-one-out choice
+        return f"sigma={search.sigma_:.3g}, alpha={search.alpha_:.3g}"
     params = getattr(search, "best_params_", None)
     if not params:
         return None

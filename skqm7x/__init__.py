@@ -6,6 +6,7 @@ from skqm7x._bag_of_bonds import BagOfBondsTransformer
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
 from skqm7x._kernel import GaussianProcessKernelRidge
+from skqm7x._local_kernel import LocalKernelRidge
 from skqm7x._mbtr import ManyBodyTensorTransformer
 from skqm7x._mlp import SigmoidMLPRegressor
 from skqm7x._models import available_models, make_model
@@ -24,6 +25,7 @@ __all__ = [
     "BagOfBondsTransformer",
     "CoulombMatrixTransformer",
     "GaussianProcessKernelRidge",
+    "LocalKernelRidge",
     "ManyBodyTensorTransformer",
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",

@@ -115,25 +115,9 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        K = self._kernel(X)
-        self.kernel_ridge_ = KernelRidge(alpha=self.alpha, kernel="precomputed")
-        self.kernel_ridge_.fit(K, y)
-        K.flat[:: len(K) + 1] += self.alpha
-        try:
-            self.cholesky_ = linalg.cholesky(K, lower=True, overwrite_a=True)
-        except linalg.LinAlgError as error:
-            raise ValueError(
-                f"The kernel matrix plus alpha={self.alpha:g} is not numerically "
-                "positive definite (duplicate samples?); increase alpha."
-            ) from error
-        # Leave-one-out: error_i = c_i / [A^-1]_ii and variance_i = 1 / [A^-1]_ii
-        # (unit scale), with c = A^-1 y and A = K + alpha I.
-        inverse_factor = linalg.solve_triangular(
-            self.cholesky_, np.eye(len(K)), lower=True
+        self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
+            self._kernel(X), y, self.alpha
         )
-        inverse_diagonal = np.einsum("ij,ij->j", inverse_factor, inverse_factor)
-        dual = self.kernel_ridge_.dual_coef_
-        self.std_scale_ = float(np.sqrt(np.mean(dual**2 / inverse_diagonal)))
         self.X_fit_ = X
         return self
 
@@ -161,10 +145,63 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
-        v = linalg.solve_triangular(self.cholesky_, K.T, lower=True)
         # Both kernels have k(x, x) = 1.
-        variance = 1.0 + self.alpha - np.einsum("ij,ij->j", v, v)
-        return mean, self.std_scale_ * np.sqrt(np.clip(variance, self.alpha, None))
+        return mean, gaussian_process_std(
+            self.cholesky_, K, 1.0, self.alpha, self.std_scale_
+        )
+
+
+def fit_gaussian_process(K, y, alpha):
+    """Kernel ridge on a precomputed kernel, and what its std needs.
+
+    Parameters
+    ----------
+    K : ndarray of shape (n_samples, n_samples)
+        Training kernel; overwritten.
+    y : ndarray of shape (n_samples,)
+        Targets.
+    alpha : float
+        Added to the diagonal of ``K``.
+
+    Returns
+    -------
+    kernel_ridge : KernelRidge
+        Fitted on ``K`` with ``kernel="precomputed"``.
+    cholesky : ndarray of shape (n_samples, n_samples)
+        Lower Cholesky factor of ``K + alpha I``.
+    std_scale : float
+        The prior standard deviation ``s`` that gives the leave-one-out
+        errors of the training set unit mean square when divided by their
+        predicted standard deviations.
+    """
+    kernel_ridge = KernelRidge(alpha=alpha, kernel="precomputed").fit(K, y)
+    K.flat[:: len(K) + 1] += alpha
+    try:
+        cholesky = linalg.cholesky(K, lower=True, overwrite_a=True)
+    except linalg.LinAlgError as error:
+        raise ValueError(
+            f"The kernel matrix plus alpha={alpha:g} is not numerically "
+            "positive definite (duplicate samples?); increase alpha."
+        ) from error
+    # Leave-one-out: error_i = c_i / [A^-1]_ii and variance_i = 1 / [A^-1]_ii
+    # (unit scale), with c = A^-1 y and A = K + alpha I.
+    inverse_factor = linalg.solve_triangular(cholesky, np.eye(len(K)), lower=True)
+    inverse_diagonal = np.einsum("ij,ij->j", inverse_factor, inverse_factor)
+    dual = kernel_ridge.dual_coef_
+    std_scale = float(np.sqrt(np.mean(dual**2 / inverse_diagonal)))
+    return kernel_ridge, cholesky, std_scale
+
+
+def gaussian_process_std(cholesky, K, prior_variance, alpha, std_scale):
+    """Predictive standard deviation of a new observation.
+
+    ``std_scale * sqrt(k(x, x) + alpha - k(x)^T (K + alpha I)^-1 k(x))``, with
+    ``K`` the kernel between the queries and the training samples (one row
+    per query) and ``prior_variance`` the queries' ``k(x, x)``.
+    """
+    v = linalg.solve_triangular(cholesky, K.T, lower=True)
+    variance = prior_variance + alpha - np.einsum("ij,ij->j", v, v)
+    return std_scale * np.sqrt(np.clip(variance, alpha, None))
 
 
 def predict_with_std(estimator, X):

@@ -9,6 +9,7 @@ from skqm7x import (
     BagOfBondsTransformer,
     CoulombMatrixTransformer,
     GaussianProcessKernelRidge,
+    LocalKernelRidge,
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
     SigmoidMLPRegressor,
@@ -33,6 +34,7 @@ ESTIMATORS = [
     ),
     GaussianProcessKernelRidge(),
     GaussianProcessKernelRidge(kernel="rbf", alpha=1e-3),
+    LocalKernelRidge(handle_unknown="ignore"),
 ]
 
 # These checks build X with 2, 3 or 10 columns. Molecule inputs need 4 columns
@@ -104,6 +106,18 @@ EXPECTED_FAILED_CHECKS = {
     },
     "BagOfBondsTransformer": {
         **dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
+        "check_positive_only_tag_during_fit": (
+            "the tag steers the checks to non-negative charges, but coordinates "
+            "may be negative, so fit rejects negative charges only"
+        ),
+    },
+    "LocalKernelRidge": {
+        **dict.fromkeys(
+            [*_FIXED_WIDTH_CHECKS, *_REGRESSOR_CHECKS],
+            "the check's X is no molecule encoding (width, or real-valued charges, "
+            "which FCHL19 refuses with a clear error: it needs elements); covered "
+            "on real molecules in tests/test_local_kernel.py",
+        ),
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
             "may be negative, so fit rejects negative charges only"

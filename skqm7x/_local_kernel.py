@@ -1,0 +1,378 @@
+"""Kernel ridge regression on atomic environments (FCHL19 and a local kernel)."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from numbers import Real
+
+import numpy as np
+from scipy import linalg, sparse
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skqm7x._kernel import fit_gaussian_process, gaussian_process_std
+from skqm7x._molecules import check_molecules, fitted_elements
+
+# The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020);
+# representation_params may set any of them, the rest keep qmllib's defaults.
+FCHL19_PARAMETERS = frozenset(
+    {
+        "nRs2",
+        "nRs3",
+        "nFourier",
+        "eta2",
+        "eta3",
+        "zeta",
+        "rcut",
+        "acut",
+        "two_body_decay",
+        "three_body_decay",
+        "three_body_weight",
+    }
+)
+# Atoms of one element per block of the kernel: bounds the float64 distance
+# temporaries to about 1024 x (atoms of that element in the other set).
+_CHUNK = 1024
+
+
+class _Environments:
+    """The atoms of a set of molecules: FCHL19 vectors, elements, owners."""
+
+    def __init__(self, Z, R, elements, params):
+        from qmllib.representations import generate_fchl19
+
+        vectors, charges, owners = [], [], []
+        element_list = [int(e) for e in elements]
+        for i, (z, r) in enumerate(zip(Z, R, strict=True)):
+            keep = np.isin(z, elements)
+            z, r = z[keep].astype(int), r[keep]
+            if z.size:
+                vectors.append(generate_fchl19(z, r, elements=element_list, **params))
+            charges.append(z)
+            owners.append(np.full(z.size, i))
+        self.n_molecules = len(Z)
+        self.vectors = np.concatenate(vectors) if vectors else np.zeros((0, 0))
+        self.charges = np.concatenate(charges)
+        self.owners = np.concatenate(owners)
+
+    def blocks(self, element):
+        """Vectors, squared norms and owner matrix of one element's atoms."""
+        atoms = np.flatnonzero(self.charges == element)
+        vectors = self.vectors[atoms]
+        owner = sparse.csr_matrix(
+            (np.ones(atoms.size), (np.arange(atoms.size), self.owners[atoms])),
+            shape=(atoms.size, self.n_molecules),
+        )
+        return vectors, np.einsum("ij,ij->i", vectors, vectors), owner
+
+
+def local_kernels(left, right, sigmas, progress=None):
+    """Local Gaussian kernels between two sets of molecules, one per width.
+
+    ``K[k, a, b]`` sums ``exp(-|x_I - x_J|^2 / (2 sigma_k^2))`` over the atoms
+    ``I`` of molecule ``a`` and ``J`` of molecule ``b`` that are the same
+    element. The squared distances, the costly part, are computed once for
+    all widths.
+    """
+    K = np.zeros((len(sigmas), left.n_molecules, right.n_molecules))
+    for element in np.intersect1d(left.charges, right.charges):
+        a_all, aa_all, a_owner = left.blocks(element)
+        b, bb, b_owner = right.blocks(element)
+        for start in range(0, len(a_all), _CHUNK):
+            stop = start + _CHUNK
+            squared = aa_all[start:stop, None] + bb[None, :]
+            squared -= 2.0 * (a_all[start:stop] @ b.T)
+            np.maximum(squared, 0.0, out=squared)
+            owner = a_owner[start:stop].T
+            for k, sigma in enumerate(sigmas):
+                K[k] += owner @ (np.exp(squared * (-0.5 / sigma**2)) @ b_owner)
+            if progress is not None:
+                progress.update(min(stop, len(a_all)) - start)
+    return K
+
+
+def _self_kernels(environments, sigma):
+    """``k(x, x)`` of each molecule: its own atoms against each other."""
+    diagonal = np.zeros(environments.n_molecules)
+    for molecule in range(environments.n_molecules):
+        atoms = environments.owners == molecule
+        x, z = environments.vectors[atoms], environments.charges[atoms]
+        squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
+        same = z[:, None] == z[None, :]
+        diagonal[molecule] = np.sum(np.exp(squared[same] * (-0.5 / sigma**2)))
+    return diagonal
+
+
+def _leave_one_out_rmse(K, y, alphas):
+    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha.
+
+    With ``A = K + alpha I`` and ``c = A^-1 y``, the error on sample ``i``
+    when it is left out is ``c_i / [A^-1]_ii`` (Rasmussen and Williams, 2006,
+    eq. 5.12); one eigendecomposition of ``K`` serves every alpha.
+    """
+    eigenvalues, vectors = linalg.eigh(K)
+    projected = vectors.T @ y
+    squared_vectors = vectors**2
+    rmse = []
+    for alpha in alphas:
+        inverse = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha)
+        dual = vectors @ (inverse * projected)
+        errors = dual / (squared_vectors @ inverse)
+        rmse.append(np.sqrt(np.mean(errors**2)))
+    return np.array(rmse)
+
+
+class LocalKernelRidge(RegressorMixin, BaseEstimator):
+    """Kernel ridge regression on the atomic environments of the molecules.
+
+    Each atom is described by its FCHL19 environment vector (two- and
+    three-body distributions of its neighbours within a cutoff; Christensen
+    et al., 2020, computed by `qmllib <https://github.com/qmlcode/qmllib>`_).
+    The kernel between two molecules sums a Gaussian kernel over every pair
+    of atoms of the same element, one from each molecule::
+
+        k(A, B) = sum_{I in A} sum_{J in B, Z_J = Z_I} exp(-|x_I - x_J|^2 / (2 sigma^2))
+
+    so the energy it models is a sum of atomic contributions, each a smooth
+    function of the atom's surroundings. The vectors are invariant to
+    translation and rotation, and the double sum to permutation of the atoms.
+
+    The mean is scikit-learn's :class:`~sklearn.kernel_ridge.KernelRidge` on
+    this precomputed kernel; ``predict(X, return_std=True)`` also returns the
+    calibrated Gaussian-process standard deviation, as
+    :class:`GaussianProcessKernelRidge` does.
+
+    ``sigma`` and ``alpha`` may each be a list of candidates: :meth:`fit`
+    then chooses the pair with the lowest leave-one-out RMSE on the training
+    molecules, in closed form (as :class:`~sklearn.linear_model.RidgeCV`
+    does), from one pass over the atom pairs for all widths and one
+    eigendecomposition per width. A fixed pair also works in
+    :class:`~sklearn.model_selection.GridSearchCV`, at the cost of a kernel
+    per candidate and fold.
+
+    Parameters
+    ----------
+    sigma : float or array-like of float, default=(2.0, 4.0, 8.0)
+        Width of the Gaussian kernel between atomic environments, or
+        candidates for it.
+    alpha : float or array-like of float, default=(1e-8, 1e-6, 1e-4)
+        Regularization added to the diagonal of the kernel matrix (in the
+        kernel's unit, about the number of atoms squared), or candidates.
+    representation_params : dict, default=None
+        Keyword arguments of qmllib's ``generate_fchl19`` (``rcut``,
+        ``acut``, ``nRs2``, ``nRs3``, ``eta2``, ``eta3``, ``zeta``,
+        ``nFourier``, ``two_body_decay``, ``three_body_decay``,
+        ``three_body_weight``); ``None`` keeps its defaults, which its
+        authors fitted to molecular energies.
+    elements : array-like of int, default=None
+        Nuclear charges to represent. ``None`` learns them in :meth:`fit`
+        from the training molecules.
+    handle_unknown : {"error", "ignore"}, default="error"
+        What :meth:`predict` does with an element not in ``elements_``:
+        raise, or leave its atoms out (of the molecule and of its
+        neighbours' environments).
+    verbose : bool, default=False
+        Show a progress bar over the atoms while computing kernels.
+
+    Attributes
+    ----------
+    elements_ : ndarray of shape (n_elements,)
+        Nuclear charges represented, in increasing order.
+    sigma_ : float
+        The width used.
+    alpha_ : float
+        The regularization used.
+    loo_rmse_ : ndarray of shape (n_sigmas, n_alphas)
+        Leave-one-out RMSE of each candidate pair, in the target's unit.
+    kernel_ridge_ : KernelRidge
+        The fitted mean, on the precomputed training kernel.
+    cholesky_ : ndarray of shape (n_samples, n_samples)
+        Lower Cholesky factor of ``K + alpha_ I``.
+    std_scale_ : float
+        The calibrated prior standard deviation.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        The training molecules; :meth:`predict` recomputes their
+        environments (cheap) instead of storing them (large).
+    n_features_in_ : int
+        Number of columns of the packed molecules.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen in :meth:`fit`, when ``X`` has string column
+        names.
+
+    See Also
+    --------
+    GaussianProcessKernelRidge : Kernel ridge on one vector per molecule.
+    AtomicReferenceRegressor : Per-element reference energies; wrap this
+        model in it to learn the remainder.
+
+    References
+    ----------
+    .. [1] A. S. Christensen, L. A. Bratholm, F. A. Faber and O. A. von
+       Lilienfeld, "FCHL revisited: Faster and more accurate quantum
+       machine learning", J. Chem. Phys. 152, 044107 (2020).
+    .. [2] A. P. Bartók, R. Kondor and G. Csányi, "On representing chemical
+       environments", Phys. Rev. B 87, 184115 (2013).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x import LocalKernelRidge, pack_molecules
+    >>> rng = np.random.default_rng(0)
+    >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    >>> molecules = [(["O", "H", "H"], water * s) for s in rng.uniform(0.9, 1.1, 30)]
+    >>> X = pack_molecules(molecules)
+    >>> y = np.array([np.linalg.norm(R[1] - R[0]) for _, R in molecules])
+    >>> model = LocalKernelRidge(sigma=[1.0, 10.0], alpha=1e-6).fit(X[:25], y[:25])
+    >>> model.sigma_, model.loo_rmse_.shape
+    (1.0, (2, 1))
+    >>> mean, std = model.predict(X[25:], return_std=True)
+    >>> bool(np.max(np.abs(mean - y[25:])) < 0.01)
+    True
+    """
+
+    _parameter_constraints: dict = {
+        "sigma": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "alpha": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "representation_params": [dict, None],
+        "elements": ["array-like", None],
+        "handle_unknown": [StrOptions({"error", "ignore"})],
+        "verbose": ["verbose"],
+    }
+
+    def __init__(
+        self,
+        *,
+        sigma=(2.0, 4.0, 8.0),
+        alpha=(1e-8, 1e-6, 1e-4),
+        representation_params=None,
+        elements=None,
+        handle_unknown="error",
+        verbose=False,
+    ):
+        self.sigma = sigma
+        self.alpha = alpha
+        self.representation_params = representation_params
+        self.elements = elements
+        self.handle_unknown = handle_unknown
+        self.verbose = verbose
+
+    @staticmethod
+    def _candidates(value, name):
+        values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+        if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
+            raise ValueError(
+                f"LocalKernelRidge: {name} must be positive numbers, got {value!r}."
+            )
+        return values
+
+    def _params(self):
+        params = dict(self.representation_params or {})
+        unknown = sorted(set(params) - FCHL19_PARAMETERS)
+        if unknown:
+            raise ValueError(
+                f"LocalKernelRidge: unknown representation_params {unknown}; "
+                f"choose from {sorted(FCHL19_PARAMETERS)}."
+            )
+        return params
+
+    def _environments(self, X, fitting):
+        Z, R = check_molecules(X, type(self).__name__)
+        fractional = (Z != np.round(Z)) & (Z > 0)
+        if fractional.any():
+            molecule, slot = np.argwhere(fractional)[0]
+            raise ValueError(
+                f"LocalKernelRidge: molecule {molecule} has a non-integer nuclear "
+                f"charge ({Z[molecule, slot]:g}); FCHL19 needs elements."
+            )
+        unknown = (Z > 0) & ~np.isin(Z, self.elements_)
+        if unknown.any() and (fitting or self.handle_unknown == "error"):
+            molecule, slot = np.argwhere(unknown)[0]
+            raise ValueError(
+                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
+                "that was not seen in fit; set handle_unknown='ignore' to leave "
+                "it out, or list it in elements."
+            )
+        return _Environments(Z, R, self.elements_, self._params())
+
+    def _kernels(self, left, right, sigmas):
+        if not self.verbose:
+            return local_kernels(left, right, sigmas)
+        from tqdm.auto import tqdm
+
+        shared = np.isin(left.charges, right.charges).sum()
+        with tqdm(total=int(shared), desc="local kernel", unit="atom") as bar:
+            return local_kernels(left, right, sigmas, progress=bar)
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Choose the width and penalty, then fit the mean and its std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed training molecules.
+        y : array-like of shape (n_molecules,)
+            Targets (energies).
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        sigmas = self._candidates(self.sigma, "sigma")
+        alphas = self._candidates(self.alpha, "alpha")
+        Z, _ = check_molecules(X, type(self).__name__)
+        self.elements_ = fitted_elements(Z, self.elements)
+        environments = self._environments(X, fitting=True)
+        kernels = self._kernels(environments, environments, sigmas)
+        if sigmas.size * alphas.size > 1:
+            self.loo_rmse_ = np.array(
+                [_leave_one_out_rmse(K, y, alphas) for K in kernels]
+            )
+        else:
+            self.loo_rmse_ = np.full((1, 1), np.nan)
+        best_sigma, best_alpha = np.unravel_index(
+            np.nanargmin(self.loo_rmse_) if sigmas.size * alphas.size > 1 else 0,
+            self.loo_rmse_.shape,
+        )
+        self.sigma_, self.alpha_ = float(sigmas[best_sigma]), float(alphas[best_alpha])
+        self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
+            kernels[best_sigma], y, self.alpha_
+        )
+        self.X_fit_ = X
+        return self
+
+    def predict(self, X, return_std=False):
+        """Predict the energies, and optionally their standard deviations.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules.
+        return_std : bool, default=False
+            Also return the calibrated predictive standard deviation.
+
+        Returns
+        -------
+        y_pred : ndarray of shape (n_molecules,)
+            Predicted mean.
+        y_std : ndarray of shape (n_molecules,)
+            Predictive standard deviation, in the target's unit. Only when
+            ``return_std`` is True.
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, reset=False, dtype=np.float64)
+        queries = self._environments(X, fitting=False)
+        training = self._environments(self.X_fit_, fitting=False)
+        (K,) = self._kernels(queries, training, [self.sigma_])
+        mean = self.kernel_ridge_.predict(K)
+        if not return_std:
+            return mean
+        return mean, gaussian_process_std(
+            self.cholesky_,
+            K,
+            _self_kernels(queries, self.sigma_),
+            self.alpha_,
+            self.std_scale_,
+        )
