@@ -124,8 +124,11 @@ def _mbtr_krr(random_state, verbose, n_jobs, memory):
 def _fchl_krr(random_state, verbose, n_jobs, memory):
     # LocalKernelRidge chooses its width and penalty by closed-form
     # leave-one-out from one kernel pass: a GridSearchCV would recompute the
-    # atom-pair kernel, the costly part, for every candidate and fold.
-    return AtomicReferenceRegressor(LocalKernelRidge(verbose=verbose))
+    # atom-pair kernel, the costly part, for every candidate and fold. The
+    # outer regressor's handle_unknown decides about unseen elements.
+    return AtomicReferenceRegressor(
+        LocalKernelRidge(handle_unknown="ignore", verbose=verbose)
+    )
 
 
 def _scattering_krr(random_state, verbose, n_jobs, memory):
@@ -274,7 +277,7 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
     ['coulombmatrixtransformer', 'randomcoulombexpander', 'sigmoidmlpregressor']
     >>> best = make_model("best")
     >>> best.regressor
-    LocalKernelRidge()
+    LocalKernelRidge(handle_unknown='ignore')
     """
     if name not in _MODELS:
         raise ValueError(f"Unknown model {name!r}; choose one of {sorted(_MODELS)}.")
