@@ -13,7 +13,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skqm7x._molecules import ELEMENT_SYMBOLS, check_molecules, fitted_elements
+from skqm7x._molecules import (
+    ELEMENT_SYMBOLS,
+    check_known_elements,
+    check_molecules,
+    fitted_elements,
+)
 
 # Bounds the (batch, n_atoms, n_atoms) temporaries to a few tens of MB.
 _BATCH_SIZE = 1024
@@ -158,14 +163,7 @@ class BagOfBondsTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z, R = check_molecules(X, type(self).__name__)
-        unknown = (Z > 0) & ~np.isin(Z, self.elements_)
-        if unknown.any() and self.handle_unknown == "error":
-            molecule, slot = np.argwhere(unknown)[0]
-            raise ValueError(
-                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
-                "that has no bag; set handle_unknown='ignore' to leave it out, or "
-                "list it in elements."
-            )
+        check_known_elements(Z, self.elements_, self.handle_unknown)
         batches = [
             self._transform_batch(Z[s : s + _BATCH_SIZE], R[s : s + _BATCH_SIZE])
             for s in range(0, len(Z), _BATCH_SIZE)

@@ -11,7 +11,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._kernel import fit_gaussian_process, gaussian_process_std
-from skqm7x._molecules import check_molecules, fitted_elements
+from skqm7x._molecules import (
+    check_known_elements,
+    check_molecules,
+    fitted_elements,
+)
 
 # The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020);
 # representation_params may set any of them, the rest keep qmllib's defaults.
@@ -284,14 +288,10 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 f"LocalKernelRidge: molecule {molecule} has a non-integer nuclear "
                 f"charge ({Z[molecule, slot]:g}); FCHL19 needs elements."
             )
-        unknown = (Z > 0) & ~np.isin(Z, self.elements_)
-        if unknown.any() and (fitting or self.handle_unknown == "error"):
-            molecule, slot = np.argwhere(unknown)[0]
-            raise ValueError(
-                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
-                "that was not seen in fit; set handle_unknown='ignore' to leave "
-                "it out, or list it in elements."
-            )
+        # The training molecules must all be representable.
+        check_known_elements(
+            Z, self.elements_, "error" if fitting else self.handle_unknown
+        )
         return _Environments(Z, R, self.elements_, self._params())
 
     def _kernels(self, left, right, sigmas):

@@ -15,7 +15,7 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._bag_of_bonds import _symbol
-from skqm7x._molecules import check_molecules, fitted_elements
+from skqm7x._molecules import check_known_elements, check_molecules, fitted_elements
 
 DEFAULT_DISTANCE_GRID = np.linspace(0.8, 6.0, 53)
 DEFAULT_ANGLE_GRID = np.linspace(0.0, np.pi, 25)
@@ -257,15 +257,8 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
 
     def _raw(self, X):
         Z, R = check_molecules(X, type(self).__name__)
+        check_known_elements(Z, self.elements_, self.handle_unknown)
         index = _element_index(Z, self.elements_)
-        unknown = (Z > 0) & (index < 0)
-        if unknown.any() and self.handle_unknown == "error":
-            molecule, slot = np.argwhere(unknown)[0]
-            raise ValueError(
-                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
-                "that was not seen in fit; set handle_unknown='ignore' to leave "
-                "it out, or list it in elements."
-            )
         distances, angles = self._grids()
         pair_part = np.concatenate(
             [

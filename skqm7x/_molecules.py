@@ -234,6 +234,25 @@ def _first_clash(Z, R):
     return tuple(clash[0]) if clash.size else None
 
 
+def check_known_elements(
+    Z, elements, handle_unknown, remedy="leave it out, or list it in elements"
+):
+    """Raise on an element outside ``elements``, unless ``handle_unknown="ignore"``.
+
+    ``remedy`` completes the error's advice: "set handle_unknown='ignore' to
+    ...". Returns the mask of the atoms whose element is unknown (padding
+    excluded).
+    """
+    unknown = (Z > 0) & ~np.isin(Z, elements)
+    if unknown.any() and handle_unknown == "error":
+        molecule, slot = np.argwhere(unknown)[0]
+        raise ValueError(
+            f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
+            f"that was not seen in fit; set handle_unknown='ignore' to {remedy}."
+        )
+    return unknown
+
+
 def fitted_elements(Z, elements=None):
     """The elements a transformer learns in ``fit``, as sorted nuclear charges.
 

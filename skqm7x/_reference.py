@@ -8,7 +8,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._kernel import predict_with_std
-from skqm7x._molecules import ELEMENT_SYMBOLS, check_molecules
+from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
 
 
 class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
@@ -122,14 +122,12 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
         Z, _ = check_molecules(X, type(self).__name__)
-        unseen = (Z > 0) & ~np.isin(Z, self.elements_)
-        if unseen.any() and self.handle_unknown == "error":
-            molecule, slot = np.argwhere(unseen)[0]
-            raise ValueError(
-                f"Molecule {molecule} contains an element (Z={Z[molecule, slot]:g}) "
-                "that no training molecule had, so it has no reference energy; "
-                "set handle_unknown='ignore' to give it 0."
-            )
+        check_known_elements(
+            Z,
+            self.elements_,
+            self.handle_unknown,
+            remedy="give it a reference energy of 0",
+        )
         prediction = self._counts(Z) @ self.element_energies_
         if return_std:
             if self.regressor_ is None:
