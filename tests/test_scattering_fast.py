@@ -190,3 +190,42 @@ def test_runs_on_a_dask_cluster(small_molecules):
         ran_on = client.run(lambda: True)
     assert len(ran_on) == 2
     np.testing.assert_allclose(remote, local, rtol=1e-6)
+
+
+def test_memory_budget_bounds_batches_and_ffts_not_features(
+    small_molecules, monkeypatch
+):
+    X, _ = small_molecules
+    X = X[:6]
+    batches, responses = [], []
+    compute, irfftn = _fast_backend.scattering_features, torch.fft.irfftn
+
+    def recording_compute(weights, positions, **kwargs):
+        # Bytes of one molecule's maps on the batch's largest scattering grid.
+        keys = _fast_backend.grid_key(weights, positions, **kwargs)
+        points = keys.reshape(len(keys), -1, 3)[:, 1:].prod(axis=-1).max()
+        batches.append((len(weights), 4 * weights.shape[1] * points))
+        return compute(weights, positions, **kwargs)
+
+    def recording_irfftn(*args, **kwargs):
+        result = irfftn(*args, **kwargs)
+        responses.append(result.numel() * result.element_size())
+        return result
+
+    monkeypatch.setattr(_fast_backend, "scattering_features", recording_compute)
+    monkeypatch.setattr(torch.fft, "irfftn", recording_irfftn)
+    scattering = SolidHarmonicScatteringTransformer(J=1, L=2, batch_size=6).fit(X)
+    unbounded = scattering.transform(X)
+    largest = max(size for _, size in batches)
+
+    # Room for two of the largest molecules: batches shrink, and the five
+    # filters of degree 2 go through the inverse FFT a few at a time.
+    budget = 2 * largest
+    monkeypatch.setattr(_fast_backend, "BLOCK_BYTES", budget)
+    batches.clear()
+    responses.clear()
+    bounded = scattering.transform(X)
+    assert all(n * size <= budget for n, size in batches)
+    assert sum(n for n, _ in batches) == 6 and max(n for n, _ in batches) == 2
+    assert max(responses) <= budget
+    np.testing.assert_allclose(bounded, unbounded, rtol=1e-6)

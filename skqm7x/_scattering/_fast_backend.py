@@ -46,6 +46,16 @@ PADDING = 5.0
 # Every batch gets grids sized to its molecules: no edges to keep clear of.
 PERIODIC_GRID = False
 
+# Memory budget of a batch's largest arrays, float32 maps on one of its grids
+# (`max_batch_size`, `_squared_moduli`, the order-0 densities): a batch's
+# temporaries then take a few times this, whatever the batch size and the
+# molecules. The allocator keeps freed blocks for reuse, so a process holds
+# several times the live memory of its batches: without the budget, a batch of
+# 8 large molecules had about 300 MB alive at once, and the whole challenge set
+# with two threads peaked at 2141 MiB. Smaller blocks were also faster on CPU
+# (docs/performance.md has the figures); GPUs were not measured.
+BLOCK_BYTES = 4 * 2**20
+
 
 def _double_factorial(n):
     return int(np.prod(np.arange(n, 0, -2))) if n > 0 else 1
@@ -238,14 +248,43 @@ def _integrals(maps, powers, cell, squared=None):
     return torch.stack(columns, dim=-1)
 
 
-def _squared_moduli(spectra, filters, grid):
-    """sum_m ifft(spectra * filter_m)^2 on ``grid``, for every channel."""
+def _chunk_size(n_molecules, n_channels, grid, n_filters):
+    """Filters per inverse FFT call, so that its maps fit in ``BLOCK_BYTES``."""
+    bytes_per_filter = 4 * n_molecules * n_channels * int(np.prod(grid.shape))
+    return int(np.clip(BLOCK_BYTES // bytes_per_filter, 1, n_filters))
+
+
+def _squared_moduli(spectra, filters, grid, mixing=None):
+    """sum_m (mixing @ ifft(spectra * filter_m))^2 on ``grid``, for every channel.
+
+    ``spectra`` has shape ``(n, channels, *half_grid)`` and ``filters``
+    ``(2 l + 1, *half_grid)``; ``mixing``, when given, combines the channels of
+    the responses (see :func:`_channel_basis`) before they are squared. The
+    filters go through the inverse FFT a few at a time, at most
+    ``BLOCK_BYTES`` of responses per call, and the squares add up in place:
+    with all ``2 l + 1`` at once the temporaries of one batch of large
+    molecules took hundreds of MB, which the allocator then kept.
+    """
     import torch
 
-    responses = torch.fft.irfftn(
-        spectra.unsqueeze(-4) * filters, s=grid.shape, dim=(-3, -2, -1)
-    )
-    return responses.square().sum(dim=-4)
+    n_channels = spectra.shape[1] if mixing is None else max(mixing.shape)
+    chunk = _chunk_size(len(spectra), n_channels, grid, len(filters))
+    total = None
+    for start in range(0, len(filters), chunk):
+        responses = torch.fft.irfftn(
+            spectra.unsqueeze(-4) * filters[start : start + chunk],
+            s=grid.shape,
+            dim=(-3, -2, -1),
+        )
+        if mixing is not None:
+            responses = torch.einsum("cb,nb...->nc...", mixing, responses)
+        # One filter after the other, so that the result does not depend on
+        # the chunks (torch's sum over an axis adds in an order that depends
+        # on the shape).
+        for response in responses.square_().unbind(-4):
+            total = response.clone() if total is None else total.add_(response)
+        del responses, response
+    return total
 
 
 @functools.lru_cache(maxsize=256)
@@ -357,6 +396,26 @@ def grid_key(weights, positions, *, J, sigma, **_):
     return np.concatenate(columns, axis=1)
 
 
+def max_batch_size(keys, n_channels):
+    """Per key, the most molecules whose maps fit in ``BLOCK_BYTES`` (at least 1).
+
+    ``keys`` are rows of :func:`grid_key`; a molecule's maps on its largest
+    scattering grid take ``4 * n_channels * points`` bytes. The finer grid of
+    the order-0 densities does not count: the densities, cheap to compute,
+    are computed a few molecules at a time instead.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x._scattering._fast_backend import max_batch_size
+    >>> max_batch_size(np.array([[32] * 12, [64] * 12]), n_channels=3).tolist()
+    [10, 1]
+    """
+    shapes = np.asarray(keys).reshape(len(keys), -1, 3)[:, 1:]
+    points = shapes.prod(axis=-1).max(axis=-1)
+    return np.maximum(BLOCK_BYTES // (4 * n_channels * points), 1)
+
+
 def _grids(weights, positions, J, sigma):
     shapes = grid_key(weights, positions, J=J, sigma=sigma).max(axis=0)
     return [
@@ -398,41 +457,53 @@ def scattering_features(
     with torch.no_grad():
         r = _as_torch(positions, device)
         q = _as_torch(weights, device)
-        density = _densities(q, r, density_grid, sigma)
-        order_0 = _integrals(density, powers, density_grid.cell)
-        del density
+        step = max(
+            BLOCK_BYTES // (4 * weights.shape[1] * int(np.prod(density_grid.shape))),
+            1,
+        )
+        order_0 = torch.cat(
+            [
+                _integrals(
+                    _densities(q[i : i + step], r[i : i + step], density_grid, sigma),
+                    powers,
+                    density_grid.cell,
+                )
+                for i in range(0, len(q), step)
+            ]
+        )
         mixing = _as_torch(mixing, device)
 
-        paths = []
-        first = []  # first[j][l]: order-1 moduli on grids[j], (n, channels, *grid)
-        for j, grid in enumerate(grids):
+        # integrals[path][l]: (n, channels, power). Each order-1 modulus goes
+        # into its order-2 paths as soon as it is computed, so that only one
+        # modulus per batch is alive at a time, not all (J + 1) (L + 1).
+        integrals = {}
+        for j1, grid in enumerate(grids):
             spectra = _density_spectra(q[:, independent], r, grid, sigma)
-            integrals, moduli = [], []
-            for filters in _torch_filters(grid, sigma * 2**j, L, device):
-                responses = torch.fft.irfftn(
-                    spectra.unsqueeze(-4) * filters, s=grid.shape, dim=(-3, -2, -1)
-                )
-                channels = torch.einsum("cb,nb...->nc...", mixing, responses)
-                squared = channels.square().sum(dim=-4)
+            for degree, filters in enumerate(
+                _torch_filters(grid, sigma * 2**j1, L, device)
+            ):
+                squared = _squared_moduli(spectra, filters, grid, mixing)
                 modulus = torch.sqrt(squared)
-                integrals.append(_integrals(modulus, powers, grid.cell, squared))
-                moduli.append(modulus)
-            paths.append(torch.stack(integrals, dim=-2))
-            first.append(moduli)
-        del spectra, responses, channels
-
-        for j1 in range(J + 1):
-            for j2 in range(j1 + 1, J + 1):
-                target = grids[j2]
-                filters = _torch_filters(target, sigma * 2**j2, L, device)
-                integrals = []
-                for degree in range(L + 1):
-                    spectra = _resample_spectrum(first[j1][degree], grids[j1], target)
-                    squared = _squared_moduli(spectra, filters[degree], target)
-                    integrals.append(
+                integrals.setdefault((j1,), []).append(
+                    _integrals(modulus, powers, grid.cell, squared)
+                )
+                del squared
+                for j2 in range(j1 + 1, J + 1):
+                    target = grids[j2]
+                    wavelets = _torch_filters(target, sigma * 2**j2, L, device)
+                    resampled = _resample_spectrum(modulus, grid, target)
+                    squared = _squared_moduli(resampled, wavelets[degree], target)
+                    del resampled
+                    integrals.setdefault((j1, j2), []).append(
                         _integrals(torch.sqrt(squared), powers, target.cell, squared)
                     )
-                paths.append(torch.stack(integrals, dim=-2))
+                    del squared
+                del modulus
+            del spectra
+        # Order 1, then order 2, each in the order of its scales.
+        paths = [
+            torch.stack(integrals[path], dim=-2) for path in sorted(integrals, key=len)
+        ]
         # (n, channels, path, l, power)
         orders_1_2 = torch.stack(paths, dim=2)
         features = torch.cat([order_0, orders_1_2.flatten(2)], dim=-1)

@@ -2,7 +2,8 @@
 
 A backend turns molecules (charges per channel and oriented positions in grid
 units) into scattering features; :func:`scattering_features` is the whole
-interface, with :func:`grid_key` saying which molecules may share a batch.
+interface, with :func:`grid_key` saying which molecules may share a batch
+and :func:`max_batch_size` how many of them.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -74,6 +75,11 @@ def _scattering_module(grid_shape, J, L, sigma, integral_powers, device):
 def grid_key(weights, positions, **_):
     """Every molecule shares the one grid: any molecules may batch together."""
     return np.zeros((len(weights), 1), dtype=int)
+
+
+def max_batch_size(keys, n_channels):
+    """No cap: the caller's batch size alone sets kymatio's memory."""
+    return np.full(len(keys), np.iinfo(np.int64).max)
 
 
 def n_scattering_paths(J):

@@ -75,15 +75,21 @@ def _compute_features(
     )
     # Only molecules with equal keys (the same grids) share a batch, so that a
     # molecule's features never depend on the other molecules transformed
-    # with it.
+    # with it. The backend may cap the batches of large grids to bound memory.
     keys = _BACKENDS[backend].grid_key(weights, positions, **settings)
     order = np.lexsort(keys.T[::-1])
     sorted_keys = keys[order]
     starts = np.flatnonzero(np.any(sorted_keys[1:] != sorted_keys[:-1], axis=1)) + 1
+    sizes = np.minimum(
+        batch_size,
+        _BACKENDS[backend].max_batch_size(
+            sorted_keys[np.r_[0, starts]], weights.shape[1]
+        ),
+    )
     batches = [
-        group[start : start + batch_size]
-        for group in np.split(order, starts)
-        for start in range(0, len(group), batch_size)
+        group[start : start + size]
+        for group, size in zip(np.split(order, starts), sizes, strict=True)
+        for start in range(0, len(group), size)
     ]
     jobs = (
         delayed(compute)(weights[batch], positions[batch], **settings)
@@ -175,12 +181,15 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         Torch device. "auto" uses CUDA when torch finds it; "cuda" raises a
         ``ValueError`` when it does not.
     batch_size : int, default=8
-        Molecules per batch; molecules of similar size are batched together.
-        Memory grows with it, not with the number of molecules. With kymatio,
-        roughly 400 bytes per grid point for the filters plus 450 bytes per
-        grid point and molecule of a batch (about 230 MB with the default grid
-        and batch, 1 GB of filters alone on a 192 x 128 x 96 grid); the fast
-        backend needs a few tens of MB per molecule of a batch.
+        Most molecules per batch; molecules of similar size are batched
+        together. With kymatio, memory grows with it, not with the number of
+        molecules: roughly 400 bytes per grid point for the filters plus 450
+        bytes per grid point and molecule of a batch (about 230 MB with the
+        default grid and batch, 1 GB of filters alone on a 192 x 128 x 96
+        grid). The fast backend caps each batch, and the filters it transforms
+        at once, to about 4 MiB per array of float32 maps, so that its memory
+        stays bounded whatever the batch size and the size of the molecules
+        (a few tens of MB per batch).
     n_jobs : int, default=None
         Batches computed in parallel by joblib, in threads unless the caller
         sets another joblib backend (for example Dask's, to use a cluster);
