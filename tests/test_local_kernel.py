@@ -12,7 +12,7 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from skqm7x._local_kernel import _Environments, local_kernels
+from skqm7x._local_kernel import _Environments, _self_kernels, local_kernels
 from tests.helpers import moved
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
@@ -53,6 +53,14 @@ def test_kernel_matches_qmllib_local_kernel(molecules):
         reference = qmllib_kernels.get_local_kernel(X1, X2, Q1, Q2, sigma)
         # qmllib returns the transpose (one row per molecule of X2).
         np.testing.assert_allclose(ours[k], reference.T, rtol=1e-9)
+
+
+def test_prior_variance_is_the_kernel_diagonal(molecules):
+    X, _ = molecules
+    Z, R = unpack_molecules(X[:10])
+    environments = _Environments(Z, R, np.unique(Z[Z > 0]), {})
+    (K,) = local_kernels(environments, environments, [3.0])
+    np.testing.assert_allclose(_self_kernels(environments, 3.0), np.diag(K), rtol=1e-10)
 
 
 def test_leave_one_out_choice_matches_refits(molecules):
