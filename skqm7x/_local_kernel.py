@@ -2,7 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
 from scipy import linalg, sparse
@@ -15,25 +15,37 @@ from skqm7x._molecules import (
     check_known_elements,
     check_molecules,
     fitted_elements,
+    unpack_molecules,
 )
 
-# The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020);
-# representation_params may set any of them, the rest keep qmllib's defaults.
-FCHL19_PARAMETERS = frozenset(
-    {
-        "nRs2",
-        "nRs3",
-        "nFourier",
-        "eta2",
-        "eta3",
-        "zeta",
-        "rcut",
-        "acut",
-        "two_body_decay",
-        "three_body_decay",
-        "three_body_weight",
-    }
-)
+# The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020)
+# and the values each may take; representation_params may set any of them, the
+# rest keep qmllib's defaults. qmllib itself checks none of them: a negative
+# cutoff gives all-zero vectors, a zero width NaN, a float count a TypeError.
+_COUNT, _POSITIVE, _NON_NEGATIVE = "a positive integer", "positive", "non-negative"
+FCHL19_PARAMETERS = {
+    "nRs2": _COUNT,
+    "nRs3": _COUNT,
+    "nFourier": _COUNT,
+    "eta2": _POSITIVE,
+    "eta3": _POSITIVE,
+    "zeta": _POSITIVE,
+    "rcut": _POSITIVE,
+    "acut": _POSITIVE,
+    "two_body_decay": _NON_NEGATIVE,
+    "three_body_decay": _NON_NEGATIVE,
+    "three_body_weight": _NON_NEGATIVE,
+}
+
+
+def _valid_value(value, kind):
+    if kind == _COUNT:
+        return isinstance(value, Integral) and not isinstance(value, bool) and value > 0
+    if not isinstance(value, Real) or isinstance(value, bool) or not np.isfinite(value):
+        return False
+    return value > 0 if kind == _POSITIVE else value >= 0
+
+
 # Atoms of one element per block of the kernel: bounds the float64 distance
 # temporaries to about 1024 x (atoms of that element in the other set).
 _CHUNK = 1024
@@ -98,9 +110,12 @@ def local_kernels(left, right, sigmas, progress=None):
 def _self_kernels(environments, sigma):
     """``k(x, x)`` of each molecule: its own atoms against each other."""
     diagonal = np.zeros(environments.n_molecules)
-    for molecule in range(environments.n_molecules):
-        atoms = environments.owners == molecule
-        x, z = environments.vectors[atoms], environments.charges[atoms]
+    # The atoms are stored molecule after molecule.
+    bounds = np.searchsorted(
+        environments.owners, np.arange(environments.n_molecules + 1)
+    )
+    for molecule, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
+        x, z = environments.vectors[start:stop], environments.charges[start:stop]
         squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
         same = z[:, None] == z[None, :]
         diagonal[molecule] = np.sum(np.exp(squared[same] * (-0.5 / sigma**2)))
@@ -271,28 +286,29 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
 
     def _params(self):
         params = dict(self.representation_params or {})
-        unknown = sorted(set(params) - FCHL19_PARAMETERS)
+        unknown = sorted(set(params) - set(FCHL19_PARAMETERS))
         if unknown:
             raise ValueError(
                 f"LocalKernelRidge: unknown representation_params {unknown}; "
                 f"choose from {sorted(FCHL19_PARAMETERS)}."
             )
+        for name, value in params.items():
+            if not _valid_value(value, FCHL19_PARAMETERS[name]):
+                raise ValueError(
+                    f"LocalKernelRidge: representation_params[{name!r}] must be "
+                    f"{FCHL19_PARAMETERS[name]}, got {value!r}."
+                )
         return params
 
-    def _environments(self, X, fitting):
-        Z, R = check_molecules(X, type(self).__name__)
+    @staticmethod
+    def _check_integer_charges(Z, what):
         fractional = (Z != np.round(Z)) & (Z > 0)
         if fractional.any():
             molecule, slot = np.argwhere(fractional)[0]
             raise ValueError(
-                f"LocalKernelRidge: molecule {molecule} has a non-integer nuclear "
+                f"LocalKernelRidge: {what} {molecule} has a non-integer nuclear "
                 f"charge ({Z[molecule, slot]:g}); FCHL19 needs elements."
             )
-        # The training molecules must all be representable.
-        check_known_elements(
-            Z, self.elements_, "error" if fitting else self.handle_unknown
-        )
-        return _Environments(Z, R, self.elements_, self._params())
 
     def _kernels(self, left, right, sigmas):
         if not self.verbose:
@@ -322,20 +338,35 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         sigmas = self._candidates(self.sigma, "sigma")
         alphas = self._candidates(self.alpha, "alpha")
-        Z, _ = check_molecules(X, type(self).__name__)
+        params = self._params()
+        Z, R = check_molecules(X, type(self).__name__)
+        self._check_integer_charges(Z, "molecule")
         self.elements_ = fitted_elements(Z, self.elements)
-        environments = self._environments(X, fitting=True)
+        if np.any(self.elements_ != np.round(self.elements_)):
+            raise ValueError(
+                "LocalKernelRidge: elements must be atomic numbers, got "
+                f"{self.elements_.tolist()}."
+            )
+        missing = (Z > 0) & ~np.isin(Z, self.elements_)
+        if missing.any():
+            molecule, slot = np.argwhere(missing)[0]
+            raise ValueError(
+                f"LocalKernelRidge: training molecule {molecule} has an element "
+                f"(Z={Z[molecule, slot]:g}) that is not in elements="
+                f"{self.elements_.tolist()}."
+            )
+        environments = _Environments(Z, R, self.elements_, params)
         kernels = self._kernels(environments, environments, sigmas)
-        if sigmas.size * alphas.size > 1:
+        if sigmas.size * alphas.size == 1:  # nothing to choose
+            self.loo_rmse_ = np.full((1, 1), np.nan)
+            best_sigma, best_alpha = 0, 0
+        else:
             self.loo_rmse_ = np.array(
                 [_leave_one_out_rmse(K, y, alphas) for K in kernels]
             )
-        else:
-            self.loo_rmse_ = np.full((1, 1), np.nan)
-        best_sigma, best_alpha = np.unravel_index(
-            np.nanargmin(self.loo_rmse_) if sigmas.size * alphas.size > 1 else 0,
-            self.loo_rmse_.shape,
-        )
+            best_sigma, best_alpha = np.unravel_index(
+                np.argmin(self.loo_rmse_), self.loo_rmse_.shape
+            )
         self.sigma_, self.alpha_ = float(sigmas[best_sigma]), float(alphas[best_alpha])
         self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
             kernels[best_sigma], y, self.alpha_
@@ -363,8 +394,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        queries = self._environments(X, fitting=False)
-        training = self._environments(self.X_fit_, fitting=False)
+        Z, R = check_molecules(X, type(self).__name__)
+        self._check_integer_charges(Z, "molecule")
+        check_known_elements(Z, self.elements_, self.handle_unknown)
+        params = self._params()
+        queries = _Environments(Z, R, self.elements_, params)
+        # X_fit_ was checked in fit.
+        training = _Environments(*unpack_molecules(self.X_fit_), self.elements_, params)
         (K,) = self._kernels(queries, training, [self.sigma_])
         mean = self.kernel_ridge_.predict(K)
         if not return_std:

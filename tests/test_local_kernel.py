@@ -153,6 +153,25 @@ def test_unknown_element_raises_or_is_left_out(molecules):
         ({"representation_params": {"cutoff": 5.0}}, "unknown representation_params"),
         ({"sigma": [1.0, -1.0]}, "sigma must be positive"),
         ({"alpha": []}, "alpha must be positive"),
+        # qmllib checks none of these: all-zero vectors, NaN, a TypeError.
+        (
+            {"representation_params": {"rcut": -1.0}},
+            r"representation_params\['rcut'\] must be positive, got -1.0",
+        ),
+        (
+            {"representation_params": {"eta2": 0.0}},
+            r"representation_params\['eta2'\] must be positive",
+        ),
+        (
+            {"representation_params": {"nRs3": 2.5}},
+            r"representation_params\['nRs3'\] must be a positive integer",
+        ),
+        (
+            {"representation_params": {"two_body_decay": float("nan")}},
+            r"representation_params\['two_body_decay'\] must be non-negative",
+        ),
+        ({"elements": [1, 6, 8]}, r"training molecule \d+ has an element \(Z=7\)"),
+        ({"elements": [1, 6, 7, 8, 16.5]}, "elements must be atomic numbers"),
     ],
 )
 def test_bad_parameters_are_named(molecules, params, message):
@@ -208,3 +227,26 @@ def test_sklearn_contract_on_real_molecules(molecules):
     )
     with pytest.raises(ValueError, match="expecting 92 features"):
         model.predict(X[:, :-4])
+
+
+def test_listed_elements_beyond_the_training_set(molecules):
+    X, r = molecules
+    Z, R = unpack_molecules(X[:1])
+    z, p = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
+    with_fluorine = pack_molecules(
+        [(np.append(z, 9), np.vstack([p, p[0] + [0, 0, 3.0]]))],
+        n_atoms_max=X.shape[1] // 4,
+    )
+    model = LocalKernelRidge(sigma=4.0, alpha=1e-6, elements=[1, 6, 7, 8, 9, 16, 17])
+    prediction = model.fit(X[:40], r[:40]).predict(with_fluorine)
+    assert model.elements_.tolist() == [1, 6, 7, 8, 9, 16, 17]
+    assert np.isfinite(prediction).all()
+
+
+def test_verbose_shows_a_progress_bar_and_changes_nothing(molecules, capsys):
+    X, r = molecules
+    quiet = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:30], r[:30])
+    assert "local kernel" not in capsys.readouterr().err
+    loud = LocalKernelRidge(sigma=4.0, alpha=1e-6, verbose=True).fit(X[:30], r[:30])
+    assert "local kernel" in capsys.readouterr().err
+    np.testing.assert_array_equal(loud.predict(X[30:40]), quiet.predict(X[30:40]))
