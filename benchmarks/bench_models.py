@@ -10,7 +10,8 @@ Gaussian intervals). Folds run one after the other on one process; set
 ``OMP_NUM_THREADS=1`` for one-core timings.
 
 By default only the kernel rows run (``reference``, ``coulomb-krr``,
-``bob-krr``, ``mbtr-krr``, ``fchl-krr``: up to about ten minutes each on one core).
+``bob-krr``, ``mbtr-krr``, ``fchl-krr``, ``xtb-fchl-krr``: up to about ten minutes
+each on one core).
 ``coulomb-mlp`` (about 10 minutes per fold on one core) and the scattering
 rows (features for every molecule) run only when named in ``--only``.
 
@@ -34,7 +35,7 @@ from sklearn.model_selection import KFold
 import skqm7x
 
 REFERENCE = "reference"
-QUICK = [REFERENCE, "coulomb-krr", "bob-krr", "mbtr-krr", "fchl-krr"]
+QUICK = [REFERENCE, "coulomb-krr", "bob-krr", "mbtr-krr", "fchl-krr", "xtb-fchl-krr"]
 ROWS = [
     REFERENCE,
     "coulomb-mlp",
@@ -43,6 +44,7 @@ ROWS = [
     "bob-krr",
     "mbtr-krr",
     "fchl-krr",
+    "xtb-fchl-krr",
     "scattering-krr",
 ]
 

@@ -7,6 +7,7 @@ Usage::
 
     python benchmarks/holdout_coulomb_mlp.py --expander theta=10 \\
         --mlp solver="'adam'" base_learning_rate=0.01 max_epochs=300 --reference
+    python benchmarks/holdout_coulomb_mlp.py --baseline  # GFN2-xTB Delta-learning
 """
 
 import argparse
@@ -35,6 +36,12 @@ def main():
     parser.add_argument(
         "--reference", action="store_true", help="wrap in AtomicReferenceRegressor"
     )
+    parser.add_argument(
+        "--baseline",
+        action="store_true",
+        help="wrap in AtomicReferenceRegressor with a GFN2-xTB baseline "
+        "(Delta-learning)",
+    )
     args = parser.parse_args()
 
     X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
@@ -47,14 +54,19 @@ def main():
         skqm7x.RandomCoulombExpander(random_state=0, **expander),
         skqm7x.SigmoidMLPRegressor(random_state=0, device="cpu", **mlp),
     )
-    if args.reference:
-        model = skqm7x.AtomicReferenceRegressor(model, handle_unknown="ignore")
+    if args.reference or args.baseline:
+        model = skqm7x.AtomicReferenceRegressor(
+            model,
+            baseline=skqm7x.TightBindingEnergyTransformer() if args.baseline else None,
+            handle_unknown="ignore",
+        )
     start = time.perf_counter()
     model.fit(X_train, y_train)
     seconds = time.perf_counter() - start
     errors = model.predict(X_test) - y_test
     print(
-        f"reference={args.reference} expander={expander} mlp={mlp}: "
+        f"reference={args.reference} baseline={args.baseline} "
+        f"expander={expander} mlp={mlp}: "
         f"held-out RMSE {np.sqrt(np.mean(errors**2)):.3f} eV, "
         f"MAE {np.mean(np.abs(errors)):.3f} eV, fit {seconds:.1f} s "
         f"(predict-the-mean RMSE {np.std(y_test):.3f} eV)"

@@ -17,6 +17,7 @@ from skqm7x._scattering import (
     SolidHarmonicScatteringTransformer,
     make_scattering_ridge,
 )
+from skqm7x._tight_binding import TightBindingEnergyTransformer
 
 __version__ = "0.1.0"
 
@@ -30,6 +31,7 @@ __all__ = [
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",
     "SolidHarmonicScatteringTransformer",
+    "TightBindingEnergyTransformer",
     "DataFormatError",
     "available_models",
     "load_qm7x",

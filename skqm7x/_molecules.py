@@ -32,6 +32,10 @@ ELEMENT_SYMBOLS = (
 MAX_ATOMIC_NUMBER = len(ELEMENT_SYMBOLS)
 ATOMIC_NUMBERS = {symbol: z for z, symbol in enumerate(ELEMENT_SYMBOLS, start=1)}
 
+# Atomic units (CODATA 2018), for the quantum-chemistry codes that take them.
+ANGSTROM_IN_BOHR = 1 / 0.529177210903
+HARTREE_IN_EV = 27.211386245988
+
 # Atomic numbers of the noble gases close each period; the electrons of the
 # previous noble gas form the core.
 _NOBLE_GASES = (0, 2, 10, 18, 36, 54, 86, 118)

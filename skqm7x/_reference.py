@@ -20,11 +20,20 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
     (the residual), so the model only has to learn the effect of geometry and
     bonding. ``predict`` adds the two back together.
 
+    With a ``baseline`` (a cheaper physical model of the energy, such as
+    :class:`TightBindingEnergyTransformer`), its energy is subtracted from the
+    target first, so the element energies and ``regressor`` learn only the
+    baseline's error: Delta-learning (Ramakrishnan et al., 2015).
+
     Parameters
     ----------
     regressor : estimator, default=None
         Any regressor (or pipeline) taking packed molecules. ``None`` predicts
         the reference energies alone.
+    baseline : transformer, default=None
+        A model of the energy computed from the molecules alone, in the
+        target's unit: ``fit_transform(X)`` must return one column. ``None``
+        means no baseline.
     handle_unknown : {"error", "ignore"}, default="error"
         What :meth:`predict` does with an element no training molecule had:
         raise, or give it a reference energy of 0 and leave it to
@@ -39,6 +48,8 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         Fitted energy of each element, in the target's unit.
     regressor_ : estimator or None
         The fitted model of the residual.
+    baseline_ : transformer or None
+        The fitted baseline.
     n_features_in_ : int
         Number of columns of the packed molecules.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -63,16 +74,18 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "regressor": [HasMethods(["fit", "predict"]), None],
+        "baseline": [HasMethods(["fit", "transform"]), None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
     }
 
-    def __init__(self, regressor=None, *, handle_unknown="error"):
+    def __init__(self, regressor=None, *, baseline=None, handle_unknown="error"):
         self.regressor = regressor
+        self.baseline = baseline
         self.handle_unknown = handle_unknown
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
-        """Fit the element energies, then the regressor on the residual.
+        """Fit the baseline, the element energies, then the residual.
 
         Parameters
         ----------
@@ -91,6 +104,10 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True)
         Z, _ = check_molecules(X, type(self).__name__)
         self.elements_ = np.unique(Z[Z > 0])
+        self.baseline_ = None
+        if self.baseline is not None:
+            self.baseline_ = clone(self.baseline)
+            y = y - self._baseline_energies(self.baseline_.fit_transform(X), X)
         counts = self._counts(Z)
         self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
         residual = y - counts @ self.element_energies_
@@ -129,6 +146,10 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             remedy="give it a reference energy of 0",
         )
         prediction = self._counts(Z) @ self.element_energies_
+        if self.baseline_ is not None:
+            prediction = prediction + self._baseline_energies(
+                self.baseline_.transform(X), X
+            )
         if return_std:
             if self.regressor_ is None:
                 raise ValueError(
@@ -156,6 +177,24 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             else f"Z={z:g}"
             for z in self.elements_
         ]
+
+    def _baseline_energies(self, energies, X):
+        energies = np.asarray(energies)
+        if energies.shape not in {(len(X), 1), (len(X),)}:
+            raise ValueError(
+                f"AtomicReferenceRegressor: the baseline must give one energy per "
+                f"molecule, a column of shape ({len(X)}, 1); "
+                f"{type(self.baseline_).__name__} gave shape {energies.shape}."
+            )
+        energies = energies.reshape(-1).astype(float)
+        if not np.all(np.isfinite(energies)):
+            molecule = np.flatnonzero(~np.isfinite(energies))[0]
+            raise ValueError(
+                f"AtomicReferenceRegressor: the baseline "
+                f"{type(self.baseline_).__name__} gave a non-finite energy for "
+                f"molecule {molecule}."
+            )
+        return energies
 
     def _counts(self, Z):
         return (Z[:, :, None] == self.elements_).sum(axis=1).astype(float)

@@ -4,6 +4,7 @@ from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import FunctionTransformer
 
 from skqm7x import AtomicReferenceRegressor, CoulombMatrixTransformer, unpack_molecules
 
@@ -127,3 +128,55 @@ def test_regressor_contract_on_real_molecules(qm7x_train):
         model.predict(bad)
     with pytest.raises(ValueError, match="features"):
         model.predict(X[:, :-4])
+
+
+def _column(values):
+    return FunctionTransformer(lambda X: values(X)[:, None])
+
+
+def test_baseline_is_subtracted_before_the_element_energies(qm7x_train):
+    X = qm7x_train.data[:300]
+    energies = np.array([-13.6, -1030.0, -1480.0, -2040.0])
+    counts = element_counts(X, [1, 6, 7, 8])
+    only_hcno = counts.sum(axis=1) == (unpack_molecules(X)[0] > 0).sum(axis=1)
+    X, counts = X[only_hcno], counts[only_hcno]
+
+    def atom_distance_sum(X):
+        return np.abs(unpack_molecules(X)[1]).sum(axis=(1, 2))
+
+    y = counts @ energies + atom_distance_sum(X)
+    model = AtomicReferenceRegressor(baseline=_column(atom_distance_sum)).fit(X, y)
+    np.testing.assert_allclose(model.element_energies_, energies, rtol=1e-9)
+    np.testing.assert_allclose(model.predict(X), y, rtol=1e-9)
+    # Without the baseline the element energies absorb what they can of it.
+    assert not np.allclose(AtomicReferenceRegressor().fit(X, y).predict(X), y)
+
+
+def test_regressor_learns_what_baseline_and_references_leave(qm7x_train):
+    X, y = qm7x_train.data[:200], qm7x_train.target[:200]
+
+    def first_x(X):
+        return X[:, 1]
+
+    model = AtomicReferenceRegressor(Ridge(), baseline=_column(first_x)).fit(X, y)
+    residual = y - first_x(X)
+    residual = residual - AtomicReferenceRegressor().fit(X, residual).predict(X)
+    np.testing.assert_allclose(
+        model.regressor_.predict(X), Ridge().fit(X, residual).predict(X)
+    )
+
+
+@pytest.mark.parametrize(
+    "baseline, message",
+    [
+        (
+            FunctionTransformer(lambda X: X[:, :2]),
+            r"a column of shape \(50, 1\).*gave shape \(50, 2\)",
+        ),
+        (FunctionTransformer(lambda X: X[:, :1] * np.nan), "non-finite energy"),
+    ],
+)
+def test_bad_baseline_is_a_clear_error(qm7x_train, baseline, message):
+    X, y = qm7x_train.data[:50], qm7x_train.target[:50]
+    with pytest.raises(ValueError, match=message):
+        AtomicReferenceRegressor(baseline=baseline).fit(X, y)
