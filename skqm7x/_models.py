@@ -38,6 +38,14 @@ def _coulomb_mlp(random_state, verbose, n_jobs, memory):
     return AtomicReferenceRegressor(pipeline)
 
 
+def _xtb_coulomb_mlp(random_state, verbose, n_jobs, memory):
+    model = _coulomb_mlp(random_state, verbose, n_jobs, memory)
+    # Delta-learning: the network learns what GFN2-xTB gets wrong.
+    return model.set_params(
+        baseline=TightBindingEnergyTransformer(n_jobs=n_jobs, verbose=verbose)
+    )
+
+
 def _scattering_ridge(random_state, verbose, n_jobs, memory):
     from skqm7x._scattering import make_scattering_ridge
 
@@ -190,6 +198,11 @@ _MODELS = {
         "(Montavon 2012), tuned",
         False,
     ),
+    "xtb-coulomb-mlp": (
+        _xtb_coulomb_mlp,
+        "coulomb-mlp learning the error of GFN2-xTB energies (Delta-learning)",
+        False,
+    ),
     "scattering-ridge": (
         _scattering_ridge,
         "solid-harmonic scattering, Ridge with alpha chosen by 5-fold CV "
@@ -261,7 +274,7 @@ def available_models(with_std=False):
     >>> from skqm7x import available_models
     >>> sorted(available_models())  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
-     'scattering-krr', 'scattering-ridge', 'xtb-fchl-krr']
+     'scattering-krr', 'scattering-ridge', 'xtb-coulomb-mlp', 'xtb-fchl-krr']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
      'scattering-krr', 'xtb-fchl-krr']

@@ -6,6 +6,7 @@ from sklearn.model_selection import KFold, cross_val_predict
 from skqm7x import (
     AtomicReferenceRegressor,
     TightBindingEnergyTransformer,
+    make_model,
     pack_molecules,
     unpack_molecules,
 )
@@ -156,3 +157,26 @@ def test_delta_learning_nearly_halves_the_reference_error(qm7x_train):
 
     # Measured: 0.305 eV with the baseline, against 0.586 eV without.
     assert rmse(delta) < 0.6 * rmse(alone)
+
+
+def test_xtb_fchl_krr_beats_fchl_krr_on_few_molecules(qm7x_train):
+    X, y = qm7x_train.data, qm7x_train.target
+    train, test = slice(0, 150), slice(3000, 3100)
+
+    def rmse(name):
+        model = make_model(name).set_params(handle_unknown="ignore")
+        errors = model.fit(X[train], y[train]).predict(X[test]) - y[test]
+        return np.sqrt(np.mean(errors**2))
+
+    # Measured: 0.059 eV with the baseline, 0.156 eV without.
+    assert rmse("xtb-fchl-krr") < 0.6 * rmse("fchl-krr")
+
+
+def test_xtb_coulomb_mlp_is_the_coulomb_mlp_on_a_baseline(qm7x_train):
+    X, y = qm7x_train.data[:40], qm7x_train.target[:40]
+    model = make_model("xtb-coulomb-mlp")
+    assert isinstance(model.baseline, TightBindingEnergyTransformer)
+    plain = make_model("coulomb-mlp")
+    assert repr(model.regressor) == repr(plain.regressor)
+    model.set_params(regressor__sigmoidmlpregressor__max_epochs=2)
+    assert model.fit(X, y).predict(X).shape == (40,)
