@@ -97,6 +97,27 @@ def test_parallel_jobs_give_the_same_energies(qm7x_train):
     np.testing.assert_allclose(parallel, serial, rtol=1e-12)
 
 
+def test_tblite_runs_on_one_openmp_thread(X, monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    from skqm7x import _tight_binding
+
+    threads = []
+    compute = _tight_binding._energies_one_thread
+
+    def spy(*args):
+        threads.extend(
+            pool["num_threads"]
+            for pool in threadpool_info()
+            if pool["user_api"] == "openmp"
+        )
+        return compute(*args)
+
+    monkeypatch.setattr(_tight_binding, "_energies_one_thread", spy)
+    TightBindingEnergyTransformer().fit_transform(X[:2])
+    assert threads and set(threads) == {1}
+
+
 def test_feature_names_follow_the_method(X):
     xtb = TightBindingEnergyTransformer(method="GFN1-xTB").fit(X[:2])
     assert xtb.get_feature_names_out().tolist() == ["gfn1_xtb_atomization_energy"]
