@@ -12,6 +12,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._kernel import fit_gaussian_process, gaussian_process_std
 from skqm7x._molecules import (
+    check_atomic_numbers,
     check_known_elements,
     check_molecules,
     fitted_elements,
@@ -300,16 +301,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 )
         return params
 
-    @staticmethod
-    def _check_integer_charges(Z, what):
-        fractional = (Z != np.round(Z)) & (Z > 0)
-        if fractional.any():
-            molecule, slot = np.argwhere(fractional)[0]
-            raise ValueError(
-                f"LocalKernelRidge: {what} {molecule} has a non-integer nuclear "
-                f"charge ({Z[molecule, slot]:g}); FCHL19 needs elements."
-            )
-
     def _kernels(self, left, right, sigmas):
         if not self.verbose:
             return local_kernels(left, right, sigmas)
@@ -340,7 +331,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         alphas = self._candidates(self.alpha, "alpha")
         params = self._params()
         Z, R = check_molecules(X, type(self).__name__)
-        self._check_integer_charges(Z, "molecule")
+        check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         self.elements_ = fitted_elements(Z, self.elements)
         if np.any(self.elements_ != np.round(self.elements_)):
             raise ValueError(
@@ -395,7 +386,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         Z, R = check_molecules(X, type(self).__name__)
-        self._check_integer_charges(Z, "molecule")
+        check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         check_known_elements(Z, self.elements_, self.handle_unknown)
         params = self._params()
         queries = _Environments(Z, R, self.elements_, params)

@@ -238,6 +238,23 @@ def _first_clash(Z, R):
     return tuple(clash[0]) if clash.size else None
 
 
+def check_atomic_numbers(Z, estimator_name, needs, max_z=MAX_ATOMIC_NUMBER):
+    """Refuse nuclear charges that are not the atomic numbers 1 to ``max_z``.
+
+    The Coulomb-type representations take any non-negative charge; the
+    methods that look elements up in tables (FCHL19, tight binding) do not.
+    ``needs`` names the method in the message.
+    """
+    invalid = (Z > 0) & ((Z != np.round(Z)) | (Z > max_z))
+    if invalid.any():
+        molecule, slot = np.argwhere(invalid)[0]
+        raise ValueError(
+            f"{estimator_name}: molecule {molecule} has a nuclear charge of "
+            f"{Z[molecule, slot]:g}; {needs} needs atomic numbers from 1 (H) to "
+            f"{max_z} ({ELEMENT_SYMBOLS[max_z - 1]})."
+        )
+
+
 def check_known_elements(
     Z, elements, handle_unknown, remedy="leave it out, or list it in elements"
 ):

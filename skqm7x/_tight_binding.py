@@ -18,8 +18,8 @@ from threadpoolctl import threadpool_limits
 
 from skqm7x._molecules import (
     ANGSTROM_IN_BOHR,
-    ELEMENT_SYMBOLS,
     HARTREE_IN_EV,
+    check_atomic_numbers,
     check_molecules,
 )
 
@@ -178,7 +178,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
                     bar.update(len(chunk))
         else:
             energies = list(chunks)
-        return np.concatenate(energies or [np.empty(0)])[:, None]
+        return np.concatenate(energies)[:, None]
 
     def get_feature_names_out(self, input_features=None):
         """Name of the output column, after the method.
@@ -201,15 +201,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
     def _check_elements(self, X):
         name = type(self).__name__
         Z, R = check_molecules(X, name)
-        unsupported = (Z > _MAX_TIGHT_BINDING_Z) | ((Z != np.round(Z)) & (Z > 0))
-        if unsupported.any():
-            molecule, slot = np.argwhere(unsupported)[0]
-            raise ValueError(
-                f"{name}: molecule {molecule} has a nuclear charge of "
-                f"{Z[molecule, slot]:g}; {self.method} covers the elements "
-                f"H to {ELEMENT_SYMBOLS[_MAX_TIGHT_BINDING_Z - 1]} "
-                f"(Z = 1 to {_MAX_TIGHT_BINDING_Z})."
-            )
+        check_atomic_numbers(Z, name, self.method, max_z=_MAX_TIGHT_BINDING_Z)
         empty = np.flatnonzero(~(Z > 0).any(axis=1))
         if empty.size:
             raise ValueError(f"{name}: molecule {empty[0]} has no atoms.")
@@ -245,42 +237,37 @@ def _energies(Z, R, first, method, accuracy, max_iterations):
 
     ``first`` is the index of the chunk's first molecule, for error messages.
     """
-    # One OpenMP thread: a small molecule gains little from two (2.3 against
-    # 2.7 ms on an idle 2-core machine), and busy threads of another job made
-    # two threads 2.7 times slower than one (20 against 7.6 ms). n_jobs
-    # parallelizes over molecules instead.
-    with threadpool_limits(1, user_api="openmp"):
-        return _energies_one_thread(Z, R, first, method, accuracy, max_iterations)
-
-
-def _energies_one_thread(Z, R, first, method, accuracy, max_iterations):
     from tblite.exceptions import TBLiteRuntimeError
 
     energies = np.empty(len(Z))
-    for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
-        atoms = charges > 0
-        numbers = charges[atoms].astype(int)
-        try:
-            molecule = _total_energy(
-                numbers,
-                positions[atoms].astype(float),
-                method,
-                accuracy,
-                max_iterations,
-            )
-            free_atoms = sum(
-                _free_atom_energy(int(z), method, accuracy, max_iterations)
-                for z in numbers
-            )
+    # One OpenMP thread: a small molecule gains little from two (2.3 against
+    # 2.7 ms on an idle 2-core machine), and with another job on the other
+    # core two threads took 24 to 46 ms against 5 to 7 ms for one. n_jobs
+    # parallelizes over molecules instead.
+    with threadpool_limits(1, user_api="openmp"):
+        for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
+            numbers = charges[charges > 0].astype(int)
+            try:
+                molecule = _total_energy(
+                    numbers,
+                    positions[charges > 0].astype(float),
+                    method,
+                    accuracy,
+                    max_iterations,
+                )
+                free_atoms = sum(
+                    _free_atom_energy(int(z), method, accuracy, max_iterations)
+                    for z in numbers
+                )
+            except TBLiteRuntimeError as error:
+                remedy = (
+                    " Raise max_iterations or accuracy."
+                    if "not converged" in str(error)
+                    else ""
+                )
+                raise ValueError(
+                    f"TightBindingEnergyTransformer: {method} failed on molecule "
+                    f"{first + i}: {error}.{remedy}"
+                ) from None
             energies[i] = (molecule - free_atoms) * HARTREE_IN_EV
-        except TBLiteRuntimeError as error:
-            remedy = (
-                " Raise max_iterations or accuracy."
-                if "not converged" in str(error)
-                else ""
-            )
-            raise ValueError(
-                f"TightBindingEnergyTransformer: {method} failed on molecule "
-                f"{first + i}: {error}.{remedy}"
-            ) from None
     return energies

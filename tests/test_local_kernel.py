@@ -183,7 +183,8 @@ def test_bad_parameters_are_named(molecules, params, message):
 def test_fractional_charges_are_refused():
     X = pack_molecules([([1, 1], [[0, 0, 0], [0.74, 0, 0]])] * 3)
     X[0, 0] = 1.5  # the Coulomb matrix takes fractional charges; FCHL19 cannot
-    with pytest.raises(ValueError, match="molecule 0 has a non-integer nuclear charge"):
+    message = "molecule 0 has a nuclear charge of 1.5; FCHL19 needs"
+    with pytest.raises(ValueError, match=message):
         LocalKernelRidge().fit(X, [0.0, 1.0, 2.0])
 
 

@@ -180,3 +180,30 @@ def test_bad_baseline_is_a_clear_error(qm7x_train, baseline, message):
     X, y = qm7x_train.data[:50], qm7x_train.target[:50]
     with pytest.raises(ValueError, match=message):
         AtomicReferenceRegressor(baseline=baseline).fit(X, y)
+
+
+def test_baseline_is_added_to_predictions_with_a_std(qm7x_train):
+    from skqm7x import GaussianProcessKernelRidge
+
+    X, y = qm7x_train.data[:150], qm7x_train.target[:150]
+
+    def first_x(X):
+        return X[:, 1] * 10.0
+
+    model = AtomicReferenceRegressor(
+        make_pipeline(
+            CoulombMatrixTransformer(upper_triangle=True),
+            GaussianProcessKernelRidge(kernel="laplacian", gamma=1e-3, alpha=1e-6),
+        ),
+        baseline=_column(first_x),
+        handle_unknown="ignore",
+    ).fit(X[:100], y[:100])
+    mean, std = model.predict(X[100:], return_std=True)
+    np.testing.assert_allclose(mean, model.predict(X[100:]))
+    assert np.all(std > 0)
+    without = model.predict(X[100:]) - first_x(X[100:])
+    np.testing.assert_allclose(
+        without,
+        model.element_energies_ @ element_counts(X[100:], model.elements_).T
+        + model.regressor_.predict(X[100:]),
+    )
