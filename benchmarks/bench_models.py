@@ -7,7 +7,9 @@ RMSE, MAE and largest error (eV), seconds to fit and to predict one fold, and,
 for the models that predict a standard deviation, the fraction of held-out
 errors within 1 and 1.96 predicted standard deviations (68 % and 95 %
 Gaussian intervals). Folds run one after the other on one process; set
-``OMP_NUM_THREADS=1`` for one-core timings.
+``OMP_NUM_THREADS=1`` for one-core timings. ``--n-jobs`` is passed to the
+models (the threads of the scattering features, the processes of the tight
+binding, the searches of the kernel rows).
 
 By default only the kernel rows run (``reference``, ``coulomb-krr``,
 ``bob-krr``, ``mbtr-krr``, ``fchl-krr``, ``xtb-fchl-krr``: up to about ten minutes
@@ -19,6 +21,7 @@ Usage::
 
     python benchmarks/bench_models.py --data-dir ../shared/data/qm7x
     python benchmarks/bench_models.py --only bob-krr --n-molecules 500
+    python benchmarks/bench_models.py --only scattering-krr --n-jobs 2
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -49,10 +52,10 @@ ROWS = [
 ]
 
 
-def build(name):
+def build(name, n_jobs=None, memory=None):
     if name == REFERENCE:
         return skqm7x.AtomicReferenceRegressor(handle_unknown="ignore")
-    model = skqm7x.make_model(name, random_state=0)
+    model = skqm7x.make_model(name, random_state=0, n_jobs=n_jobs, memory=memory)
     if isinstance(model, skqm7x.AtomicReferenceRegressor):
         # A subset can leave an element out of a training fold; on all
         # labelled molecules every training fold has every element.
@@ -76,14 +79,14 @@ def best_params(model):
     )
 
 
-def cross_validate(name, X, y, n_folds):
+def cross_validate(name, X, y, n_folds, n_jobs=None, memory=None):
     with_std = name in skqm7x.available_models(with_std=True)
     errors, stds = np.empty_like(y), np.empty_like(y)
     fit_seconds, predict_seconds, chosen = [], [], []
     for train, test in KFold(n_folds, shuffle=True, random_state=0).split(X):
         # A fresh model per fold (not a clone): the models with a temporary
         # cache remove it when the object that made it is collected.
-        model = build(name)
+        model = build(name, n_jobs, memory)
         start = time.perf_counter()
         model.fit(X[train], y[train])
         fit_seconds.append(time.perf_counter() - start)
@@ -116,6 +119,20 @@ def main():
         help="use the first N labelled molecules (default: all)",
     )
     parser.add_argument("--folds", type=int, default=5)
+    parser.add_argument(
+        "--n-jobs",
+        type=int,
+        default=None,
+        help="the models' n_jobs (features, tight binding, searches; default: None)",
+    )
+    parser.add_argument(
+        "--memory",
+        default=None,
+        metavar="DIR",
+        help="a persistent cache of the features (joblib.Memory location); the "
+        "scattering rows share theirs, so the second of them is cheap "
+        "(default: a temporary cache per fold)",
+    )
     args = parser.parse_args()
 
     X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
@@ -127,6 +144,7 @@ def main():
     print(
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}, "
+        f"n_jobs={args.n_jobs}, memory={args.memory}, "
         f"scikit-learn {sklearn.__version__}, numpy {np.__version__}"
     )
     print(f"predict-the-mean RMSE: {np.std(y):.3f} eV\n")
@@ -139,7 +157,7 @@ def main():
     notes = []
     for name in args.only or QUICK:
         errors, z, fit_seconds, predict_seconds, chosen = cross_validate(
-            name, X, y, args.folds
+            name, X, y, args.folds, args.n_jobs, args.memory
         )
         coverage = (
             f"{np.mean(z <= 1):>8.3f}{np.mean(z <= 1.96):>8.3f}"
