@@ -246,11 +246,12 @@ def _energies(Z, R, first, method, accuracy, max_iterations):
     # parallelizes over molecules instead.
     with threadpool_limits(1, user_api="openmp"):
         for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
-            numbers = charges[charges > 0].astype(int)
+            atoms = charges > 0
+            numbers = charges[atoms].astype(int)
             try:
                 molecule = _total_energy(
                     numbers,
-                    positions[charges > 0].astype(float),
+                    positions[atoms].astype(float),
                     method,
                     accuracy,
                     max_iterations,
