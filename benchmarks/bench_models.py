@@ -22,6 +22,8 @@ Usage::
     python benchmarks/bench_models.py --data-dir ../shared/data/qm7x
     python benchmarks/bench_models.py --only bob-krr --n-molecules 500
     python benchmarks/bench_models.py --only scattering-krr --n-jobs 2
+    python benchmarks/bench_models.py --only xtb-scattering-ridge --n-jobs 2 \
+        --memory /tmp/skqm7x-features
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -49,6 +51,7 @@ ROWS = [
     "fchl-krr",
     "xtb-fchl-krr",
     "scattering-krr",
+    "xtb-scattering-ridge",
 ]
 
 
@@ -149,7 +152,7 @@ def main():
     )
     print(f"predict-the-mean RMSE: {np.std(y):.3f} eV\n")
     header = (
-        f"{'pipeline':<18}{'RMSE (eV)':>10}{'MAE (eV)':>10}{'max |err|':>10}"
+        f"{'pipeline':<22}{'RMSE (eV)':>10}{'MAE (eV)':>10}{'max |err|':>10}"
         f"{'fit s/fold':>12}{'pred s/fold':>12}{'in 68%':>8}{'in 95%':>8}"
     )
     print(header)
@@ -165,16 +168,22 @@ def main():
             else f"{'-':>8}{'-':>8}"
         )
         print(
-            f"{name:<18}{np.sqrt(np.mean(errors**2)):>10.4f}"
+            f"{name:<22}{np.sqrt(np.mean(errors**2)):>10.4f}"
             f"{np.mean(np.abs(errors)):>10.4f}{np.max(np.abs(errors)):>10.2f}"
             f"{np.mean(fit_seconds):>12.1f}{np.mean(predict_seconds):>12.2f}"
             f"{coverage}",
             flush=True,
         )
+        worst = int(np.argmax(np.abs(errors)))
+        notes.append(
+            f"{name}: fit seconds per fold "
+            + ", ".join(f"{seconds:.0f}" for seconds in fit_seconds)
+            + f"; largest error {errors[worst]:+.3f} eV on row {worst}"
+        )
         if any(chosen):
             notes.append(f"{name}: " + "; ".join(map(str, chosen)))
     if notes:
-        print("\nchosen per fold:")
+        print("\nper fold (hyper-parameters chosen, fit times), and the worst row:")
         print("\n".join(notes))
 
 

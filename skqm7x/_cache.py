@@ -1,10 +1,15 @@
-"""Feature caches that live exactly as long as the model using them."""
+"""Feature caches: one file per molecule, and temporary caches that live as
+long as the model using them."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
 import shutil
 import tempfile
 import weakref
+from pathlib import Path
+
+import numpy as np
 
 
 def with_cache(build, memory, prefix):
@@ -37,3 +42,79 @@ def with_cache(build, memory, prefix):
     model = build(directory)
     weakref.finalize(model, shutil.rmtree, directory, ignore_errors=True)
     return model
+
+
+def cached_rows(compute, keys, directory):
+    """Rows of ``compute(indices)``, each kept in ``directory`` under its key.
+
+    Only the rows whose key has no file yet are computed, each distinct key
+    once, in a single call; so a row is reused by any later call that holds
+    the same key, whatever the other rows (another fold, another split).
+    Files are written whole or not at all, so concurrent or interrupted runs
+    never leave a truncated row behind.
+
+    Parameters
+    ----------
+    compute : callable
+        ``compute(indices)`` returns an array whose first axis runs over
+        ``indices`` (an int array into ``keys``).
+    keys : sequence of str
+        One key per row, usable as a file name; equal keys mean equal rows.
+    directory : str or path
+        Created if missing.
+
+    Returns
+    -------
+    rows : ndarray of shape (len(keys), ...)
+        The rows in the order of ``keys``.
+
+    Examples
+    --------
+    >>> import numpy as np, tempfile
+    >>> from skqm7x._cache import cached_rows
+    >>> calls = []
+    >>> def squares(indices):
+    ...     calls.append(indices.tolist())
+    ...     return np.asarray(values)[indices, None] ** 2
+    >>> directory = tempfile.mkdtemp()
+    >>> values = [1.0, 2.0, 1.0]
+    >>> cached_rows(squares, ["one", "two", "one"], directory).ravel().tolist()
+    [1.0, 4.0, 1.0]
+    >>> values = [2.0, 3.0]
+    >>> cached_rows(squares, ["two", "three"], directory).ravel().tolist()
+    [4.0, 9.0]
+    >>> calls
+    [[0, 1], [1]]
+    """
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = [directory / f"{key}.npy" for key in keys]
+    first = {}
+    for index, key in enumerate(keys):
+        first.setdefault(key, index)
+    missing = np.asarray(
+        [index for index in first.values() if not paths[index].exists()], dtype=int
+    )
+    computed = {}
+    if len(missing):
+        for index, row in zip(missing, compute(missing), strict=True):
+            _save_whole(paths[index], row)
+            computed[keys[index]] = row
+    rows = None
+    for index, key in enumerate(keys):
+        row = computed[key] if key in computed else np.load(paths[index])
+        if rows is None:
+            rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
+        rows[index] = row
+    return rows
+
+
+def _save_whole(path, array):
+    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as file:
+            np.save(file, array)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise

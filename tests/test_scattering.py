@@ -11,8 +11,11 @@ from sklearn.base import clone
 
 from skqm7x import (
     SolidHarmonicScatteringTransformer,
+    TightBindingEnergyTransformer,
+    make_model,
     make_scattering_ridge,
     pack_molecules,
+    unpack_molecules,
 )
 from skqm7x._molecules import VALENCE_ELECTRONS
 from skqm7x._scattering import _geometry, _kymatio_backend, _transformer
@@ -506,11 +509,8 @@ def test_devices_agree(small_molecules, device, backend):
 # --- Caching and the ridge search --------------------------------------------
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
-def test_search_computes_each_distinct_input_once(
-    small_molecules, monkeypatch, tmp_path, backend
-):
-    X, y = small_molecules
+def _count_computed(monkeypatch, backend):
+    """Record the number of molecules each backend call computes."""
     computed = []
     module = _transformer._BACKENDS[backend]
     compute = module.scattering_features
@@ -520,14 +520,27 @@ def test_search_computes_each_distinct_input_once(
         return compute(weights, *args, **kwargs)
 
     monkeypatch.setattr(module, "scattering_features", counting)
+    return computed
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_search_computes_each_molecule_once_per_learned_scale(
+    small_molecules, monkeypatch, tmp_path, backend
+):
+    X, y = small_molecules
+    computed = _count_computed(monkeypatch, backend)
     small = {**SMALL, "backend": backend}
     search = make_scattering_ridge(memory=tmp_path, batch_size=32, **small)
     search.fit(X, y)
-    n_alphas = len(search.param_grid["ridge__alpha"])
-    assert n_alphas == 11
-    # Five training folds (4/5 of X each), five validation folds (1/5 each)
-    # and the refit on X: six passes over X, not 11 * 10 + 1.
-    assert sum(computed) == 6 * len(X)
+    assert len(search.param_grid["ridge__alpha"]) == 11
+    # Each fit learns its scale from its training molecules, and a fold
+    # transforms all of X (training and validation part) at that scale: one
+    # pass over X per distinct learned scale, not one per fold and alpha.
+    scales = {SolidHarmonicScatteringTransformer(**small).fit(X).scale_}
+    for train, _ in search.cv.split(X):
+        scales.add(SolidHarmonicScatteringTransformer(**small).fit(X[train]).scale_)
+    assert 1 < len(scales) < 6
+    assert sum(computed) == len(scales) * len(X)
     assert np.isfinite(search.best_score_)
 
     # A second run with the same cache computes nothing.
@@ -536,7 +549,36 @@ def test_search_computes_each_distinct_input_once(
     assert computed == []
     # Changing a parameter that changes the features misses the cache.
     make_scattering_ridge(memory=tmp_path, **{**small, "sigma": 1.1}).fit(X, y)
-    assert sum(computed) == 6 * len(X)
+    assert sum(computed) == len(scales) * len(X)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_cache_is_per_molecule(small_molecules, monkeypatch, tmp_path, backend):
+    X, _ = small_molecules
+    fixed = {**SMALL, "backend": backend, "scale": 0.7}
+    fresh = SolidHarmonicScatteringTransformer(**fixed).fit(X).transform(X)
+    computed = _count_computed(monkeypatch, backend)
+    cached = SolidHarmonicScatteringTransformer(**fixed, memory=tmp_path).fit(X)
+    # Any subset, in any order, reads back what the first call computed.
+    np.testing.assert_allclose(cached.transform(X[:12]), fresh[:12], rtol=1e-6)
+    assert sum(computed) == 12
+    np.testing.assert_allclose(cached.transform(X[::-1]), fresh[::-1], rtol=1e-6)
+    assert sum(computed) == len(X)
+    # A molecule twice in one call is computed once.
+    computed.clear()
+    other = SolidHarmonicScatteringTransformer(**{**fixed, "sigma": 1.2})
+    other.set_params(memory=tmp_path).fit(X).transform(X[[0, 0, 1]])
+    assert sum(computed) == 2
+
+    # The padding of the packed array is not part of the key.
+    computed.clear()
+    wider = pack_molecules(
+        [(Z[Z > 0], R[Z > 0]) for Z, R in zip(*unpack_molecules(X), strict=True)],
+        n_atoms_max=X.shape[1] // 4 + 5,
+    )
+    padded = SolidHarmonicScatteringTransformer(**fixed, memory=tmp_path).fit(wider)
+    np.testing.assert_allclose(padded.transform(wider), fresh, rtol=1e-6)
+    assert computed == []
 
 
 def test_default_search_uses_a_temporary_cache(small_molecules):
@@ -547,3 +589,46 @@ def test_default_search_uses_a_temporary_cache(small_molecules):
     X, y = small_molecules
     predictions = search.fit(X, y).predict(X[:3])
     assert predictions.shape == (3,)
+
+
+def test_search_takes_several_scales_side_by_side(small_molecules, tmp_path):
+    X, y = small_molecules
+    one = make_scattering_ridge(memory=tmp_path, **SMALL).fit(X, y)
+    two = make_scattering_ridge(memory=tmp_path, scales=("auto", 0.6), **SMALL)
+    two.fit(X, y)
+    union = two.best_estimator_.steps[0][1]
+    assert [part.scale for _, part in union.transformer_list] == ["auto", 0.6]
+    names = two.best_estimator_[:-2].get_feature_names_out()
+    single = one.best_estimator_[:-2].get_feature_names_out()
+    assert len(names) == 2 * len(single)
+    assert names[0] == f"scale_auto__{single[0]}"
+    assert names[len(single)] == f"scale_0.6__{single[0]}"
+    # The auto part is the single-scale transformer, read from the same cache.
+    np.testing.assert_array_equal(
+        two.best_estimator_[:-2].transform(X)[:, : len(single)],
+        one.best_estimator_[:-2].transform(X),
+    )
+    with pytest.raises(ValueError, match="`scale` or `scales`, not both"):
+        make_scattering_ridge(scale=1.0, scales=("auto",))
+
+
+def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
+    X, y = small_molecules
+    model = make_model("xtb-scattering-ridge")
+    assert isinstance(model.baseline, TightBindingEnergyTransformer)
+    union = model.regressor.estimator.steps[0][1]
+    assert [part.scale for _, part in union.transformer_list] == ["auto", 8.9]
+    np.testing.assert_array_equal(
+        model.regressor.param_grid["ridge__alpha"], np.logspace(-9, 1, 11)
+    )
+    small = {"J": 1, "L": 1, "backend": "fast", "device": "cpu"}
+    model.set_params(
+        **{
+            f"regressor__estimator__featureunion__{part}__{name}": value
+            for part in ("scale_auto", "scale_8.9")
+            for name, value in small.items()
+        }
+    )
+    predictions = model.fit(X, y).predict(X[:5])
+    assert predictions.shape == (5,)
+    assert np.all(np.isfinite(predictions))

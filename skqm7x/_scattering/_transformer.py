@@ -2,9 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
 import os
 from numbers import Integral, Real
+from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
@@ -12,12 +15,11 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
-    check_memory,
     validate_data,
 )
 from tqdm.auto import tqdm
 
-from skqm7x._cache import with_cache
+from skqm7x._cache import cached_rows, with_cache
 from skqm7x._device import resolve_device
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._scattering import _fast_backend, _geometry, _kymatio_backend
@@ -48,6 +50,19 @@ def _channel_charges(Z, estimator_name):
     return np.stack([Z, Z - core, core], axis=1)
 
 
+def _molecule_keys(weights, positions):
+    """One cache key per molecule: its charges and grid positions, padding left out.
+
+    Positions are hashed after orientation and scaling, so the learned scale
+    is part of the key and a molecule padded to any number of atoms keeps it.
+    """
+    present = weights[:, 0] != 0
+    return [
+        joblib.hash((charges[:, mask], place[mask]))
+        for charges, place, mask in zip(weights, positions, present, strict=True)
+    ]
+
+
 def _compute_features(
     weights,
     positions,
@@ -63,7 +78,7 @@ def _compute_features(
     n_jobs,
     verbose,
 ):
-    """Features of all molecules, batch by batch; the unit that is cached."""
+    """Features of all molecules, batch by batch."""
     compute = _BACKENDS[backend].scattering_features
     settings = dict(
         grid_shape=grid_shape,
@@ -196,10 +211,15 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         ``None`` means 1. Set torch to one thread per job
         (``torch.set_num_threads(1)``) when the cores are shared.
     memory : None, str, path or joblib.Memory, default=None
-        Cache for the features, keyed by the parameters that change them and by
-        the molecules, so a second call with the same data is cheap. Unlike
-        ``Pipeline(memory=...)``, which only caches ``fit_transform``, this
-        also caches ``transform`` at prediction time.
+        Directory (or the location of a ``joblib.Memory``) of a feature cache
+        with one file per molecule, keyed by the parameters that change the
+        features, the learned ``scale_`` and the molecule itself. Any later
+        call reuses the molecules it has seen, whatever the other molecules:
+        the folds of a cross-validation share the features of every molecule
+        whenever they learn the same scale, and a second run of the workflow
+        computes nothing. Unlike ``Pipeline(memory=...)``, which only caches
+        ``fit_transform`` of one exact input, this also caches ``transform``
+        at prediction time.
     verbose : bool, default=False
         Show a progress bar over molecules.
 
@@ -371,6 +391,27 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 estimator_name=type(self).__name__,
             )
 
+    def _cache_directory(self, settings):
+        """Where this transformer's per-molecule features live, or None."""
+        if self.memory is None:
+            return None
+        location = self.memory
+        if hasattr(location, "cache"):
+            location = location.location
+            if location is None:
+                return None
+        # What only changes how the features are computed (device, batches,
+        # threads) stays out of the key; the backend's source goes in, so a
+        # change of the computation never reads stale features.
+        backend = _BACKENDS[settings["backend"]]
+        key_settings = dict(settings)
+        if not backend.PERIODIC_GRID:
+            # The grid then sets no feature, only the scale (in the
+            # positions): folds that size it differently share their features.
+            del key_settings["grid_shape"]
+        key = joblib.hash((key_settings, inspect.getsource(backend)))
+        return Path(location) / "skqm7x-scattering" / key
+
     def transform(self, X):
         """Compute the scattering features.
 
@@ -394,30 +435,31 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         positions, _ = _geometry.orient_molecules(Z, R)
         positions *= self.scale_
         self._check_on_grid(positions, Z)
-        compute = _compute_features
-        if self.memory is not None:
-            memory = self.memory
-            if isinstance(memory, os.PathLike):
-                memory = os.fspath(memory)
-            # What only changes how the features are computed stays out of
-            # the cache key.
-            compute = check_memory(memory).cache(
-                _compute_features, ignore=["device", "batch_size", "n_jobs", "verbose"]
-            )
-        features = compute(
-            weights,
-            positions,
+        settings = dict(
             backend=self.backend,
-            grid_shape=tuple(self.grid_shape_),
+            grid_shape=tuple(int(size) for size in self.grid_shape_),
             J=int(self.J),
             L=int(self.L),
             sigma=float(self.sigma),
             integral_powers=self._powers(),
+        )
+        run = dict(
             device=resolve_device(self.device),
             batch_size=int(self.batch_size),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
+        directory = self._cache_directory(settings)
+        if directory is None:
+            features = _compute_features(weights, positions, **settings, **run)
+        else:
+            features = cached_rows(
+                lambda rows: _compute_features(
+                    weights[rows], positions[rows], **settings, **run
+                ),
+                _molecule_keys(weights, positions),
+                directory,
+            )
         return features.reshape(len(X), -1)
 
     def get_feature_names_out(self, input_features=None):
@@ -459,17 +501,16 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
 
 
 def make_scattering_ridge(
-    memory=None, n_jobs=None, verbose=False, **transformer_params
+    memory=None, n_jobs=None, verbose=False, scales=None, **transformer_params
 ):
     """Scattering features, standardised, into a ridge regression tuned by CV.
 
     Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
     StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
     11)`` with ``KFold(5, shuffle=True, random_state=0)``, scored by RMSE
-    (refit) and MAE. The transformer caches its features (see its ``memory``),
-    so each distinct set of molecules is transformed once, whatever the number
-    of alphas: once per training fold, once per validation fold, and once for
-    the final refit.
+    (refit) and MAE. The transformer caches its features per molecule (see
+    its ``memory``), so each molecule is transformed once per learned scale,
+    whatever the number of alphas and folds.
 
     Parameters
     ----------
@@ -481,8 +522,14 @@ def make_scattering_ridge(
         Parallel batches in the transformer.
     verbose : bool, default=False
         Progress bar over molecules.
+    scales : sequence of ("auto" or float) or None, default=None
+        Several resolutions side by side: one transformer per scale (grid
+        units per Angstrom), joined by a ``FeatureUnion`` whose parts are
+        named ``scale_auto``, ``scale_8.9``, ... ``None`` means a single
+        transformer, the first step of the pipeline.
     **transformer_params
-        Other parameters of :class:`SolidHarmonicScatteringTransformer`.
+        Other parameters of :class:`SolidHarmonicScatteringTransformer`
+        (of each one when ``scales`` is given).
 
     Returns
     -------
@@ -497,20 +544,35 @@ def make_scattering_ridge(
     32
     >>> len(search.param_grid["ridge__alpha"])
     11
+    >>> two = make_scattering_ridge(scales=("auto", 8.9))
+    >>> [name for name, _ in two.estimator.steps[0][1].transformer_list]
+    ['scale_auto', 'scale_8.9']
     """
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GridSearchCV, KFold
-    from sklearn.pipeline import make_pipeline
+    from sklearn.pipeline import FeatureUnion, make_pipeline
     from sklearn.preprocessing import StandardScaler
 
+    if scales is not None and "scale" in transformer_params:
+        raise ValueError("make_scattering_ridge: give `scale` or `scales`, not both.")
+
     def build(memory):
-        pipeline = make_pipeline(
-            SolidHarmonicScatteringTransformer(
-                memory=memory, n_jobs=n_jobs, verbose=verbose, **transformer_params
-            ),
-            StandardScaler(),
-            Ridge(),
-        )
+        def scattering(**scale):
+            return SolidHarmonicScatteringTransformer(
+                memory=memory,
+                n_jobs=n_jobs,
+                verbose=verbose,
+                **scale,
+                **transformer_params,
+            )
+
+        if scales is None:
+            features = scattering()
+        else:
+            features = FeatureUnion(
+                [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
+            )
+        pipeline = make_pipeline(features, StandardScaler(), Ridge())
         return GridSearchCV(
             pipeline,
             param_grid={"ridge__alpha": np.logspace(-9, 1, 11)},
