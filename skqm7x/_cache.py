@@ -44,14 +44,15 @@ def with_cache(build, memory, prefix):
     return model
 
 
-def cached_rows(compute, keys, directory):
+def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
     """Rows of ``compute(indices)``, each kept in ``directory`` under its key.
 
     Only the rows whose key has no file yet are computed, each distinct key
-    once, in a single call; so a row is reused by any later call that holds
-    the same key, whatever the other rows (another fold, another split).
-    Files are written whole or not at all, so concurrent or interrupted runs
-    never leave a truncated row behind.
+    once, ``chunk_size`` rows per call; so a row is reused by any later call
+    that holds the same key, whatever the other rows (another fold, another
+    split). Each chunk is saved as soon as it is computed, and files are
+    written whole or not at all: an interrupted run keeps its finished chunks
+    and never leaves a truncated row behind.
 
     Parameters
     ----------
@@ -62,6 +63,11 @@ def cached_rows(compute, keys, directory):
         One key per row, usable as a file name; equal keys mean equal rows.
     directory : str or path
         Created if missing.
+    chunk_size : int, default=256
+        Most rows per call of ``compute``.
+    progress : tqdm or None, default=None
+        Advanced by the number of rows read from the cache (``compute``
+        advances it for the rows it computes).
 
     Returns
     -------
@@ -95,9 +101,12 @@ def cached_rows(compute, keys, directory):
     missing = np.asarray(
         [index for index in first.values() if not paths[index].exists()], dtype=int
     )
+    if progress is not None:
+        progress.update(len(keys) - len(missing))
     computed = {}
-    if len(missing):
-        for index, row in zip(missing, compute(missing), strict=True):
+    for start in range(0, len(missing), chunk_size):
+        chunk = missing[start : start + chunk_size]
+        for index, row in zip(chunk, compute(chunk), strict=True):
             _save_whole(paths[index], row)
             computed[keys[index]] = row
     rows = None

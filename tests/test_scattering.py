@@ -17,6 +17,7 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
+from skqm7x._cache import cached_rows
 from skqm7x._molecules import VALENCE_ELECTRONS
 from skqm7x._scattering import _geometry, _kymatio_backend, _transformer
 from skqm7x._scattering._scipy_compat import legacy_sph_harm, sph_harm
@@ -632,3 +633,29 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     predictions = model.fit(X, y).predict(X[:5])
     assert predictions.shape == (5,)
     assert np.all(np.isfinite(predictions))
+
+
+def test_progress_counts_cached_molecules_too(small_molecules, tmp_path, capsys):
+    X, _ = small_molecules
+    params = {**SMALL, "verbose": True, "memory": tmp_path}
+    scattering = SolidHarmonicScatteringTransformer(**params).fit(X)
+    first = scattering.transform(X[:8])
+    assert " 8/8 " in capsys.readouterr().err
+    # 8 molecules read back, 12 computed: the bar still ends at 20 of 20.
+    second = scattering.transform(X)
+    assert f" {len(X)}/{len(X)} " in capsys.readouterr().err
+    np.testing.assert_array_equal(second[:8], first)
+
+
+def test_cache_keeps_the_chunks_an_interrupted_run_finished(tmp_path):
+    def compute(indices):
+        if indices[0] >= 4:
+            raise KeyboardInterrupt
+        return np.asarray(indices, dtype=float)[:, None]
+
+    keys = [f"row{index}" for index in range(6)]
+    with pytest.raises(KeyboardInterrupt):
+        cached_rows(compute, keys, tmp_path, chunk_size=2)
+    assert sorted(path.name for path in tmp_path.iterdir()) == [
+        f"row{index}.npy" for index in range(4)
+    ]

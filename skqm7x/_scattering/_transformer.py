@@ -76,9 +76,9 @@ def _compute_features(
     device,
     batch_size,
     n_jobs,
-    verbose,
+    progress,
 ):
-    """Features of all molecules, batch by batch."""
+    """Features of all molecules, batch by batch; ``progress`` counts them."""
     compute = _BACKENDS[backend].scattering_features
     settings = dict(
         grid_shape=grid_shape,
@@ -111,24 +111,21 @@ def _compute_features(
         for batch in batches
     )
     features = None
-    with tqdm(
-        total=len(weights), disable=not verbose, unit="molecule", desc="scattering"
-    ) as progress:
-        # torch releases the GIL in its kernels, so threads share the filter
-        # caches and skip pickling: the whole challenge set took 260 s with
-        # two threads against 380 s with two loky processes, which restarted
-        # as their caches grew. A joblib backend set by the caller (Dask, for
-        # a cluster) still takes precedence over this hint.
-        blocks = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
-        for batch, block in zip(batches, blocks, strict=True):
-            # One output array, allocated up front: keeping many small blocks
-            # alive between the large, short-lived tensors of each batch
-            # fragments the heap, and the process grew with the number of
-            # molecules (about 0.15 MiB per molecule on a 32-point grid).
-            if features is None:
-                features = np.empty((len(weights), *block.shape[1:]))
-            features[batch] = block
-            progress.update(len(block))
+    # torch releases the GIL in its kernels, so threads share the filter
+    # caches and skip pickling: the whole challenge set took 260 s with two
+    # threads against 380 s with two loky processes, which restarted as their
+    # caches grew. A joblib backend set by the caller (Dask, for a cluster)
+    # still takes precedence over this hint.
+    blocks = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
+    for batch, block in zip(batches, blocks, strict=True):
+        # One output array, allocated up front: keeping many small blocks
+        # alive between the large, short-lived tensors of each batch
+        # fragments the heap, and the process grew with the number of
+        # molecules (about 0.15 MiB per molecule on a 32-point grid).
+        if features is None:
+            features = np.empty((len(weights), *block.shape[1:]))
+        features[batch] = block
+        progress.update(len(block))
     return features
 
 
@@ -447,19 +444,28 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             device=resolve_device(self.device),
             batch_size=int(self.batch_size),
             n_jobs=self.n_jobs,
-            verbose=self.verbose,
         )
         directory = self._cache_directory(settings)
-        if directory is None:
-            features = _compute_features(weights, positions, **settings, **run)
-        else:
-            features = cached_rows(
-                lambda rows: _compute_features(
-                    weights[rows], positions[rows], **settings, **run
-                ),
-                _molecule_keys(weights, positions),
-                directory,
-            )
+        with tqdm(
+            total=len(X), disable=not self.verbose, unit="molecule", desc="scattering"
+        ) as progress:
+            if directory is None:
+                features = _compute_features(
+                    weights, positions, **settings, **run, progress=progress
+                )
+            else:
+                features = cached_rows(
+                    lambda rows: _compute_features(
+                        weights[rows],
+                        positions[rows],
+                        **settings,
+                        **run,
+                        progress=progress,
+                    ),
+                    _molecule_keys(weights, positions),
+                    directory,
+                    progress=progress,
+                )
         return features.reshape(len(X), -1)
 
     def get_feature_names_out(self, input_features=None):
