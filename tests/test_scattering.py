@@ -617,8 +617,10 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     X, y = small_molecules
     model = make_model("xtb-scattering-ridge")
     assert isinstance(model.baseline, TightBindingEnergyTransformer)
+    assert model.clip_residual
     union = model.regressor.estimator.steps[0][1]
-    assert [part.scale for _, part in union.transformer_list] == ["auto", 8.9]
+    assert [part.scale for _, part in union.transformer_list] == [5.0, 8.9]
+    assert all(part.backend == "fast" for _, part in union.transformer_list)
     np.testing.assert_array_equal(
         model.regressor.param_grid["ridge__alpha"], np.logspace(-9, 1, 11)
     )
@@ -626,7 +628,7 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     model.set_params(
         **{
             f"regressor__estimator__featureunion__{part}__{name}": value
-            for part in ("scale_auto", "scale_8.9")
+            for part in ("scale_5.0", "scale_8.9")
             for name, value in small.items()
         }
     )
