@@ -3,6 +3,7 @@ long as the model using them."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -52,7 +53,9 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
     that holds the same key, whatever the other rows (another fold, another
     split). Each chunk is saved as soon as it is computed, and files are
     written whole or not at all: an interrupted run keeps its finished chunks
-    and never leaves a truncated row behind.
+    and never leaves a truncated row behind. The assembled rows are kept too,
+    under the digest of all the keys, so that the same call again (every
+    candidate of a search transforms the same folds) reads one file.
 
     Parameters
     ----------
@@ -94,6 +97,11 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
     """
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
+    whole = directory / f"rows-{hashlib.sha1(' '.join(keys).encode()).hexdigest()}.npy"
+    if whole.exists():
+        if progress is not None:
+            progress.update(len(keys))
+        return np.load(whole)
     paths = [directory / f"{key}.npy" for key in keys]
     first = {}
     for index, key in enumerate(keys):
@@ -115,6 +123,7 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
         if rows is None:
             rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
         rows[index] = row
+    _save_whole(whole, rows)
     return rows
 
 

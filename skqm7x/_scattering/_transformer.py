@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import hashlib
 import inspect
 import os
 from numbers import Integral, Real
@@ -55,12 +56,18 @@ def _molecule_keys(weights, positions):
 
     Positions are hashed after orientation and scaling, so the learned scale
     is part of the key and a molecule padded to any number of atoms keeps it.
+    A plain digest of the bytes: a search reads the same molecules hundreds
+    of times, and pickling each one for ``joblib.hash`` took most of a cached
+    fit.
     """
     present = weights[:, 0] != 0
-    return [
-        joblib.hash((charges[:, mask], place[mask]))
-        for charges, place, mask in zip(weights, positions, present, strict=True)
-    ]
+    keys = []
+    for charges, place, mask in zip(weights, positions, present, strict=True):
+        digest = hashlib.sha1(str(charges.dtype).encode())
+        digest.update(np.ascontiguousarray(charges[:, mask]).tobytes())
+        digest.update(np.ascontiguousarray(place[mask]).tobytes())
+        keys.append(digest.hexdigest())
+    return keys
 
 
 def _compute_features(
