@@ -3,6 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from skqm7x._bag_of_bonds import BagOfBondsTransformer
+from skqm7x._clipped import ClippedRegressor
 from skqm7x._coulomb import CoulombMatrixTransformer
 from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
 from skqm7x._kernel import GaussianProcessKernelRidge
@@ -24,6 +25,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AtomicReferenceRegressor",
     "BagOfBondsTransformer",
+    "ClippedRegressor",
     "CoulombMatrixTransformer",
     "GaussianProcessKernelRidge",
     "LocalKernelRidge",

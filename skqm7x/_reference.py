@@ -39,13 +39,6 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         raise, or give it a reference energy of 0 and leave it to
         ``regressor``. Rare elements (Cl is in 3 of the 3792 labelled
         challenge molecules) can miss a cross-validation fold.
-    clip_residual : bool, default=False
-        Bound the regressor's prediction to the range of the residuals it was
-        fitted on (``residual_range_``). A molecule unlike every training
-        molecule then gets at most the largest correction seen in training,
-        not an extrapolation: with a good ``baseline`` the residual is small,
-        and a linear model of it can still predict tens of eV for such a
-        molecule (see ``make_model("xtb-scattering-ridge")``).
 
     Attributes
     ----------
@@ -55,8 +48,6 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         Fitted energy of each element, in the target's unit.
     regressor_ : estimator or None
         The fitted model of the residual.
-    residual_range_ : ndarray of shape (2,)
-        Smallest and largest residual ``regressor_`` was fitted on.
     baseline_ : transformer or None
         The fitted baseline.
     n_features_in_ : int
@@ -85,21 +76,12 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         "regressor": [HasMethods(["fit", "predict"]), None],
         "baseline": [HasMethods(["fit", "transform"]), None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
-        "clip_residual": ["boolean"],
     }
 
-    def __init__(
-        self,
-        regressor=None,
-        *,
-        baseline=None,
-        handle_unknown="error",
-        clip_residual=False,
-    ):
+    def __init__(self, regressor=None, *, baseline=None, handle_unknown="error"):
         self.regressor = regressor
         self.baseline = baseline
         self.handle_unknown = handle_unknown
-        self.clip_residual = clip_residual
 
     @_fit_context(prefer_skip_nested_validation=False)
     def fit(self, X, y, **fit_params):
@@ -129,7 +111,6 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         counts = self._counts(Z)
         self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
         residual = y - counts @ self.element_energies_
-        self.residual_range_ = np.array([residual.min(), residual.max()])
         self.regressor_ = None
         if self.regressor is not None:
             self.regressor_ = clone(self.regressor).fit(X, residual, **fit_params)
@@ -176,15 +157,10 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
                     "deviation; the reference energies alone have none."
                 )
             residual, std = predict_with_std(self.regressor_, X)
-            return prediction + self._bounded(residual), std
+            return prediction + residual, std
         if self.regressor_ is not None:
-            prediction = prediction + self._bounded(self.regressor_.predict(X))
+            prediction = prediction + self.regressor_.predict(X)
         return prediction
-
-    def _bounded(self, residual):
-        if not self.clip_residual:
-            return residual
-        return np.clip(residual, *self.residual_range_)
 
     def element_symbols(self):
         """Symbols of ``elements_`` (``"Z=x"`` for a non-integer charge).

@@ -7,6 +7,7 @@ every check it is expected to fail.
 from skqm7x import (
     AtomicReferenceRegressor,
     BagOfBondsTransformer,
+    ClippedRegressor,
     CoulombMatrixTransformer,
     GaussianProcessKernelRidge,
     LocalKernelRidge,
@@ -37,6 +38,7 @@ ESTIMATORS = [
     GaussianProcessKernelRidge(kernel="rbf", alpha=1e-3),
     LocalKernelRidge(handle_unknown="ignore"),
     TightBindingEnergyTransformer(),
+    ClippedRegressor(),
 ]
 
 # These checks build X with 2, 3 or 10 columns. Molecule inputs need 4 columns

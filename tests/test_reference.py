@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from sklearn.base import clone
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
@@ -208,32 +207,3 @@ def test_baseline_is_added_to_predictions_with_a_std(qm7x_train):
         model.element_energies_ @ element_counts(X[100:], model.elements_).T
         + model.regressor_.predict(X[100:]),
     )
-
-
-def test_clip_residual_bounds_the_correction_to_the_training_range(qm7x_train):
-    X, y = qm7x_train.data[:130], qm7x_train.target[:130]
-    # Thirty molecules and 276 features: a least-squares fit extrapolates.
-    regressor = make_pipeline(
-        CoulombMatrixTransformer(upper_triangle=True), Ridge(alpha=1e-9)
-    )
-    free = AtomicReferenceRegressor(regressor, handle_unknown="ignore")
-    free.fit(X[:30], y[:30])
-    bounded = clone(free).set_params(clip_residual=True).fit(X[:30], y[:30])
-
-    residual = y[:30] - AtomicReferenceRegressor().fit(X[:30], y[:30]).predict(X[:30])
-    np.testing.assert_allclose(
-        bounded.residual_range_, [residual.min(), residual.max()], atol=1e-8
-    )
-    correction = free.regressor_.predict(X[30:])
-    low, high = bounded.residual_range_
-    outside = (correction < low) | (correction > high)
-    assert outside.any()
-    np.testing.assert_allclose(
-        bounded.predict(X[30:]) - free.predict(X[30:]),
-        np.clip(correction, low, high) - correction,
-    )
-    # Within the range nothing changes, and clipping is off by default.
-    np.testing.assert_allclose(
-        bounded.predict(X[30:])[~outside], free.predict(X[30:])[~outside]
-    )
-    assert AtomicReferenceRegressor().clip_residual is False

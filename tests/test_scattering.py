@@ -10,6 +10,7 @@ import torch
 from sklearn.base import clone
 
 from skqm7x import (
+    ClippedRegressor,
     SolidHarmonicScatteringTransformer,
     TightBindingEnergyTransformer,
     make_model,
@@ -617,12 +618,13 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     X, y = small_molecules
     model = make_model("xtb-scattering-ridge")
     assert isinstance(model.baseline, TightBindingEnergyTransformer)
-    assert model.clip_residual
-    union = model.regressor.estimator.steps[0][1]
+    union, _, ridge = (step for _, step in model.regressor.estimator.steps)
     assert [part.scale for _, part in union.transformer_list] == [5.0, 8.9]
     assert all(part.backend == "fast" for _, part in union.transformer_list)
+    assert isinstance(ridge, ClippedRegressor)
     np.testing.assert_array_equal(
-        model.regressor.param_grid["ridge__alpha"], np.logspace(-9, 1, 11)
+        model.regressor.param_grid["clippedregressor__regressor__alpha"],
+        np.logspace(-9, 1, 11),
     )
     small = {"J": 1, "L": 1, "backend": "fast", "device": "cpu"}
     model.set_params(

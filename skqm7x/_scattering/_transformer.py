@@ -21,6 +21,7 @@ from sklearn.utils.validation import (
 from tqdm.auto import tqdm
 
 from skqm7x._cache import cached_rows, with_cache
+from skqm7x._clipped import ClippedRegressor
 from skqm7x._device import resolve_device
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._scattering import _fast_backend, _geometry, _kymatio_backend
@@ -514,7 +515,12 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
 
 
 def make_scattering_ridge(
-    memory=None, n_jobs=None, verbose=False, scales=None, **transformer_params
+    memory=None,
+    n_jobs=None,
+    verbose=False,
+    scales=None,
+    clip=False,
+    **transformer_params,
 ):
     """Scattering features, standardised, into a ridge regression tuned by CV.
 
@@ -540,6 +546,10 @@ def make_scattering_ridge(
         units per Angstrom), joined by a ``FeatureUnion`` whose parts are
         named ``scale_auto``, ``scale_8.9``, ... ``None`` means a single
         transformer, the first step of the pipeline.
+    clip : bool, default=False
+        Wrap the Ridge in :class:`ClippedRegressor`: every candidate predicts
+        within the range of its training targets and is scored so, and the
+        grid's key becomes ``clippedregressor__regressor__alpha``.
     **transformer_params
         Other parameters of :class:`SolidHarmonicScatteringTransformer`
         (of each one when ``scales`` is given).
@@ -560,6 +570,8 @@ def make_scattering_ridge(
     >>> two = make_scattering_ridge(scales=("auto", 8.9))
     >>> [name for name, _ in two.estimator.steps[0][1].transformer_list]
     ['scale_auto', 'scale_8.9']
+    >>> list(make_scattering_ridge(clip=True).param_grid)
+    ['clippedregressor__regressor__alpha']
     """
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GridSearchCV, KFold
@@ -585,10 +597,12 @@ def make_scattering_ridge(
             features = FeatureUnion(
                 [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
             )
-        pipeline = make_pipeline(features, StandardScaler(), Ridge())
+        regressor = ClippedRegressor(Ridge()) if clip else Ridge()
+        pipeline = make_pipeline(features, StandardScaler(), regressor)
+        alpha = "clippedregressor__regressor__alpha" if clip else "ridge__alpha"
         return GridSearchCV(
             pipeline,
-            param_grid={"ridge__alpha": np.logspace(-9, 1, 11)},
+            param_grid={alpha: np.logspace(-9, 1, 11)},
             scoring={
                 "rmse": "neg_root_mean_squared_error",
                 "mae": "neg_mean_absolute_error",
