@@ -31,7 +31,7 @@ def parse_args(argv=None):
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
         epilog="models:\n"
-        + "\n".join(f"  {name:18} {text}" for name, text in models.items()),
+        + "\n".join(f"  {name:20} {text}" for name, text in models.items()),
     )
     parser.add_argument(
         "--data-dir",

@@ -245,7 +245,8 @@ _MODELS = {
     "xtb-scattering-ridge": (
         _xtb_scattering_ridge,
         "GFN2-xTB energy (Delta-learning) + atomic reference energies + "
-        "scattering at two resolutions, Ridge with alpha chosen by 5-fold CV",
+        "scattering at two resolutions, Ridge clipped to the training "
+        "corrections, alpha chosen by 5-fold CV",
         False,
     ),
     "coulomb-krr": (
