@@ -45,7 +45,7 @@ def with_cache(build, memory, prefix):
     return model
 
 
-def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
+def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     """Rows of ``compute(indices)``, each kept in ``directory`` under its key.
 
     Only the rows whose key has no file yet are computed, each distinct key
@@ -68,9 +68,10 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
         Created if missing.
     chunk_size : int, default=256
         Most rows per call of ``compute``.
-    progress : tqdm or None, default=None
-        Advanced by the number of rows read from the cache (``compute``
-        advances it for the rows it computes).
+    on_missing : callable or None, default=None
+        Called once, with the number of rows to compute, before the first
+        call of ``compute`` (not at all when every row is in the cache): to
+        open a progress bar over the work there is.
 
     Returns
     -------
@@ -99,8 +100,6 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
     directory.mkdir(parents=True, exist_ok=True)
     whole = directory / f"rows-{hashlib.sha1(' '.join(keys).encode()).hexdigest()}.npy"
     if whole.exists():
-        if progress is not None:
-            progress.update(len(keys))
         return np.load(whole)
     paths = [directory / f"{key}.npy" for key in keys]
     first = {}
@@ -109,8 +108,8 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, progress=None):
     missing = np.asarray(
         [index for index in first.values() if not paths[index].exists()], dtype=int
     )
-    if progress is not None:
-        progress.update(len(keys) - len(missing))
+    if len(missing) and on_missing is not None:
+        on_missing(len(missing))
     computed = {}
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]

@@ -639,16 +639,20 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     assert np.all(np.isfinite(predictions))
 
 
-def test_progress_counts_cached_molecules_too(small_molecules, tmp_path, capsys):
+def test_progress_counts_the_molecules_computed(small_molecules, tmp_path, capsys):
     X, _ = small_molecules
     params = {**SMALL, "verbose": True, "memory": tmp_path}
     scattering = SolidHarmonicScatteringTransformer(**params).fit(X)
     first = scattering.transform(X[:8])
     assert " 8/8 " in capsys.readouterr().err
-    # 8 molecules read back, 12 computed: the bar still ends at 20 of 20.
+    # 8 molecules read back, 12 computed.
     second = scattering.transform(X)
-    assert f" {len(X)}/{len(X)} " in capsys.readouterr().err
+    assert " 12/12 " in capsys.readouterr().err
     np.testing.assert_array_equal(second[:8], first)
+    # All in the cache (as for every candidate of a search): no bar at all.
+    scattering.transform(X)
+    scattering.transform(X[3:9])
+    assert capsys.readouterr().err == ""
 
 
 def test_cache_keeps_the_chunks_an_interrupted_run_finished(tmp_path):

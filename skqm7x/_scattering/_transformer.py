@@ -454,12 +454,25 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             n_jobs=self.n_jobs,
         )
         directory = self._cache_directory(settings)
-        with tqdm(
-            total=len(X), disable=not self.verbose, unit="molecule", desc="scattering"
-        ) as progress:
+        # A bar over the molecules computed, opened only when there are some:
+        # a search reads the same folds from the cache for every candidate.
+        bars = []
+
+        def open_bar(total):
+            bars.append(
+                tqdm(
+                    total=total,
+                    disable=not self.verbose,
+                    unit="molecule",
+                    desc="scattering",
+                )
+            )
+
+        try:
             if directory is None:
+                open_bar(len(X))
                 features = _compute_features(
-                    weights, positions, **settings, **run, progress=progress
+                    weights, positions, **settings, **run, progress=bars[0]
                 )
             else:
                 features = cached_rows(
@@ -468,12 +481,15 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                         positions[rows],
                         **settings,
                         **run,
-                        progress=progress,
+                        progress=bars[0],
                     ),
                     _molecule_keys(weights, positions),
                     directory,
-                    progress=progress,
+                    on_missing=open_bar,
                 )
+        finally:
+            for bar in bars:
+                bar.close()
         return features.reshape(len(X), -1)
 
     def get_feature_names_out(self, input_features=None):
