@@ -4,13 +4,14 @@ long as the model using them."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import hashlib
-import os
 import shutil
 import tempfile
 import weakref
 from pathlib import Path
 
 import numpy as np
+
+from skqm7x._atomic_file import atomic_open
 
 
 def with_cache(build, memory, prefix):
@@ -114,7 +115,8 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         for index, row in zip(chunk, compute(chunk), strict=True):
-            _save_whole(paths[index], row)
+            with atomic_open(paths[index], "wb") as file:
+                np.save(file, row)
             computed[keys[index]] = row
     rows = None
     for index, key in enumerate(keys):
@@ -122,16 +124,6 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
         if rows is None:
             rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
         rows[index] = row
-    _save_whole(whole, rows)
+    with atomic_open(whole, "wb") as file:
+        np.save(file, rows)
     return rows
-
-
-def _save_whole(path, array):
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as file:
-            np.save(file, array)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise

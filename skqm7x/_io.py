@@ -9,12 +9,12 @@ estimators never see a half-parsed molecule. This module never imports torch.
 import csv
 import os
 import re
-import tempfile
 from pathlib import Path
 
 import numpy as np
 from sklearn.utils import Bunch
 
+from skqm7x._atomic_file import atomic_open
 from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER, pack_molecules
 
 DATA_DIR_ENV = "SKQM7X_DATA"
@@ -401,18 +401,9 @@ def write_submission(path, ids, energies, *, column="energy"):
     if not np.all(np.isfinite(energies)):
         bad = ids[~np.isfinite(energies)][0]
         raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
-    path = Path(path)
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "w", newline="") as file:
-            writer = csv.writer(file, lineterminator="\n")
-            writer.writerow(["id", column])
-            writer.writerows(
-                (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
-            )
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    with atomic_open(path, "w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(["id", column])
+        writer.writerows(
+            (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
+        )

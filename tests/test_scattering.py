@@ -614,6 +614,46 @@ def test_search_takes_several_scales_side_by_side(small_molecules, tmp_path):
         make_scattering_ridge(scale=1.0, scales=("auto",))
 
 
+@pytest.mark.parametrize(
+    "scales, message",
+    [((), "non-empty sequence"), ("auto", "non-empty"), ((5.0, 5.0), "repeats")],
+)
+def test_bad_scales_are_a_clear_error(scales, message):
+    with pytest.raises(ValueError, match=f"`scales`.*{message}"):
+        make_scattering_ridge(scales=scales)
+
+
+@pytest.mark.parametrize("backend, shares", [("fast", True), ("kymatio", False)])
+def test_grid_shape_is_in_the_cache_key_only_where_it_sets_features(
+    small_molecules, monkeypatch, tmp_path, backend, shares
+):
+    X, _ = small_molecules
+    fixed = {**SMALL, "backend": backend, "scale": 0.7, "memory": tmp_path}
+    SolidHarmonicScatteringTransformer(**fixed).fit(X).transform(X)
+    computed = _count_computed(monkeypatch, backend)
+    wider = {**fixed, "grid_shape": (18, 18, 18)}
+    SolidHarmonicScatteringTransformer(**wider).fit(X).transform(X)
+    assert sum(computed) == (0 if shares else len(X))
+
+
+def test_the_same_rows_again_read_one_file(tmp_path, monkeypatch):
+    def compute(indices):
+        return np.asarray(indices, dtype=float)[:, None]
+
+    keys = [f"row{index}" for index in range(5)]
+    first = cached_rows(compute, keys, tmp_path)
+    loads = []
+    load = np.load
+    monkeypatch.setattr(np, "load", lambda *a, **k: loads.append(a) or load(*a, **k))
+    # Every candidate of a search transforms the same folds: one read each.
+    np.testing.assert_array_equal(cached_rows(compute, keys, tmp_path), first)
+    assert len(loads) == 1
+    # Another selection of the same rows assembles them from their files.
+    loads.clear()
+    np.testing.assert_array_equal(cached_rows(compute, keys[:3], tmp_path), first[:3])
+    assert len(loads) == 3
+
+
 def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     X, y = small_molecules
     model = make_model("xtb-scattering-ridge")

@@ -594,8 +594,20 @@ def make_scattering_ridge(
     from sklearn.pipeline import FeatureUnion, make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    if scales is not None and "scale" in transformer_params:
-        raise ValueError("make_scattering_ridge: give `scale` or `scales`, not both.")
+    if scales is not None:
+        if "scale" in transformer_params:
+            raise ValueError(
+                "make_scattering_ridge: give `scale` or `scales`, not both."
+            )
+        if isinstance(scales, str) or len(scales) == 0:
+            raise ValueError(
+                "make_scattering_ridge: `scales` must be a non-empty sequence of "
+                f'"auto" or numbers, got {scales!r}.'
+            )
+        if len(set(scales)) != len(scales):
+            raise ValueError(
+                f"make_scattering_ridge: `scales` repeats a scale: {scales!r}."
+            )
 
     def build(memory):
         def scattering(**scale):
