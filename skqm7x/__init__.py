@@ -5,7 +5,6 @@
 from skqm7x._bag_of_bonds import BagOfBondsTransformer
 from skqm7x._clipped import ClippedRegressor
 from skqm7x._coulomb import CoulombMatrixTransformer
-from skqm7x._io import DataFormatError, load_qm7x, read_xyz, write_submission
 from skqm7x._kernel import GaussianProcessKernelRidge
 from skqm7x._local_kernel import LocalKernelRidge
 from skqm7x._mbtr import ManyBodyTensorTransformer
@@ -19,6 +18,7 @@ from skqm7x._scattering import (
     make_scattering_ridge,
 )
 from skqm7x._tight_binding import TightBindingEnergyTransformer
+from skqm7x.datasets import DataFormatError, load_qm7x, read_xyz, write_submission
 
 __version__ = "0.1.0"
 

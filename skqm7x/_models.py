@@ -27,6 +27,10 @@ TUNED_COULOMB_MLP = {
 }
 
 
+def _reference(random_state, verbose, n_jobs, memory):
+    return AtomicReferenceRegressor()
+
+
 def _coulomb_mlp(random_state, verbose, n_jobs, memory):
     pipeline = make_pipeline(
         CoulombMatrixTransformer(),
@@ -225,6 +229,12 @@ BEST = "xtb-fchl-krr"
 
 # name: (factory, description, whether predict takes return_std=True)
 _MODELS = {
+    "reference": (
+        _reference,
+        "per-element reference energies alone, by least squares: the baseline "
+        "every model should beat",
+        False,
+    ),
     "coulomb-mlp": (
         _coulomb_mlp,
         "atomic reference energies + random Coulomb matrices into a sigmoid MLP "
@@ -314,8 +324,8 @@ def available_models(with_std=False):
     >>> from skqm7x import available_models
     >>> sorted(available_models())  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
-     'scattering-krr', 'scattering-ridge', 'xtb-coulomb-mlp', 'xtb-fchl-krr',
-     'xtb-scattering-ridge']
+     'reference', 'scattering-krr', 'scattering-ridge', 'xtb-coulomb-mlp',
+     'xtb-fchl-krr', 'xtb-scattering-ridge']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
      'scattering-krr', 'xtb-fchl-krr']

@@ -1,27 +1,19 @@
 import os
-from pathlib import Path
 
 import pytest
 
-DATA_DIR = Path(
-    os.environ.get(
-        "SKQM7X_DATA", Path(__file__).parents[2] / "shared" / "data" / "qm7x"
-    )
-)
+# The tests read the challenge set shipped in the package, never a folder
+# outside the repository: a folder given by SKQM7X_DATA is only compared with
+# the shipped set (tests/test_shipped_data.py), and is removed from the
+# environment so that no other test, nor a command a test runs, reads it.
+REFERENCE_DATA_DIR = os.environ.pop("SKQM7X_DATA", None) or None
 
 
 @pytest.fixture(scope="session")
-def data_dir():
-    if not (DATA_DIR / "atoms").is_dir():
-        pytest.fail(f"QM7-X challenge data not found at {DATA_DIR}; set SKQM7X_DATA.")
-    return DATA_DIR
-
-
-@pytest.fixture(scope="session")
-def qm7x_train(data_dir):
+def qm7x_train():
     from skqm7x import load_qm7x
 
-    return load_qm7x(data_dir, "train")
+    return load_qm7x()
 
 
 @pytest.fixture(scope="session")

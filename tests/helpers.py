@@ -2,7 +2,10 @@
 
 import numpy as np
 
-from skqm7x import pack_molecules, unpack_molecules
+from skqm7x import load_qm7x, pack_molecules, unpack_molecules
+from skqm7x._molecules import ELEMENT_SYMBOLS
+
+CHALLENGE_PROPERTIES = 'Properties=species:S:1:pos:R:3 pbc="F F F"'
 
 
 def random_rotation(rng):
@@ -26,3 +29,35 @@ def moved(X, seed):
         r = r @ random_rotation(rng).T + rng.uniform(-50, 50, size=3)
         molecules.append((z[order].astype(int), r[order]))
     return pack_molecules(molecules, n_atoms_max=X.shape[1] // 4)
+
+
+def write_challenge_layout(root, train_ids=range(1, 41), test_ids=range(3793, 3801)):
+    """A folder in the challenge layout holding these molecules of the shipped set.
+
+    The files are written as the challenge wrote them (an extended-xyz header,
+    eight decimals, the energies in full precision), so reading the folder
+    gives the shipped arrays bit for bit.
+    """
+    for subset, ids in (("train", train_ids), ("test", test_ids)):
+        shipped = load_qm7x(subset=subset)
+        rows = dict(zip(shipped.ids.tolist(), shipped.data, strict=True))
+        folder = root / "atoms" / subset
+        folder.mkdir(parents=True)
+        for i in ids:
+            Z, R = unpack_molecules(rows[i][None])
+            lines = [str(int(np.sum(Z > 0))), CHALLENGE_PROPERTIES]
+            lines += [
+                f"{ELEMENT_SYMBOLS[int(z) - 1]:<2}{x:18.8f}{y:18.8f}{z_:18.8f}"
+                for z, (x, y, z_) in zip(Z[0], R[0], strict=True)
+                if z > 0
+            ]
+            (folder / f"id_{i}.xyz").write_text("\n".join(lines) + "\n")
+        if subset == "train":
+            energies = dict(
+                zip(shipped.ids.tolist(), shipped.target.tolist(), strict=True)
+            )
+            (root / "energies").mkdir()
+            (root / "energies" / "train.csv").write_text(
+                "id,energy\n" + "".join(f"{i},{energies[i]!r}\n" for i in ids)
+            )
+    return root

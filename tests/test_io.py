@@ -11,6 +11,7 @@ from skqm7x import (
     unpack_molecules,
     write_submission,
 )
+from tests.helpers import write_challenge_layout
 
 WATER = "3\nwater\nO 0.0 0.0 0.1173\nH 0.0 0.7572 -0.4692\nH 0.0 -0.7572 -0.4692\n"
 
@@ -21,10 +22,15 @@ def write(tmp_path, text, name="molecule.xyz"):
     return path
 
 
-def test_read_real_challenge_file(data_dir):
-    Z, R = read_xyz(data_dir / "atoms" / "train" / "id_1.xyz")
+def test_read_a_challenge_file(tmp_path):
+    layout = write_challenge_layout(tmp_path, train_ids=[1], test_ids=[3793])
+    path = layout / "atoms" / "train" / "id_1.xyz"
+    assert path.read_text().splitlines()[2] == (
+        "C        -2.14396100        0.47599400       -0.00343200"
+    )
+    Z, R = read_xyz(path)
     assert Z.tolist() == [6] * 7 + [1] * 10
-    np.testing.assert_allclose(R[0], [-2.143961, 0.475994, -0.003432])
+    np.testing.assert_array_equal(R[0], [-2.143961, 0.475994, -0.003432])
 
 
 def test_read_plain_xyz(tmp_path):
@@ -74,32 +80,35 @@ def test_read_bad_file(tmp_path, text, message):
     assert str(path) in str(error.value)
 
 
-def test_load_train(qm7x_train, data_dir):
-    assert qm7x_train.data.shape == (3792, 4 * 23)
-    np.testing.assert_array_equal(qm7x_train.ids, np.arange(1, 3793))
-    with open(data_dir / "energies" / "train.csv") as file:
-        labels = {int(row["id"]): float(row["energy"]) for row in csv.DictReader(file)}
-    np.testing.assert_array_equal(
-        qm7x_train.target, [labels[i] for i in qm7x_train.ids]
-    )
-    Z, R = unpack_molecules(qm7x_train.data[:1])
-    np.testing.assert_array_equal(Z[0, :17], read_xyz(qm7x_train.filenames[0])[0])
+def test_load_reads_the_labels_of_each_file(tmp_path):
+    layout = write_challenge_layout(tmp_path, train_ids=[3, 1, 2], test_ids=[3793])
+    labels = layout / "energies" / "train.csv"
+    labels.write_text("id,energy\n2,-2.5\n3,-3.5\n1,-1.5\n")
+    train = load_qm7x(layout)
+    np.testing.assert_array_equal(train.ids, [1, 2, 3])
+    np.testing.assert_array_equal(train.target, [-1.5, -2.5, -3.5])
+    for row, filename in zip(train.data, train.filenames, strict=True):
+        Z, R = unpack_molecules(row[None])
+        expected_Z, expected_R = read_xyz(filename)
+        np.testing.assert_array_equal(Z[0, : len(expected_Z)], expected_Z)
+        np.testing.assert_array_equal(R[0, : len(expected_Z)], expected_R)
+    assert load_qm7x(layout, "test").target is None
 
 
-def test_load_test_shares_the_width_of_train(data_dir):
-    X, y = load_qm7x(data_dir, "test", return_X_y=True)
-    assert X.shape == (947, 4 * 23) and y is None
+def test_load_test_shares_the_width_of_train(tmp_path):
+    # ids 2 and 4 have 14 and 16 atoms, test ids 3793 and 3801 have 14 and 21.
+    layout = write_challenge_layout(tmp_path / "a", train_ids=[2, 4], test_ids=[3801])
+    assert load_qm7x(layout).data.shape == (2, 4 * 21)
+    assert load_qm7x(layout, "test").data.shape == (1, 4 * 21)
+    layout = write_challenge_layout(tmp_path / "b", train_ids=[2, 4], test_ids=[3793])
+    assert load_qm7x(layout, "test").data.shape == (1, 4 * 16)
 
 
-def test_load_reads_environment_variable(data_dir, monkeypatch):
-    monkeypatch.setenv("SKQM7X_DATA", str(data_dir))
-    assert load_qm7x(subset="test").data.shape[0] == 947
-
-
-def test_load_without_location(monkeypatch):
-    monkeypatch.delenv("SKQM7X_DATA", raising=False)
-    with pytest.raises(ValueError, match="SKQM7X_DATA"):
-        load_qm7x()
+def test_load_reads_environment_variable(small_layout, monkeypatch):
+    monkeypatch.setenv("SKQM7X_DATA", str(small_layout))
+    assert load_qm7x().data.shape == (3, 12)
+    monkeypatch.setenv("SKQM7X_DATA", "")
+    assert load_qm7x().data.shape == (3792, 92)
 
 
 @pytest.fixture

@@ -1,0 +1,457 @@
+"""The command line: ``skqm7x submit``, ``skqm7x cv`` and ``skqm7x models``.
+
+Installed as the ``skqm7x`` command, and run by ``python -m skqm7x``. The
+exit status is 0 on success, 2 on a usage error and 1 on a failure, which is
+reported in one line (``--debug`` shows the traceback instead).
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import os
+import platform
+import sys
+import textwrap
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+from sklearn.model_selection import KFold
+
+import skqm7x
+
+_DESCRIPTION = """\
+Predict the atomization energy of small organic molecules from their 3D
+geometry (the QM7-X challenge). Without --data-dir (or SKQM7X_DATA), the
+commands use the challenge set shipped in the package: 3792 labelled
+molecules and 947 to predict."""
+
+_EPILOG = """\
+examples:
+  skqm7x submit --out submission.csv          the best model, the shipped set
+  skqm7x submit --model bob-krr --cv 5 --out submission.csv
+  skqm7x cv coulomb-krr bob-krr mbtr-krr      5-fold CV table of three models
+  skqm7x models                               the ready-made models"""
+
+
+def main(argv=None):
+    """Run the command line on ``argv`` (default: ``sys.argv[1:]``).
+
+    Returns the exit status: 0 on success, 1 on a failure (a usage error
+    exits with status 2, as argparse does).
+    """
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        args.command(args)
+    except _UsageError as error:
+        args.parser.error(str(error))  # exits with status 2
+    except KeyboardInterrupt:
+        print("skqm7x: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:
+        if args.debug:
+            raise
+        message = str(error) or type(error).__name__
+        print(f"skqm7x {args.name}: error: {message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _parser():
+    models = skqm7x.available_models()
+    with_std = sorted(skqm7x.available_models(with_std=True))
+
+    # Options every command takes, so that they may follow the command name.
+    debug = argparse.ArgumentParser(add_help=False)
+    debug.add_argument(
+        "--debug", action="store_true", help="show the traceback of a failure"
+    )
+    data = argparse.ArgumentParser(add_help=False)
+    data.add_argument(
+        "--data-dir",
+        type=_data_folder,
+        # A string default goes through type= too, so a bad $SKQM7X_DATA is
+        # a usage error like a bad --data-dir.
+        default=os.environ.get("SKQM7X_DATA") or None,
+        metavar="DIR",
+        help="a folder in the challenge layout (atoms/train, atoms/test, "
+        "energies/train.csv); default: $SKQM7X_DATA, else the shipped set",
+    )
+    fitting = argparse.ArgumentParser(add_help=False)
+    fitting.add_argument(
+        "--random-state",
+        type=_seed,
+        default=0,
+        metavar="N",
+        help="seed of every random step, and of the CV folds (default: 0)",
+    )
+    fitting.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="parallel jobs where a model has parallel work; -1: all cores "
+        "(default: one)",
+    )
+    fitting.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="keep computed features here for the next run (default: none)",
+    )
+    fitting.add_argument("--quiet", action="store_true", help="no progress bars")
+
+    parser = argparse.ArgumentParser(
+        prog="skqm7x",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[debug],
+    )
+    parser.add_argument("--version", action="version", version=skqm7x.__version__)
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
+    model_list = "\n".join(
+        textwrap.fill(
+            text, 79, initial_indent=f"  {name:21}", subsequent_indent=" " * 23
+        )
+        for name, text in models.items()
+    )
+
+    submit = commands.add_parser(
+        "submit",
+        help="fit a model on the labelled molecules, write id,energy for the rest",
+        description=textwrap.fill(
+            "Fit a model on every labelled molecule and write the predicted "
+            "energy of every test molecule as an id,energy CSV (in id order; "
+            "written whole or not at all). --cv first reports the model's "
+            "K-fold cross-validated RMSE and MAE.",
+            79,
+        ),
+        epilog="models:\n" + model_list,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[debug, data, fitting],
+    )
+    submit.add_argument(
+        "--out", required=True, type=Path, metavar="CSV", help="the CSV to write"
+    )
+    submit.add_argument(
+        "--model",
+        choices=sorted(models),
+        default="best",
+        metavar="NAME",
+        help="the model (default: best; see below)",
+    )
+    submit.add_argument(
+        "--uncertainty",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="also write id,std (eV), the predicted standard deviations; "
+        "models: " + ", ".join(with_std),
+    )
+    submit.add_argument(
+        "--cv",
+        type=_folds_or_none,
+        default=0,
+        metavar="K",
+        help="first report the K-fold cross-validated error (K >= 2)",
+    )
+    submit.set_defaults(command=_submit, name="submit", parser=submit)
+
+    cv = commands.add_parser(
+        "cv",
+        help="K-fold cross-validation table of one or more models",
+        description=textwrap.fill(
+            "K-fold cross-validation of each model on the labelled molecules "
+            "(KFold, shuffled by --random-state), one row per model: RMSE, "
+            "MAE and largest error (eV), seconds to fit and to predict a fold "
+            "and, for the models that predict a standard deviation, the "
+            "fraction of held-out errors within the 68 % and 95 % intervals. "
+            "An element missing from a training fold gets no reference "
+            "energy rather than failing the fold.",
+            79,
+        ),
+        epilog="models:\n" + model_list,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[debug, data, fitting],
+    )
+    cv.add_argument(
+        "models", nargs="+", choices=sorted(models), metavar="MODEL", help="models"
+    )
+    cv.add_argument(
+        "--folds", type=_folds, default=5, metavar="K", help="folds (default: 5)"
+    )
+    cv.add_argument(
+        "--n-molecules",
+        type=_positive,
+        default=None,
+        metavar="N",
+        help="the first N labelled molecules only (default: all)",
+    )
+    cv.set_defaults(command=_cv, name="cv", parser=cv)
+
+    listing = commands.add_parser(
+        "models",
+        help="list the ready-made models",
+        description="The ready-made models, one line each.",
+        parents=[debug],
+    )
+    listing.add_argument(
+        "--with-std",
+        action="store_true",
+        help="only the models that also predict a standard deviation",
+    )
+    listing.set_defaults(command=_models, name="models", parser=listing)
+    return parser
+
+
+class _UsageError(Exception):
+    """Arguments that parse but cannot work together; exit status 2."""
+
+
+def _integer(text):
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an integer") from None
+
+
+def _folds(text):
+    value = _integer(text)
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"needs K >= 2 folds, got {value}")
+    return value
+
+
+def _folds_or_none(text):
+    return 0 if _integer(text) == 0 else _folds(text)
+
+
+def _positive(text):
+    value = _integer(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1, got {value}")
+    return value
+
+
+def _seed(text):
+    value = _integer(text)
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"must be between 0 and 2**32 - 1, got {value}"
+        )
+    return value
+
+
+def _n_jobs(text):
+    value = _integer(text)
+    if value == 0:
+        raise argparse.ArgumentTypeError("must be a positive number or -1 (all cores)")
+    return value
+
+
+def _data_folder(text):
+    folder = Path(text)
+    if not folder.is_dir():
+        raise argparse.ArgumentTypeError(f"{text}: no such folder")
+    if not (folder / "atoms").is_dir():
+        raise argparse.ArgumentTypeError(
+            f"{text} has no atoms/ folder; give the folder that holds atoms/ "
+            "and energies/"
+        )
+    return folder
+
+
+@contextmanager
+def _stage(name):
+    start = time.perf_counter()
+    yield
+    print(f"{name:<24} {time.perf_counter() - start:8.1f} s", flush=True)
+
+
+def _make(name, args):
+    return skqm7x.make_model(
+        name,
+        random_state=args.random_state,
+        verbose=not args.quiet,
+        n_jobs=args.n_jobs,
+        memory=args.cache_dir,
+    )
+
+
+def _check_outputs(args):
+    """Refuse, before any work, an output that cannot or must not be written."""
+    outputs = {"--out": args.out}
+    if args.uncertainty is not None:
+        outputs["--uncertainty"] = args.uncertainty
+    inputs = []
+    if args.data_dir is not None:
+        data_dir = args.data_dir.resolve()
+        inputs = [data_dir / "atoms", data_dir / "energies" / "train.csv"]
+    seen = {}
+    for option, path in outputs.items():
+        if str(path) in ("", "."):
+            raise _UsageError(f"{option}: give a file name")
+        resolved = path.resolve()
+        if resolved in seen:
+            raise _UsageError(f"{option} and {seen[resolved]} name the same file")
+        seen[resolved] = option
+        if any(resolved.is_relative_to(data) for data in inputs):
+            raise _UsageError(f"{option} {path} would overwrite the input data")
+        if resolved.is_dir():
+            raise _UsageError(f"{option} {path} is a folder")
+        if not resolved.parent.is_dir():
+            raise _UsageError(f"{option} {path}: no folder {path.parent}")
+        if not os.access(resolved.parent, os.W_OK | os.X_OK):
+            raise _UsageError(f"{option} {path}: cannot write in {path.parent}")
+
+
+def _submit(args):
+    if args.uncertainty and args.model not in skqm7x.available_models(with_std=True):
+        raise _UsageError(f"--uncertainty: model {args.model!r} predicts no std")
+    _check_outputs(args)
+    start = time.perf_counter()
+    with _stage("load data"):
+        train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
+        test = skqm7x.load_qm7x(args.data_dir, "test", verbose=not args.quiet)
+    print(f"{len(train.ids)} labelled molecules, {len(test.ids)} to predict")
+    if args.cv:
+        with _stage(f"{args.cv}-fold CV"):
+            result = _cross_validate(
+                args.model, args, train.data, train.target, args.cv
+            )
+        print(f"{args.cv}-fold CV: RMSE {result.rmse:.4f} eV, MAE {result.mae:.4f} eV")
+    model = _make(args.model, args)
+    with _stage("fit on all labelled"):
+        model.fit(train.data, train.target)
+    with _stage("predict test"):
+        if args.uncertainty:
+            energies, stds = model.predict(test.data, return_std=True)
+        else:
+            energies = model.predict(test.data)
+    with _stage("write submission"):
+        skqm7x.write_submission(args.out, test.ids, energies)
+        if args.uncertainty:
+            skqm7x.write_submission(args.uncertainty, test.ids, stds, column="std")
+    print(f"wrote {len(test.ids)} predictions to {args.out}")
+    if args.uncertainty:
+        print(f"wrote their standard deviations to {args.uncertainty}")
+    print(f"{'total':<24} {time.perf_counter() - start:8.1f} s")
+
+
+class _Result:
+    """Out-of-fold errors of one model, and what each fold cost and chose."""
+
+    def __init__(self, n_molecules):
+        self.errors = np.empty(n_molecules)
+        self.stds = None
+        self.fit_seconds, self.predict_seconds, self.chosen = [], [], []
+
+    @property
+    def rmse(self):
+        return float(np.sqrt(np.mean(self.errors**2)))
+
+    @property
+    def mae(self):
+        return float(np.mean(np.abs(self.errors)))
+
+
+def _cross_validate(name, args, X, y, n_folds):
+    result = _Result(len(y))
+    if name in skqm7x.available_models(with_std=True):
+        result.stds = np.empty(len(y))
+    folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
+    for fit_rows, held_out in folds.split(X):
+        # A fresh model per fold rather than a clone: the models with a
+        # temporary feature cache remove it when the model is collected.
+        model = _make(name, args)
+        if isinstance(model, skqm7x.AtomicReferenceRegressor):
+            # A rare element (Cl is in 3 of the 3792 labelled molecules) can
+            # miss a training fold by chance; every element is in the full set.
+            model.set_params(handle_unknown="ignore")
+        start = time.perf_counter()
+        model.fit(X[fit_rows], y[fit_rows])
+        result.fit_seconds.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        result.errors[held_out] = model.predict(X[held_out]) - y[held_out]
+        result.predict_seconds.append(time.perf_counter() - start)
+        if result.stds is not None:
+            _, result.stds[held_out] = model.predict(X[held_out], return_std=True)
+        result.chosen.append(_chosen_hyperparameters(model))
+    return result
+
+
+def _chosen_hyperparameters(model):
+    """The hyperparameters a model's own search chose, as a short string."""
+    search = getattr(model, "regressor_", model)
+    if hasattr(search, "sigma_"):  # LocalKernelRidge's leave-one-out choice
+        return f"sigma={search.sigma_:.3g}, alpha={search.alpha_:.3g}"
+    params = getattr(search, "best_params_", None)
+    if not params:
+        return None
+    return ", ".join(
+        f"{key.rsplit('__', 1)[-1]}={value:.3g}"
+        if isinstance(value, float)
+        else f"{key.rsplit('__', 1)[-1]}={value}"
+        for key, value in sorted(params.items())
+    )
+
+
+def _cv(args):
+    train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
+    X, y, ids = train.data, train.target, train.ids
+    if args.n_molecules is not None:
+        kept = slice(args.n_molecules)
+        X, y, ids = X[kept], y[kept], ids[kept]
+    n_threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    print(
+        f"{len(y)} labelled molecules, {args.folds}-fold CV (KFold, "
+        f"shuffle=True, random_state={args.random_state})\n"
+        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
+        f"OMP_NUM_THREADS={n_threads}, n_jobs={args.n_jobs}, "
+        f"skqm7x {skqm7x.__version__}, Python {platform.python_version()}\n"
+        f"predict-the-mean RMSE: {np.std(y):.3f} eV\n"
+    )
+    header = (
+        f"{'model':<22}{'RMSE (eV)':>10}{'MAE (eV)':>10}{'max |err|':>10}"
+        f"{'fit s/fold':>12}{'pred s/fold':>12}{'in 68%':>8}{'in 95%':>8}"
+    )
+    print(header)
+    print("-" * len(header), flush=True)
+    notes = []
+    for name in args.models:
+        result = _cross_validate(name, args, X, y, args.folds)
+        if result.stds is None:
+            coverage = f"{'-':>8}{'-':>8}"
+        else:
+            z = np.abs(result.errors) / result.stds
+            coverage = f"{np.mean(z <= 1):>8.3f}{np.mean(z <= 1.96):>8.3f}"
+        print(
+            f"{name:<22}{result.rmse:>10.4f}{result.mae:>10.4f}"
+            f"{np.max(np.abs(result.errors)):>10.2f}"
+            f"{np.mean(result.fit_seconds):>12.1f}"
+            f"{np.mean(result.predict_seconds):>12.2f}{coverage}",
+            flush=True,
+        )
+        worst = int(np.argmax(np.abs(result.errors)))
+        notes.append(
+            f"{name}: fit seconds per fold "
+            + ", ".join(f"{seconds:.0f}" for seconds in result.fit_seconds)
+            + f"; largest error {result.errors[worst]:+.3f} eV, molecule "
+            f"{ids[worst]}"
+        )
+        if any(result.chosen):
+            notes.append(f"{name}: " + "; ".join(map(str, result.chosen)))
+    print("\nper fold (fit times, hyperparameters chosen), and the worst molecule:")
+    print("\n".join(notes))
+
+
+def _models(args):
+    for name, text in skqm7x.available_models(with_std=args.with_std).items():
+        print(f"{name:21}{text}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""The QM7-X challenge set, molecule files and submissions.
+
+The challenge's 4739 molecules ship inside the package; any folder in the
+challenge layout (``atoms/train/id_N.xyz``, ``atoms/test/id_N.xyz``,
+``energies/train.csv``) reads the same way. This subpackage never imports
+torch.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skqm7x.datasets._qm7x import load_qm7x
+from skqm7x.datasets._submission import write_submission
+from skqm7x.datasets._xyz import DataFormatError, read_xyz
+
+__all__ = ["DataFormatError", "load_qm7x", "read_xyz", "write_submission"]

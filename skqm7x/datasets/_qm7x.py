@@ -1,0 +1,207 @@
+"""The QM7-X challenge set: shipped in the package, or read from a folder.
+
+This module never imports torch.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+from sklearn.utils import Bunch
+
+from skqm7x._molecules import pack_molecules
+from skqm7x.datasets._shipped import load_shipped
+from skqm7x.datasets._xyz import DataFormatError, read_xyz
+
+DATA_DIR_ENV = "SKQM7X_DATA"
+_XYZ_NAME = re.compile(r"^id_(\d+)\.xyz$")
+
+
+def load_qm7x(
+    data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None, verbose=False
+):
+    """Load the QM7-X challenge molecules (and labels) as packed arrays.
+
+    By default the challenge set that ships inside the package: 3792 labelled
+    molecules and 947 to predict, a subset of QM7-X (Hoja et al. 2021, CC BY
+    4.0; see ``DESCR``). Given a folder, any data in the challenge layout.
+
+    Parameters
+    ----------
+    data_dir : str or os.PathLike, default=None
+        Folder with ``atoms/train/id_N.xyz``, ``atoms/test/id_N.xyz`` and
+        ``energies/train.csv``. ``None`` reads the folder that the
+        ``SKQM7X_DATA`` environment variable names or, when it is unset or
+        empty, the challenge set shipped in the package.
+    subset : {"train", "test"}, default="train"
+        Which molecules to load.
+    return_X_y : bool, default=False
+        Return ``(data, target)`` instead of a Bunch.
+    n_atoms_max : int, default=None
+        Atom slots per molecule. ``None`` takes the largest molecule of the
+        train and test subsets together, so that both share one width.
+    verbose : bool, default=False
+        Show a progress bar while reading the files of a folder (the shipped
+        set loads in milliseconds).
+
+    Returns
+    -------
+    data : Bunch
+        ``data``, the packed molecules of shape ``(n, 4 * n_atoms_max)`` (see
+        :func:`pack_molecules`); ``target``, the atomization energies in eV,
+        or ``None`` for the test subset; ``ids``, the molecule ids, sorted;
+        ``filenames``, the xyz files (for the shipped set, their paths inside
+        the challenge layout); ``DESCR``, where the molecules come from.
+    (data, target) : tuple
+        If ``return_X_y`` is True.
+
+    Raises
+    ------
+    DataFormatError
+        If a file is malformed, a label has no xyz file, an xyz file has no
+        label, or an id is duplicated; the message names the file. For the
+        shipped set, if the installed file is damaged (reinstall skqm7x).
+
+    See Also
+    --------
+    read_xyz : Read one xyz file.
+    write_submission : Write predictions for the test molecules.
+
+    Examples
+    --------
+    >>> from skqm7x import load_qm7x
+    >>> train = load_qm7x()  # the shipped challenge set
+    >>> train.data.shape, train.target.shape
+    ((3792, 92), (3792,))
+    >>> load_qm7x(subset="test").ids[:3]
+    array([3793, 3794, 3795])
+    >>> print(train.DESCR.splitlines()[0])
+    # The QM7-X challenge set shipped with skqm7x
+    """
+    if subset not in ("train", "test"):
+        raise ValueError(f"subset must be 'train' or 'test', got {subset!r}.")
+    if data_dir is None:
+        data_dir = os.environ.get(DATA_DIR_ENV) or None
+    if data_dir is None:
+        bunch = load_shipped(subset, n_atoms_max)
+    else:
+        bunch = _load_folder(Path(data_dir), subset, n_atoms_max, verbose)
+    if return_X_y:
+        return bunch.data, bunch.target
+    return bunch
+
+
+def _load_folder(data_dir, subset, n_atoms_max, verbose):
+    if not (data_dir / "atoms").is_dir():
+        raise FileNotFoundError(f"{data_dir}: no atoms/ folder; is it the data folder?")
+    files = _xyz_files(data_dir / "atoms" / subset)
+    ids = np.array(sorted(files))
+    target = None
+    if subset == "train":
+        labels_path = data_dir / "energies" / "train.csv"
+        labels = _read_labels(labels_path)
+        unlabelled = sorted(set(files) - set(labels))
+        if unlabelled:
+            raise DataFormatError(
+                f"{files[unlabelled[0]]} has no label in {labels_path} "
+                f"({len(unlabelled)} unlabelled molecules)."
+            )
+        missing = sorted(set(labels) - set(files))
+        if missing:
+            raise DataFormatError(
+                f"{labels_path}: id {missing[0]} has no xyz file in "
+                f"{data_dir / 'atoms' / subset} ({len(missing)} such ids)."
+            )
+        target = np.array([labels[i] for i in ids])
+    if n_atoms_max is None:
+        n_atoms_max = max(
+            _count_atoms(path)
+            for folder in ("train", "test")
+            if (data_dir / "atoms" / folder).is_dir()
+            for path in _xyz_files(data_dir / "atoms" / folder).values()
+        )
+    paths = [files[i] for i in ids]
+    molecules = [read_xyz(path) for path in _progress(paths, verbose, subset)]
+    too_big = next(
+        (p for p, (z, _) in zip(paths, molecules, strict=True) if len(z) > n_atoms_max),
+        None,
+    )
+    if too_big is not None:
+        raise DataFormatError(
+            f"{too_big} has more atoms than n_atoms_max={n_atoms_max}."
+        )
+    return Bunch(
+        data=pack_molecules(molecules, n_atoms_max=n_atoms_max),
+        target=target,
+        ids=ids,
+        filenames=[str(p) for p in paths],
+        DESCR=f"QM7-X challenge layout read from {data_dir}.",
+    )
+
+
+def _count_atoms(path):
+    with open(path) as file:
+        first = file.readline().split()
+    try:
+        return int(first[0])
+    except (ValueError, IndexError):
+        raise DataFormatError(
+            f"{path}, line 1: expected the number of atoms, got {first!r}."
+        ) from None
+
+
+def _xyz_files(folder):
+    """``{id: path}`` of the ``id_N.xyz`` files of a folder."""
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder of xyz files.")
+    files = {}
+    for path in folder.iterdir():
+        match = _XYZ_NAME.match(path.name)
+        if match:
+            files[int(match.group(1))] = path
+    if not files:
+        raise DataFormatError(f"{folder}: no id_N.xyz file found.")
+    return files
+
+
+def _read_labels(path):
+    """``{id: energy}`` from an ``id,energy`` CSV file."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such label file.")
+    labels = {}
+    with open(path, newline="") as file:
+        rows = csv.reader(file)
+        header = next(rows, None)
+        if header is None or [h.strip() for h in header[:2]] != ["id", "energy"]:
+            raise DataFormatError(f"{path}, line 1: expected the header 'id,energy'.")
+        for line_number, row in enumerate(rows, start=2):
+            if not row:
+                continue
+            try:
+                molecule_id, energy = int(row[0]), float(row[1])
+            except (ValueError, IndexError):
+                raise DataFormatError(
+                    f"{path}, line {line_number}: expected 'id,energy', got {row!r}."
+                ) from None
+            if not np.isfinite(energy):
+                raise DataFormatError(
+                    f"{path}, line {line_number}: the energy must be finite."
+                )
+            if molecule_id in labels:
+                raise DataFormatError(
+                    f"{path}, line {line_number}: duplicate id {molecule_id}."
+                )
+            labels[molecule_id] = energy
+    return labels
+
+
+def _progress(items, verbose, subset):
+    if not verbose:
+        return items
+    from tqdm.auto import tqdm
+
+    return tqdm(items, desc=f"reading {subset} molecules", unit="mol")

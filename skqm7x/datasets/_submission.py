@@ -1,0 +1,62 @@
+"""Writing predictions as an ``id,energy`` CSV."""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import csv
+
+import numpy as np
+
+from skqm7x._atomic_file import atomic_open
+
+
+def write_submission(path, ids, energies, *, column="energy"):
+    """Write an ``id,energy`` CSV atomically.
+
+    The rows go to a temporary file in the same folder, which is then renamed,
+    so an interrupted run never leaves a partial submission behind.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Where to write the CSV.
+    ids : array-like of shape (n_molecules,)
+        Molecule ids, unique integers.
+    energies : array-like of shape (n_molecules,)
+        Predicted atomization energies in eV, finite.
+    column : str, default="energy"
+        Header of the second column: ``"std"`` writes predicted standard
+        deviations in the same format, to a file of their own.
+
+    See Also
+    --------
+    load_qm7x : The test molecules and their ids.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import write_submission
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "submission.csv"
+    >>> write_submission(path, [3793, 3794], [-70.5, -81.25])
+    >>> print(path.read_text(), end="")
+    id,energy
+    3793,-70.5
+    3794,-81.25
+    """
+    ids = np.asarray(ids)
+    energies = np.asarray(energies, dtype=float)
+    if ids.ndim != 1 or energies.shape != ids.shape:
+        raise ValueError(
+            f"ids and energies must be 1D of the same length, got shapes "
+            f"{ids.shape} and {energies.shape}."
+        )
+    if len(np.unique(ids)) != len(ids):
+        raise ValueError("ids must be unique.")
+    if not np.all(np.isfinite(energies)):
+        bad = ids[~np.isfinite(energies)][0]
+        raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
+    with atomic_open(path, "w", newline="") as file:
+        writer = csv.writer(file, lineterminator="\n")
+        writer.writerow(["id", column])
+        writer.writerows(
+            (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
+        )

@@ -1,0 +1,175 @@
+"""Reading one molecule from a plain or extended xyz file.
+
+Every error about a file is raised here, naming the file and the line, so the
+estimators never see a half-parsed molecule.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import re
+from pathlib import Path
+
+import numpy as np
+
+from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER
+
+
+class DataFormatError(ValueError):
+    """A data file does not follow the expected format; the message names it.
+
+    Raised by :func:`read_xyz` and :func:`load_qm7x` for a malformed xyz or
+    label file, with the file's path and, where it applies, the line. It is a
+    ``ValueError``, so code that catches those catches it too.
+
+    See Also
+    --------
+    read_xyz : Read one xyz file.
+    load_qm7x : Read the challenge layout.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import DataFormatError, read_xyz
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "broken.xyz"
+    >>> _ = path.write_text("3\\ncomment\\nH 0 0 0\\n")
+    >>> try:
+    ...     read_xyz(path)
+    ... except DataFormatError as error:
+    ...     print(str(error).split(": ", 1)[1])
+    line 1 announces 3 atoms but the file has 1 atom lines.
+    """
+
+
+def _species_and_position_columns(comment, path):
+    """Column offsets of the species and positions in an extended-xyz line."""
+    match = re.search(r"Properties=(\S+)", comment, flags=re.IGNORECASE)
+    if match is None:
+        return 0, 1  # plain xyz: "Symbol x y z"
+    fields = match.group(1).split(":")
+    offsets, column = {}, 0
+    try:
+        for name, _kind, width in zip(
+            fields[::3], fields[1::3], fields[2::3], strict=True
+        ):
+            offsets[name.lower()] = column
+            column += int(width)
+    except ValueError:
+        raise DataFormatError(
+            f"{path}, line 2: malformed Properties {match.group(1)!r}; expected "
+            "name:type:width triples."
+        ) from None
+    if "species" not in offsets or "pos" not in offsets:
+        raise DataFormatError(
+            f"{path}, line 2: the Properties line must name 'species' and 'pos' "
+            f"columns, got {match.group(1)!r}."
+        )
+    return offsets["species"], offsets["pos"]
+
+
+def _atomic_number(token, path, line_number):
+    if token.isdigit() and 1 <= int(token) <= MAX_ATOMIC_NUMBER:
+        return int(token)
+    symbol = token[:1].upper() + token[1:].lower()
+    if symbol not in ATOMIC_NUMBERS:
+        raise DataFormatError(
+            f"{path}, line {line_number}: unknown element symbol {token!r}."
+        )
+    return ATOMIC_NUMBERS[symbol]
+
+
+def read_xyz(path):
+    """Read one molecule from a plain or extended xyz file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        The file. Line 1 holds the number of atoms, line 2 a comment (or an
+        extended-xyz ``Properties=`` line that says where the species and
+        positions are), then one line per atom: element symbol (or atomic
+        number) and ``x y z`` in Angstrom.
+
+    Returns
+    -------
+    Z : ndarray of shape (n_atoms,)
+        Atomic numbers.
+    R : ndarray of shape (n_atoms, 3)
+        Positions in Angstrom.
+
+    Raises
+    ------
+    DataFormatError
+        If the file is empty, the atom count is wrong, a symbol is unknown, a
+        coordinate is not a finite number or two atoms share a position; the
+        message names the file and line.
+
+    See Also
+    --------
+    load_qm7x : Read every molecule of the challenge layout.
+    pack_molecules : Pack ``(Z, R)`` pairs into the array estimators take.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import read_xyz
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "h2.xyz"
+    >>> _ = path.write_text("2\\nhydrogen\\nH 0 0 0\\nH 0.74 0 0\\n")
+    >>> Z, R = read_xyz(path)
+    >>> Z
+    array([1, 1])
+    >>> R.shape
+    (2, 3)
+    """
+    path = Path(path)
+    try:
+        lines = path.read_text().splitlines()
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not a text file.") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DataFormatError(f"{path}: the file is empty.")
+    try:
+        n_atoms = int(lines[0].split()[0])
+    except (ValueError, IndexError):
+        raise DataFormatError(
+            f"{path}, line 1: expected the number of atoms, got {lines[0]!r}."
+        ) from None
+    if n_atoms < 1:
+        raise DataFormatError(f"{path}, line 1: the number of atoms must be >= 1.")
+    atom_lines = lines[2:]
+    if len(atom_lines) != n_atoms:
+        raise DataFormatError(
+            f"{path}: line 1 announces {n_atoms} atoms but the file has "
+            f"{len(atom_lines)} atom lines."
+        )
+    species_col, pos_col = _species_and_position_columns(lines[1], path)
+    Z = np.empty(n_atoms, dtype=int)
+    R = np.empty((n_atoms, 3))
+    for i, line in enumerate(atom_lines):
+        line_number = i + 3
+        tokens = line.split()
+        if len(tokens) < max(species_col + 1, pos_col + 3):
+            raise DataFormatError(
+                f"{path}, line {line_number}: expected an element and three "
+                f"coordinates, got {line!r}."
+            )
+        Z[i] = _atomic_number(tokens[species_col], path, line_number)
+        try:
+            R[i] = [float(t) for t in tokens[pos_col : pos_col + 3]]
+        except ValueError:
+            raise DataFormatError(
+                f"{path}, line {line_number}: coordinates must be numbers, got "
+                f"{line!r}."
+            ) from None
+        if not np.all(np.isfinite(R[i])):
+            raise DataFormatError(
+                f"{path}, line {line_number}: coordinates must be finite, got {line!r}."
+            )
+    distances = np.linalg.norm(R[:, None] - R[None], axis=-1)
+    np.fill_diagonal(distances, np.inf)
+    if np.any(distances < 1e-8):
+        a, b = np.argwhere(distances < 1e-8)[0]
+        raise DataFormatError(
+            f"{path}, lines {a + 3} and {b + 3}: two atoms share the same position."
+        )
+    return Z, R

@@ -1,0 +1,277 @@
+"""The command line (skqm7x submit / cv / models), end to end."""
+
+import csv
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import skqm7x
+from skqm7x.__main__ import main
+from tests.helpers import write_challenge_layout
+
+SUBMIT = Path(__file__).parents[1] / "examples" / "submit.py"
+
+
+@pytest.fixture(scope="module")
+def small_data_dir(tmp_path_factory):
+    """40 labelled and 8 test molecules in the challenge layout."""
+    return write_challenge_layout(tmp_path_factory.mktemp("qm7x_small"))
+
+
+def run(*args, script=None):
+    command = [sys.executable, *([script] if script else ["-m", "skqm7x"])]
+    return subprocess.run(
+        [*command, *map(str, args)], capture_output=True, text=True, timeout=600
+    )
+
+
+def read_rows(path):
+    with open(path) as file:
+        return list(csv.reader(file))
+
+
+def test_submit_writes_a_valid_csv(small_data_dir, tmp_path, capsys):
+    out = tmp_path / "submission.csv"
+    status = main(
+        [
+            "submit",
+            "--data-dir",
+            str(small_data_dir),
+            "--model",
+            "coulomb-mlp",
+            "--out",
+            str(out),
+            "--cv",
+            "2",
+            "--quiet",
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert status == 0
+    assert "2-fold CV: RMSE" in stdout and "fit on all labelled" in stdout
+    rows = read_rows(out)
+    assert rows[0] == ["id", "energy"]
+    assert [int(row[0]) for row in rows[1:]] == list(range(3793, 3801))
+    assert all(-150 < float(row[1]) < 0 for row in rows[1:])
+
+
+def test_submit_best_with_uncertainty(small_data_dir, tmp_path):
+    out, std_out = tmp_path / "submission.csv", tmp_path / "std.csv"
+    result = run(
+        "submit",
+        "--data-dir",
+        small_data_dir,
+        "--out",
+        out,
+        "--uncertainty",
+        std_out,
+        "--cv",
+        2,
+        "--quiet",
+    )
+    assert result.returncode == 0, result.stderr
+    assert "2-fold CV: RMSE" in result.stdout
+    rows = read_rows(out)
+    assert rows[0] == ["id", "energy"]
+    assert [int(row[0]) for row in rows[1:]] == list(range(3793, 3801))
+    assert all(-150 < float(row[1]) < 0 for row in rows[1:])
+    std_rows = read_rows(std_out)
+    assert std_rows[0] == ["id", "std"]
+    assert [row[0] for row in std_rows[1:]] == [row[0] for row in rows[1:]]
+    assert all(0 < float(row[1]) < 10 for row in std_rows[1:])
+
+
+def test_submit_without_data_dir_uses_the_shipped_set(tmp_path, capsys):
+    out = tmp_path / "submission.csv"
+    assert main(["submit", "--model", "reference", "--out", str(out)]) == 0
+    assert "3792 labelled molecules, 947 to predict" in capsys.readouterr().out
+    rows = read_rows(out)
+    assert len(rows) == 948
+    assert [int(row[0]) for row in rows[1:]] == list(range(3793, 4740))
+
+
+def test_submit_reads_the_environment_variable(
+    small_data_dir, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.setenv("SKQM7X_DATA", str(small_data_dir))
+    out = tmp_path / "submission.csv"
+    assert main(["submit", "--model", "reference", "--out", str(out)]) == 0
+    assert "40 labelled molecules, 8 to predict" in capsys.readouterr().out
+    assert len(read_rows(out)) == 9
+
+
+def test_examples_submit_is_the_same_command(small_data_dir, tmp_path):
+    out = tmp_path / "submission.csv"
+    result = run(
+        "--data-dir",
+        small_data_dir,
+        "--model",
+        "reference",
+        "--out",
+        out,
+        script=SUBMIT,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(read_rows(out)) == 9
+    help_text = run("--help", script=SUBMIT).stdout
+    assert help_text.startswith("usage: skqm7x submit")
+    for name in skqm7x.available_models():
+        assert name in help_text
+    assert "alias of the best measured pipeline" in help_text
+
+
+def test_cv_prints_one_row_per_model(small_data_dir, capsys):
+    status = main(
+        [
+            "cv",
+            "reference",
+            "coulomb-krr",
+            "--data-dir",
+            str(small_data_dir),
+            "--folds",
+            "3",
+            "--quiet",
+        ]
+    )
+    stdout = capsys.readouterr().out
+    assert status == 0
+    assert "40 labelled molecules, 3-fold CV" in stdout
+    rows = {
+        line.split()[0]: line.split()[1:]
+        for line in stdout.splitlines()
+        if line.split()[:1] in (["reference"], ["coulomb-krr"])
+    }
+    assert set(rows) == {"reference", "coulomb-krr"}
+    rmse, mae, largest = map(float, rows["coulomb-krr"][:3])
+    assert 0 < mae <= rmse <= largest
+    assert rows["reference"][-2:] == ["-", "-"]  # no std, no coverage
+    assert 0 <= float(rows["coulomb-krr"][-1]) <= 1
+    assert "coulomb-krr: alpha=" in stdout  # the hyperparameters of each fold
+
+
+def test_cv_matches_scikit_learn(capsys):
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    assert main(["cv", "reference", "--folds", "4", "--random-state", "3"]) == 0
+    row = next(
+        line for line in capsys.readouterr().out.splitlines() if line.startswith("ref")
+    )
+    train = skqm7x.load_qm7x()
+    model = skqm7x.make_model("reference").set_params(handle_unknown="ignore")
+    folds = KFold(4, shuffle=True, random_state=3)
+    errors = cross_val_predict(model, train.data, train.target, cv=folds) - train.target
+    assert float(row.split()[1]) == pytest.approx(np.sqrt(np.mean(errors**2)), 1e-3)
+    assert float(row.split()[2]) == pytest.approx(np.mean(np.abs(errors)), 1e-3)
+
+
+def test_models_lists_one_line_each():
+    result = run("models")
+    assert result.returncode == 0
+    lines = result.stdout.splitlines()
+    assert [line.split()[0] for line in lines] == list(skqm7x.available_models())
+    with_std = run("models", "--with-std").stdout.splitlines()
+    assert [line.split()[0] for line in with_std] == list(
+        skqm7x.available_models(with_std=True)
+    )
+
+
+@pytest.mark.parametrize("command", [[], ["submit"], ["cv"], ["models"]])
+def test_help_everywhere(command):
+    result = run(*command, "--help")
+    assert result.returncode == 0 and result.stdout.startswith("usage: skqm7x")
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ([], "the following arguments are required: --out"),
+        (["--cv", "1"], "argument --cv: needs K >= 2 folds, got 1"),
+        (["--n-jobs", "0"], "argument --n-jobs: must be a positive number or -1"),
+        (["--random-state", "-1"], "argument --random-state: must be between 0"),
+        (["--model", "nope"], "argument --model: invalid choice: 'nope'"),
+        (
+            ["--data-dir", "{tmp}/missing"],
+            "argument --data-dir: {tmp}/missing: no such",
+        ),
+        (["--data-dir", "{tmp}"], "has no atoms/ folder"),
+        (["--uncertainty", "{tmp}/s.csv", "--model", "reference"], "predicts no std"),
+    ],
+)
+def test_usage_errors_exit_with_2(tmp_path, args, message, capsys):
+    args = [arg.format(tmp=tmp_path) for arg in args]
+    if "--out" not in message:
+        args += ["--out", str(tmp_path / "out.csv")]
+    with pytest.raises(SystemExit) as exit_info:
+        main(["submit", *args])
+    assert exit_info.value.code == 2
+    assert message.format(tmp=tmp_path) in capsys.readouterr().err
+    assert not (tmp_path / "out.csv").exists()
+
+
+def test_bad_environment_variable_is_a_usage_error(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "skqm7x", "submit", "--out", tmp_path / "out.csv"],
+        capture_output=True,
+        text=True,
+        env={"SKQM7X_DATA": str(tmp_path / "missing"), "PATH": ""},
+    )
+    assert result.returncode == 2
+    assert f"{tmp_path}/missing: no such folder" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "out, uncertainty, message",
+    [
+        ("{tmp}", None, "--out {tmp} is a folder"),
+        ("{tmp}/missing/out.csv", None, "no folder {tmp}/missing"),
+        ("{tmp}/same.csv", "{tmp}/./same.csv", "--uncertainty and --out name the same"),
+        ("{data}/energies/train.csv", None, "would overwrite the input data"),
+        ("{tmp}/out.csv", "{data}/atoms/test/id_3793.xyz", "overwrite the input data"),
+    ],
+)
+def test_outputs_are_checked_before_any_work(
+    small_data_dir, tmp_path, out, uncertainty, message, capsys
+):
+    def fill(text):
+        return text.format(tmp=tmp_path, data=small_data_dir)
+
+    args = ["submit", "--data-dir", str(small_data_dir), "--out", fill(out)]
+    if uncertainty:
+        args += ["--uncertainty", fill(uncertainty), "--model", "coulomb-krr"]
+    before = (small_data_dir / "energies" / "train.csv").read_bytes()
+    with pytest.raises(SystemExit) as exit_info:
+        main(args)
+    assert exit_info.value.code == 2
+    stderr = capsys.readouterr().err
+    assert fill(message) in stderr
+    assert "load data" not in stderr
+    assert (small_data_dir / "energies" / "train.csv").read_bytes() == before
+
+
+def test_failure_is_one_line_with_status_1(small_data_dir, tmp_path):
+    broken = write_challenge_layout(tmp_path / "data")
+    (broken / "atoms" / "test" / "id_9999.xyz").write_text("2\n\nH 0 0 0\n")
+    out = tmp_path / "submission.csv"
+    result = run("submit", "--data-dir", broken, "--out", out, "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"skqm7x submit: error: {broken}/atoms/test/id_9999.xyz: line 1 announces "
+        "2 atoms but the file has 1 atom lines."
+    ]
+    assert not out.exists()
+    debug = run("submit", "--data-dir", broken, "--out", out, "--quiet", "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr
+
+
+def test_folder_without_labelled_molecules_is_one_line(tmp_path):
+    data = write_challenge_layout(tmp_path / "data")
+    for path in (data / "atoms" / "train").iterdir():
+        path.unlink()
+    result = run("submit", "--data-dir", data, "--out", tmp_path / "out.csv")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"skqm7x submit: error: {data}/atoms/train: no id_N.xyz file found."
+    ]
