@@ -8,7 +8,7 @@ KFold(5, shuffle=True, random_state=0) on the labelled challenge molecules.
 
 Usage::
 
-    python benchmarks/bench_coulomb_mlp.py --data-dir ../shared/data/qm7x
+    python benchmarks/bench_coulomb_mlp.py
     python benchmarks/bench_coulomb_mlp.py --n-molecules 500   # a quick look
 """
 
@@ -66,7 +66,12 @@ def cross_validate(model, X, y, n_folds, n_jobs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
+    )
     parser.add_argument(
         "--n-molecules",
         type=int,

@@ -15,7 +15,7 @@ Laplacian: ``exp(-||x - x'||_1 / width)``; RBF: ``exp(-||x - x'||_2**2 /
 
 Usage::
 
-    python benchmarks/bench_kernel_ablation.py --data-dir ../shared/data/qm7x
+    python benchmarks/bench_kernel_ablation.py
     python benchmarks/bench_kernel_ablation.py --n-molecules 1500 --folds 3
 """
 
@@ -103,7 +103,12 @@ def cv_rmse(K, y, baselines, folds, alpha):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
+    )
     parser.add_argument("--n-molecules", type=int, default=None)
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--alphas", nargs=2, type=float, default=[1e-9, 1e-6])

@@ -12,7 +12,7 @@ saved as ``--output``) shows every row of that file.
 
 Usage::
 
-    python benchmarks/bench_learning_curve.py --data-dir ../shared/data/qm7x \\
+    python benchmarks/bench_learning_curve.py \\
         --models reference coulomb-krr bob-krr --sizes 100 200 400 800
     python benchmarks/bench_learning_curve.py --models bob-krr --sizes 1600 3033
 """
@@ -21,7 +21,6 @@ Usage::
 
 import argparse
 import csv
-import os
 import time
 from pathlib import Path
 
@@ -85,7 +84,12 @@ def plot(rows, output):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
+    )
     parser.add_argument(
         "--models",
         nargs="+",

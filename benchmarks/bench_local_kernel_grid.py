@@ -10,7 +10,7 @@ kernel code) and solves for every penalty.
 
 Usage::
 
-    python benchmarks/bench_local_kernel_grid.py --data-dir ../shared/data/qm7x
+    python benchmarks/bench_local_kernel_grid.py
     python benchmarks/bench_local_kernel_grid.py --sigmas 8 16 32 --alphas 1e-7 1e-6
 """
 
@@ -31,7 +31,12 @@ from skqm7x._local_kernel import _Environments, local_kernels
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
+    )
     parser.add_argument("--sigmas", type=float, nargs="+", default=[2.0, 4.0, 8.0])
     parser.add_argument("--alphas", type=float, nargs="+", default=[1e-8, 1e-6, 1e-4])
     parser.add_argument("--n-molecules", type=int, default=None)

@@ -357,12 +357,9 @@ def main():
     )
     parser.add_argument(
         "--data-dir",
-        default=os.environ.get(
-            "SKQM7X_DATA",
-            os.path.join(
-                os.path.dirname(__file__), "..", "..", "shared", "data", "qm7x"
-            ),
-        ),
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
     )
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--profile", action="store_true")
@@ -400,7 +397,7 @@ def main():
         torch.set_num_threads(args.threads)
         profile(train.data, sample[:8])
     if args.whole:
-        test = load_qm7x(args.data_dir, "test")
+        test = load_qm7x(args.data_dir, subset="test")
         everything = np.vstack([train.data, test.data])
         whole(train.data, everything, args.n_jobs, args.threads, args.batch_size)
     if args.cv:

@@ -12,7 +12,6 @@ Usage::
 
 import argparse
 import ast
-import os
 import time
 
 import numpy as np
@@ -30,7 +29,12 @@ def parameters(pairs):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--data-dir", default=os.environ.get("SKQM7X_DATA"))
+    parser.add_argument(
+        "--data-dir",
+        default=None,
+        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+        "challenge set shipped in the package)",
+    )
     parser.add_argument("--expander", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--mlp", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument(

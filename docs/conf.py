@@ -3,9 +3,9 @@
 Build with ``sphinx-build -W -b html docs docs/_build/html``. The gallery
 (``examples/plot_*.py``) runs during the build on a random subset of the
 labelled molecules: ``SKQM7X_EXAMPLE_SUBSET`` sets its size (60 when unset; 0
-runs the examples on all 3792 molecules, which takes hours), and
-``SKQM7X_DATA`` the challenge data folder (``../shared/data/qm7x`` next to the
-repository when unset).
+runs the examples on all 3792 molecules, which takes hours). The examples
+read the challenge set shipped in the package, or the folder ``SKQM7X_DATA``
+names.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -20,9 +20,6 @@ REPOSITORY = DOCS.parent
 
 # The examples read these; sphinx-gallery runs each one from examples/.
 os.environ.setdefault("SKQM7X_EXAMPLE_SUBSET", "60")
-os.environ.setdefault(
-    "SKQM7X_DATA", str(REPOSITORY.parent / "shared" / "data" / "qm7x")
-)
 # Headless: no window, figures go to files only.
 os.environ.setdefault("MPLBACKEND", "agg")
 

@@ -22,16 +22,15 @@ from skqm7x import AtomicReferenceRegressor, load_qm7x, unpack_molecules
 # %%
 # Loading the molecules
 # ---------------------
-# ``SKQM7X_DATA`` names the challenge folder; by default the examples look
-# for ``../shared/data/qm7x``, relative to the repository root they are run
-# from. ``SKQM7X_EXAMPLE_SUBSET=60`` keeps a seeded random subset of 60
+# ``load_qm7x()`` returns the challenge set shipped in the package (or the
+# folder that ``SKQM7X_DATA`` names, if set). ``SKQM7X_EXAMPLE_SUBSET=60``
+# keeps a seeded random subset of 60
 # labelled molecules, which is what the documentation build does so that
 # every example runs in under a minute; unset (or 0), all of them are used.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
 
-train = load_qm7x(data_dir, "train")
+train = load_qm7x()
 X, y = train.data, train.target
 if n_subset:
     keep = np.random.default_rng(0).permutation(len(X))[:n_subset]

@@ -41,10 +41,9 @@ from skqm7x import (
 # whether their predictions move. The molecules that are moved come from the
 # challenge's unlabelled test set.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x(data_dir, "train")
-test = load_qm7x(data_dir, "test")
+train = load_qm7x()
+test = load_qm7x(subset="test")
 X, y = train.data, train.target
 if n_subset:
     keep = np.random.default_rng(0).permutation(len(X))[:n_subset]

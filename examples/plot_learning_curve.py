@@ -36,9 +36,8 @@ from skqm7x import (
 # epochs for the MLP instead of 1500. On all molecules the example fits the
 # MLP fifteen times (five sizes, three folds), which takes hours on a CPU.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x(data_dir, "train")
+train = load_qm7x()
 X, y = train.data, train.target
 if n_subset:
     keep = np.random.default_rng(0).permutation(len(X))[:n_subset]
@@ -56,7 +55,7 @@ cv = KFold(3, shuffle=True, random_state=0)
 # and the learning curve of the scattering model is that of its
 # ``StandardScaler`` + ``Ridge`` search on them.
 
-test = load_qm7x(data_dir, "test")
+test = load_qm7x(subset="test")
 geometry = SolidHarmonicScatteringTransformer().fit(
     np.concatenate([train.data, test.data])
 )

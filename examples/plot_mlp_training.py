@@ -32,9 +32,8 @@ from skqm7x import load_qm7x, make_model
 # epochs, about ten minutes per fit on one CPU core for all molecules; on a
 # subset the example trains for 200 epochs instead.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x(data_dir, "train")
+train = load_qm7x()
 X, y = train.data, train.target
 if n_subset:
     keep = np.random.default_rng(0).permutation(len(X))[:n_subset]

@@ -13,8 +13,6 @@ starts from the same density's Fourier transform, known in closed form).
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib import patheffects
@@ -30,9 +28,8 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecul
 # only learns its geometry (no energies involved): the scale from Angstrom to
 # grid units at which the largest challenge molecule fits the grid.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
-train = load_qm7x(data_dir, "train")
-test = load_qm7x(data_dir, "test")
+train = load_qm7x()
+test = load_qm7x(subset="test")
 transformer = SolidHarmonicScatteringTransformer().fit(
     np.concatenate([train.data, test.data])
 )

@@ -33,9 +33,8 @@ from skqm7x import (
 # 200 epochs instead of its 1500. On all molecules the example takes about
 # ten minutes of MLP training on one CPU core, plus the scattering features.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x(data_dir, "train")
+train = load_qm7x()
 X, y = train.data, train.target
 if n_subset:
     keep = np.random.default_rng(0).permutation(len(X))[:n_subset]
@@ -66,7 +65,7 @@ predictions = {"Coulomb matrices + MLP": mlp_model.predict(X_test)}
 # features of each molecule are computed once (and cached on disk, shared
 # with the other examples) rather than in every fold.
 
-test = load_qm7x(data_dir, "test")
+test = load_qm7x(subset="test")
 geometry = SolidHarmonicScatteringTransformer().fit(
     np.concatenate([train.data, test.data])
 )

@@ -48,8 +48,9 @@ parser.add_argument(
 )
 parser.add_argument(
     "--data-dir",
-    default=os.environ.get("SKQM7X_DATA", "../shared/data/qm7x"),
-    help="challenge data directory (default: $SKQM7X_DATA)",
+    default=None,
+    help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+    "challenge set shipped in the package)",
 )
 parser.add_argument(
     "--cache-dir",
@@ -83,7 +84,7 @@ print(f"{len(X)} molecules, energies {y.min():.1f} to {y.max():.1f} eV")
 # refuses). Learning the geometry once from all the challenge molecules (no
 # energies involved) and fixing it gives every fold the same features.
 
-test = load_qm7x(args.data_dir, "test")
+test = load_qm7x(args.data_dir, subset="test")
 geometry = SolidHarmonicScatteringTransformer().fit(
     np.concatenate([train.data, test.data])
 )

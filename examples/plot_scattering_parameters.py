@@ -14,7 +14,6 @@ performance page come from the transformer.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
 from math import factorial
 
 import matplotlib.pyplot as plt
@@ -33,9 +32,8 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecul
 # without their energies. One molecule is drawn, so the subset switch
 # (``SKQM7X_EXAMPLE_SUBSET``) does not apply.
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
-train = load_qm7x(data_dir, "train")
-molecules = np.concatenate([train.data, load_qm7x(data_dir, "test").data])
+train = load_qm7x()
+molecules = np.concatenate([train.data, load_qm7x(subset="test").data])
 
 molecule_id = 7
 index = int(np.flatnonzero(train.ids == molecule_id)[0])

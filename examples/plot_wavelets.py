@@ -27,7 +27,6 @@ their lobes are easier to see.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
 from math import factorial
 
 import matplotlib.pyplot as plt
@@ -44,9 +43,8 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x
 # them into Angstrom. Fitting learns only the geometry, from all challenge
 # molecules (the subset switch ``SKQM7X_EXAMPLE_SUBSET`` does not apply).
 
-data_dir = os.environ.get("SKQM7X_DATA", "../shared/data/qm7x")
 molecules = np.concatenate(
-    [load_qm7x(data_dir, subset).data for subset in ("train", "test")]
+    [load_qm7x(subset=subset).data for subset in ("train", "test")]
 )
 transformer = SolidHarmonicScatteringTransformer().fit(molecules)
 j = 1
