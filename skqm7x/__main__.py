@@ -8,8 +8,10 @@ reported in one line (``--debug`` shows the traceback instead).
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import math
 import os
 import platform
+import signal
 import sys
 import textwrap
 import time
@@ -20,6 +22,7 @@ import numpy as np
 from sklearn.model_selection import KFold
 
 import skqm7x
+from skqm7x._molecules import ELEMENT_SYMBOLS
 
 _DESCRIPTION = """\
 Predict the atomization energy of small organic molecules from their 3D
@@ -44,12 +47,16 @@ def main(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     try:
-        args.command(args)
+        with _terminate_as_interrupt():
+            args.command(args)
     except _UsageError as error:
         args.parser.error(str(error))  # exits with status 2
+    except _Terminated:
+        print("skqm7x: terminated", file=sys.stderr)
+        return 128 + signal.SIGTERM
     except KeyboardInterrupt:
         print("skqm7x: interrupted", file=sys.stderr)
-        return 130
+        return 128 + signal.SIGINT
     except Exception as error:
         if args.debug:
             raise
@@ -211,6 +218,32 @@ class _UsageError(Exception):
     """Arguments that parse but cannot work together; exit status 2."""
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C.
+
+    An exception rather than the default of dying at once, so that an output
+    being written is removed, temporary caches are deleted and joblib's
+    workers are stopped at exit, as after Ctrl-C. A KeyboardInterrupt, so
+    that no ``except Exception`` (a search scoring a failed fit) swallows it.
+    """
+
+
+@contextmanager
+def _terminate_as_interrupt():
+    def terminate(signum, frame):
+        raise _Terminated
+
+    try:
+        previous = signal.signal(signal.SIGTERM, terminate)
+    except ValueError:  # not the main thread: leave signals alone
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def _integer(text):
     try:
         return int(text)
@@ -302,10 +335,49 @@ def _check_outputs(args):
             raise _UsageError(f"{option} {path} would overwrite the input data")
         if resolved.is_dir():
             raise _UsageError(f"{option} {path} is a folder")
+        if resolved.exists() and not resolved.is_file():
+            raise _UsageError(f"{option} {path} is not a regular file")
         if not resolved.parent.is_dir():
             raise _UsageError(f"{option} {path}: no folder {path.parent}")
         if not os.access(resolved.parent, os.W_OK | os.X_OK):
             raise _UsageError(f"{option} {path}: cannot write in {path.parent}")
+
+
+# Every model searches its hyperparameters by cross-validation inside its fit
+# (up to 5 folds), which needs a few molecules in each inner fold.
+_MIN_TRAINING_MOLECULES = 10
+
+
+def _check_enough_molecules(n_labelled, n_folds):
+    if n_labelled < _MIN_TRAINING_MOLECULES:
+        raise ValueError(
+            f"{n_labelled} labelled molecules; the models need at least "
+            f"{_MIN_TRAINING_MOLECULES} (they tune themselves by cross-validation)."
+        )
+    # KFold's largest held-out fold has ceil(n / k) molecules.
+    per_fold = n_labelled - math.ceil(n_labelled / n_folds) if n_folds else n_labelled
+    if per_fold < _MIN_TRAINING_MOLECULES:
+        raise ValueError(
+            f"--cv {n_folds}: {n_labelled} labelled molecules leave {per_fold} to "
+            f"fit each fold, and the models need at least "
+            f"{_MIN_TRAINING_MOLECULES}; use fewer folds."
+        )
+
+
+def _check_elements_seen(train, test):
+    """Refuse, before the fit, a test molecule with an element never labelled."""
+    Z_test = test.data[:, ::4]
+    unseen = (Z_test > 0) & ~np.isin(Z_test, train.data[:, ::4])
+    if unseen.any():
+        row, slot = np.argwhere(unseen)[0]
+        symbol = ELEMENT_SYMBOLS[int(Z_test[row, slot]) - 1]
+        n_molecules = int(np.any(unseen, axis=1).sum())
+        raise ValueError(
+            f"{test.filenames[row]} (molecule {test.ids[row]}) has {symbol}, which "
+            "no labelled molecule has: the models learn each element's energy "
+            f"from the labelled molecules ({n_molecules} test molecules have "
+            "elements that none has)."
+        )
 
 
 def _submit(args):
@@ -317,6 +389,8 @@ def _submit(args):
         train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
         test = skqm7x.load_qm7x(args.data_dir, "test", verbose=not args.quiet)
     print(f"{len(train.ids)} labelled molecules, {len(test.ids)} to predict")
+    _check_enough_molecules(len(train.ids), args.cv)
+    _check_elements_seen(train, test)
     if args.cv:
         with _stage(f"{args.cv}-fold CV"):
             result = _cross_validate(
@@ -405,6 +479,7 @@ def _cv(args):
     if args.n_molecules is not None:
         kept = slice(args.n_molecules)
         X, y, ids = X[kept], y[kept], ids[kept]
+    _check_enough_molecules(len(y), args.folds)
     n_threads = os.environ.get("OMP_NUM_THREADS", "unset")
     print(
         f"{len(y)} labelled molecules, {args.folds}-fold CV (KFold, "

@@ -2,6 +2,7 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import errno
 import os
 import stat
 import tempfile
@@ -45,6 +46,11 @@ def atomic_open(path, mode="w", **open_kwargs):
     """
     # Through a symbolic link, the file it points to is replaced, not the link.
     path = Path(os.path.realpath(path))
+    if path.exists() and not path.is_file():
+        # A rename would replace a device, a pipe or a folder by a file.
+        raise FileExistsError(
+            errno.EEXIST, "not a regular file, so not replaced by one", str(path)
+        )
     handle, temporary = tempfile.mkstemp(
         dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
     )

@@ -4,22 +4,25 @@ long as the model using them."""
 # SPDX-License-Identifier: BSD-3-Clause
 
 import hashlib
+import os
 import shutil
 import tempfile
+import warnings
 import weakref
 from pathlib import Path
 
+import joblib
 import numpy as np
 
 from skqm7x._atomic_file import atomic_open
 
 
 def with_cache(build, memory, prefix):
-    """``build(memory)``, or with ``memory=None`` a temporary cache directory.
+    """``build(memory)``, or with ``memory=None`` a :class:`TemporaryMemory`.
 
-    The temporary directory is removed when the returned object is garbage
-    collected, so searches that cache features (also at predict time) leave
-    nothing behind.
+    Searches that cache features (also at predict time) then share one
+    temporary folder, which is removed with the model and leaves nothing
+    behind.
 
     Examples
     --------
@@ -29,7 +32,7 @@ def with_cache(build, memory, prefix):
     ...     def __init__(self, memory):
     ...         self.memory = memory
     >>> model = with_cache(Model, None, prefix="skqm7x-doc-")
-    >>> directory = model.memory
+    >>> directory = model.memory.location
     >>> os.path.isdir(directory)
     True
     >>> del model
@@ -38,12 +41,60 @@ def with_cache(build, memory, prefix):
     >>> with_cache(Model, "kept", prefix="skqm7x-doc-").memory
     'kept'
     """
-    if memory is not None:
-        return build(memory)
-    directory = tempfile.mkdtemp(prefix=prefix)
-    model = build(directory)
-    weakref.finalize(model, shutil.rmtree, directory, ignore_errors=True)
-    return model
+    return build(TemporaryMemory(prefix) if memory is None else memory)
+
+
+class TemporaryMemory(joblib.Memory):
+    """A ``joblib.Memory`` in a temporary folder of its own, removed with it.
+
+    Its copies are itself: ``clone`` and ``deepcopy`` return the same object,
+    so a model, its clones and a search's candidates share one folder, which
+    goes when the last of them is collected, or at exit. Unpickled, it is the
+    same object while that lives in the process; in a worker process that
+    the owner started, a plain ``Memory`` on the same folder, which the worker
+    never removes; anywhere else (a model saved and loaded later), a new
+    temporary folder of its own. So no refit recreates a folder that nobody
+    removes.
+
+    Examples
+    --------
+    >>> import copy, os, pickle
+    >>> from skqm7x._cache import TemporaryMemory
+    >>> memory = TemporaryMemory("skqm7x-doc-")
+    >>> copy.deepcopy(memory) is memory, pickle.loads(pickle.dumps(memory)) is memory
+    (True, True)
+    >>> folder, saved = memory.location, pickle.dumps(memory)
+    >>> del memory
+    >>> os.path.isdir(folder)
+    False
+    >>> loaded = pickle.loads(saved)
+    >>> loaded.location != folder and os.path.isdir(loaded.location)
+    True
+    """
+
+    def __init__(self, prefix="skqm7x-"):
+        self.prefix = prefix
+        super().__init__(tempfile.mkdtemp(prefix=prefix), verbose=0)
+        weakref.finalize(self, shutil.rmtree, self.location, ignore_errors=True)
+        _LIVE[self.location] = self
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        return _reopen, (self.location, self.prefix, os.getpid())
+
+
+_LIVE = weakref.WeakValueDictionary()
+
+
+def _reopen(location, prefix, owner):
+    live = _LIVE.get(location)
+    if live is not None:
+        return live
+    if os.getppid() == owner and os.path.isdir(location):
+        return joblib.Memory(location, verbose=0)
+    return TemporaryMemory(prefix)
 
 
 def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
@@ -98,7 +149,6 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     [[0, 1], [1]]
     """
     directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
     whole = directory / f"rows-{hashlib.sha1(' '.join(keys).encode()).hexdigest()}.npy"
     if whole.exists():
         return np.load(whole)
@@ -115,8 +165,7 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         for index, row in zip(chunk, compute(chunk), strict=True):
-            with atomic_open(paths[index], "wb") as file:
-                np.save(file, row)
+            _save(paths[index], row)
             computed[keys[index]] = row
     rows = None
     for index, key in enumerate(keys):
@@ -124,6 +173,28 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
         if rows is None:
             rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
         rows[index] = row
-    with atomic_open(whole, "wb") as file:
-        np.save(file, rows)
+    _save(whole, rows)
     return rows
+
+
+# Folders where a write failed (a full disk, no permission): each warns once,
+# and later calls compute without trying to write there again.
+_UNWRITABLE = set()
+
+
+def _save(path, array):
+    folder = path.parent
+    if folder in _UNWRITABLE:
+        return
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with atomic_open(path, "wb") as file:
+            np.save(file, array)
+    except OSError as error:
+        _UNWRITABLE.add(folder)
+        warnings.warn(
+            f"Cannot write the feature cache in {folder} ({error.strerror or error}); "
+            "going on without caching there.",
+            RuntimeWarning,
+            stacklevel=3,
+        )

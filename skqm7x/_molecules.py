@@ -211,31 +211,59 @@ def check_molecules(X, estimator_name):
         raise ValueError(
             f"{estimator_name}: molecule {bad[0]} has a negative nuclear charge."
         )
+    empty = np.flatnonzero(~np.any(Z > 0, axis=1))
+    if empty.size:
+        raise ValueError(
+            f"{estimator_name}: molecule {empty[0]} has no atoms (every slot is "
+            "padding, Z = 0)."
+        )
     # Chunks bound the pairwise-distance temporaries (~35 kB a molecule).
     for start in range(0, len(Z), _CHECK_CHUNK):
-        clash = _first_clash(
-            Z[start : start + _CHECK_CHUNK], R[start : start + _CHECK_CHUNK]
+        problem = geometry_problem(
+            Z[start : start + _CHECK_CHUNK], R[start : start + _CHECK_CHUNK], start
         )
-        if clash is not None:
-            i, a, b = clash
-            raise ValueError(
-                f"{estimator_name}: atoms {a} and {b} of molecule {start + i} share "
-                "the same position."
-            )
+        if problem is not None:
+            raise ValueError(f"{estimator_name}: {problem}")
     return Z, R
 
 
 _CHECK_CHUNK = 1024
 
+MAX_DIAMETER = 100.0
+"""The widest molecule, in Angstrom, that the estimators accept. The molecules
+skqm7x is built for span a few Angstrom and no interaction it models reaches
+this far; a wider spread is a stray atom or positions in another unit (Bohr,
+picometres), and the grids of the scattering transform would not fit it."""
 
-def _first_clash(Z, R):
-    """``(molecule, atom, atom)`` of the first two coincident atoms, or None."""
+
+def geometry_problem(Z, R, first_index=0):
+    """What is wrong with the first molecule whose geometry is wrong, or None.
+
+    Two atoms at one position, or two atoms farther apart than
+    ``MAX_DIAMETER``. Molecules are numbered from ``first_index``.
+    """
     present = Z > 0
-    distances = np.linalg.norm(R[:, :, None, :] - R[:, None, :, :], axis=-1)
+    # Positions like 1e300 overflow to an infinite distance, which is refused.
+    with np.errstate(over="ignore", invalid="ignore"):
+        distances = np.linalg.norm(R[:, :, None, :] - R[:, None, :, :], axis=-1)
     pairs = present[:, :, None] & present[:, None, :]
     np.einsum("nii->ni", pairs)[...] = False
     clash = np.argwhere(pairs & (distances < 1e-8))
-    return tuple(clash[0]) if clash.size else None
+    if clash.size:
+        i, a, b = clash[0]
+        return (
+            f"atoms {a} and {b} of molecule {first_index + i} share the same position."
+        )
+    wide = np.argwhere(pairs & ~(distances <= MAX_DIAMETER))
+    if wide.size:
+        i, a, b = wide[0]
+        return (
+            f"atoms {a} and {b} of molecule {first_index + i} are "
+            f"{distances[i, a, b]:.3g} Angstrom apart, more than the "
+            f"{MAX_DIAMETER:g} Angstrom a molecule may span (a stray atom, or "
+            "positions in another unit?)."
+        )
+    return None
 
 
 def check_atomic_numbers(Z, estimator_name, needs, max_z=MAX_ATOMIC_NUMBER):

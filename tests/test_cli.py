@@ -1,8 +1,12 @@
 """The command line (skqm7x submit / cv / models), end to end."""
 
 import csv
+import os
+import signal
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -226,6 +230,7 @@ def test_bad_environment_variable_is_a_usage_error(tmp_path):
     "out, uncertainty, message",
     [
         ("{tmp}", None, "--out {tmp} is a folder"),
+        ("/dev/null", None, "--out /dev/null is not a regular file"),
         ("{tmp}/missing/out.csv", None, "no folder {tmp}/missing"),
         ("{tmp}/same.csv", "{tmp}/./same.csv", "--uncertainty and --out name the same"),
         ("{data}/energies/train.csv", None, "would overwrite the input data"),
@@ -275,3 +280,87 @@ def test_folder_without_labelled_molecules_is_one_line(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"skqm7x submit: error: {data}/atoms/train: no id_N.xyz file found."
     ]
+
+
+def test_element_no_labelled_molecule_has_is_named_before_the_fit(tmp_path):
+    # Test molecule 4034 has sulphur; the first 40 labelled molecules do not.
+    data = write_challenge_layout(tmp_path / "data", test_ids=[3793, 4034])
+    result = run("submit", "--data-dir", data, "--out", tmp_path / "out.csv", "--quiet")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        f"skqm7x submit: error: {data}/atoms/test/id_4034.xyz (molecule 4034) has "
+        "S, which no labelled molecule has: the models learn each element's "
+        "energy from the labelled molecules (1 test molecules have elements that "
+        "none has)."
+    ]
+    assert "load data" in result.stdout and "fit on all" not in result.stdout
+
+
+@pytest.mark.parametrize(
+    "n_labelled, folds, message",
+    [
+        (5, 0, "5 labelled molecules; the models need at least 10"),
+        (5, 2, "5 labelled molecules; the models need at least 10"),
+        (15, 2, "--cv 2: 15 labelled molecules leave 7 to fit each fold"),
+    ],
+)
+def test_too_few_molecules_for_the_folds(tmp_path, n_labelled, folds, message, capsys):
+    data = write_challenge_layout(tmp_path, train_ids=range(1, n_labelled + 1))
+    args = ["submit", "--data-dir", str(data), "--out", str(tmp_path / "out.csv")]
+    assert main([*args, "--cv", str(folds)]) == 1
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["folder", "symlink loop"])
+def test_unreadable_molecule_file_is_one_line(tmp_path, kind):
+    data = write_challenge_layout(tmp_path / "data")
+    path = data / "atoms" / "test" / "id_9999.xyz"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.symlink_to(path)
+    result = run("submit", "--data-dir", data, "--out", tmp_path / "out.csv", "--quiet")
+    assert result.returncode == 1
+    (line,) = result.stderr.strip().splitlines()
+    assert line.startswith("skqm7x submit: error: ") and "id_9999.xyz" in line
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="reads /proc")
+def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
+    """No temporary cache, worker or resource tracker outlives a SIGTERM."""
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    marker = f"skqm7x-sigterm-{uuid.uuid4().hex}"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "skqm7x", "cv", "mbtr-krr", "--n-molecules", "1000"]
+        + ["--n-jobs", "2", "--quiet"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(temporary), "SKQM7X_TEST": marker},
+    )
+
+    def marked():
+        processes = []
+        for environ in Path("/proc").glob("[0-9]*/environ"):
+            try:
+                if marker.encode() in environ.read_bytes():
+                    processes.append(int(environ.parent.name))
+            except OSError:
+                pass  # ended, or not ours to read
+        return processes
+
+    deadline = time.monotonic() + 120
+    # Until the search's workers run and the model's temporary cache exists.
+    while len(marked()) < 3 or not any(temporary.glob("skqm7x-mbtr-*")):
+        assert process.poll() is None and time.monotonic() < deadline
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 128 + signal.SIGTERM
+    assert stderr.strip().splitlines()[-1] == "skqm7x: terminated"
+    assert list(temporary.glob("skqm7x-*")) == []
+    deadline = time.monotonic() + 30
+    while marked():
+        assert time.monotonic() < deadline, f"still running: {marked()}"
+        time.sleep(0.2)

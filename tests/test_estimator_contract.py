@@ -119,3 +119,7 @@ def test_wrong_width_after_fit(make, X):
 def test_feature_names_match_output(make, X):
     transformer = make().fit(X)
     assert len(transformer.get_feature_names_out()) == transformer.transform(X).shape[1]
+
+
+def test_n_features_in_after_fitting(make, X):
+    assert make().fit(X).n_features_in_ == X.shape[1]

@@ -1,5 +1,6 @@
 import csv
 import os
+import stat
 
 import numpy as np
 import pytest
@@ -63,6 +64,9 @@ def test_read_any_element_and_atomic_numbers(tmp_path):
         ("3\n\nH 0 0 0\nH 1 0 0\n", "line 1 announces 3 atoms but the file has 2"),
         ("1\n\nH 0 0 0\nH 1 0 0\n", "line 1 announces 1 atoms but the file has 2"),
         ("2\n\nH 0 0 0\nQq 1 0 0\n", "line 4: unknown element symbol 'Qq'"),
+        ("2\n\nH 0 0 0\n\u00b2 1 0 0\n", "line 4: unknown element symbol '\u00b2'"),
+        ("1_0\n\nH 0 0 0\n", "line 1: expected the number of atoms"),
+        ("1001\n\nH 0 0 0\n", "line 1: 1001 atoms, more than the 1000"),
         ("2\n\nH 0 0 0\nH 1 zero 0\n", "line 4: coordinates must be numbers"),
         ("2\n\nH 0 0 0\nH 1 nan 0\n", "line 4: coordinates must be finite"),
         ("2\n\nH 0 0 0\nH 1 inf 0\n", "line 4: coordinates must be finite"),
@@ -192,7 +196,10 @@ def test_write_submission(tmp_path):
         ([1, 2], [1.0, np.nan], "molecule 2 is not finite"),
         ([1, 1], [1.0, 2.0], "ids must be unique"),
         ([1, 2], [1.0], "same length"),
-        (["a", "b"], [1.0, 2.0], "invalid literal"),
+        (["a", "b"], [1.0, 2.0], "ids must be whole numbers, got 'a'"),
+        ([1.2, 1.7], [1.0, 2.0], "ids must be whole numbers, got 1.2"),
+        (["007", "7"], [1.0, 2.0], "'007', '7' are all molecule 7"),
+        ([1.0, np.nan], [1.0, 2.0], "ids must be whole numbers, got nan"),
     ],
 )
 def test_write_submission_leaves_no_partial_file(tmp_path, ids, energies, message):
@@ -209,3 +216,109 @@ def test_progress_bar_only_when_verbose(small_layout, capsys):
     assert capsys.readouterr().err == ""
     load_qm7x(small_layout, verbose=True)
     assert "reading train molecules" in capsys.readouterr().err
+
+
+def test_write_submission_takes_whole_numbers_in_any_form(tmp_path):
+    path = tmp_path / "submission.csv"
+    for ids in (["3793", "3794"], [3793.0, 3794.0], np.array([3793, 3794], np.int32)):
+        write_submission(path, ids, [1.0, 2.0])
+        assert [row[0] for row in csv.reader(path.open())] == ["id", "3793", "3794"]
+
+
+def test_write_submission_keeps_the_mode_a_user_expects(tmp_path):
+    path = tmp_path / "submission.csv"
+    previous = os.umask(0o022)
+    try:
+        write_submission(path, [1], [1.0])
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644  # the umask's
+        path.chmod(0o664)
+        write_submission(path, [1], [2.0])
+        assert stat.S_IMODE(path.stat().st_mode) == 0o664  # the replaced file's
+    finally:
+        os.umask(previous)
+
+
+def test_write_submission_through_a_symbolic_link(tmp_path):
+    target = tmp_path / "target.csv"
+    target.write_text("previous\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(target)
+    write_submission(link, [1], [1.5])
+    assert link.is_symlink()
+    assert target.read_text() == "id,energy\n1,1.5\n"
+
+
+@pytest.mark.parametrize("other", ["id_05.xyz", "id_\u0665.xyz", "id_+5.xyz"])
+def test_one_spelling_per_id(small_layout, other):
+    # id_05 beside id_5 would be two files for one molecule, and int() reads
+    # an Arabic-Indic five as 5.
+    write(small_layout / "atoms" / "train", WATER, other)
+    with pytest.raises(
+        DataFormatError, match="1 files are not named id_N.xyz"
+    ) as error:
+        load_qm7x(small_layout)
+    assert other in str(error.value)
+
+
+def test_misnamed_test_files_are_named_not_skipped(small_layout):
+    for name in ("id_3793.XYZ", "mol_id_3794.xyz"):
+        write(small_layout / "atoms" / "test", WATER, name)
+    write(small_layout / "atoms" / "test", "", ".DS_Store")  # hidden: ignored
+    with pytest.raises(
+        DataFormatError, match="2 files are not named id_N.xyz .*: id_3793.XYZ, mol_"
+    ):
+        load_qm7x(small_layout, "test")
+
+
+def test_an_implausible_atom_count_in_the_other_subset(small_layout):
+    # The widths of both subsets come from both: one count line must not make
+    # the other subset's array huge.
+    write(small_layout / "atoms" / "test", "1000000000\n\nH 0 0 0\n", "id_5.xyz")
+    with pytest.raises(
+        DataFormatError, match=r"id_5.xyz, line 1: 1000000000 atoms, mo"
+    ):
+        load_qm7x(small_layout)
+    write(small_layout / "atoms" / "test", "500\n\nH 0 0 0\n", "id_5.xyz")
+    with pytest.raises(DataFormatError, match="id_5.xyz: line 1 announces 500 atoms"):
+        load_qm7x(small_layout)
+
+
+def test_byte_order_marks_are_not_text(small_layout):
+    labels = small_layout / "energies" / "train.csv"
+    labels.write_bytes(b"\xef\xbb\xbf" + labels.read_bytes())
+    path = small_layout / "atoms" / "train" / "id_1.xyz"
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    train = load_qm7x(small_layout)
+    np.testing.assert_array_equal(train.target, [-10, -11, -12])
+    np.testing.assert_array_equal(train.data[0], train.data[1])
+
+
+@pytest.mark.parametrize(
+    "comment",
+    [
+        'Properties="species:S:1:pos:R:3"',
+        "Properties='species:S:1:pos:R:3' energy=-1.0",
+        'myProperties=id:I:1 pbc="F F F"',
+        "made by hand (Properties=none)",
+        "",
+    ],
+)
+def test_extended_xyz_comment_lines(tmp_path, comment):
+    Z, R = read_xyz(write(tmp_path, f"2\n{comment}\nH 0 0 0\nO 0.97 0 0\n"))
+    assert Z.tolist() == [1, 8]
+    np.testing.assert_array_equal(R[1], [0.97, 0, 0])
+
+
+def test_atoms_too_far_apart_name_the_lines(tmp_path):
+    path = write(tmp_path, "3\n\nO 0 0 0\nH 0.96 0 0\nH 1e6 0 0\n")
+    with pytest.raises(DataFormatError, match="lines 3 and 5: the atoms are 1e.06 An"):
+        read_xyz(path)
+
+
+def test_write_submission_never_replaces_what_is_not_a_file(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(FileExistsError, match="not a regular file"):
+        write_submission(fifo, [1], [1.0])
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    assert sorted(os.listdir(tmp_path)) == ["pipe"]

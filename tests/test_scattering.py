@@ -385,6 +385,7 @@ def test_estimator_contract_on_molecules(small_molecules, backend):
     features = scattering.fit_transform(X)
     assert features.shape == (5, 84) and features.dtype == np.float64
     assert np.all(np.isfinite(features))
+    assert scattering.n_features_in_ == X.shape[1]
     # float32 input, read-only input, refit, clone and pickle agree. Rounding
     # the input to float32 moves the float32 rounding noise that the
     # power-0.5 integrals add up over the grid (measured: 1.9e-4 with the

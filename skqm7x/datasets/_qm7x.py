@@ -15,10 +15,13 @@ from sklearn.utils import Bunch
 
 from skqm7x._molecules import pack_molecules
 from skqm7x.datasets._shipped import load_shipped
-from skqm7x.datasets._xyz import DataFormatError, read_xyz
+from skqm7x.datasets._xyz import DataFormatError, molecule_lines, read_xyz
 
 DATA_DIR_ENV = "SKQM7X_DATA"
-_XYZ_NAME = re.compile(r"^id_(\d+)\.xyz$")
+# One spelling per id: "id_05.xyz" beside "id_5.xyz" would be two files for
+# one molecule, and str.isdigit() would take other scripts' digits.
+_XYZ_NAME = re.compile(r"id_(0|[1-9][0-9]*)\.xyz", flags=re.ASCII)
+_ID = re.compile(r"[0-9]+", flags=re.ASCII)
 
 
 def load_qm7x(
@@ -117,15 +120,16 @@ def _load_folder(data_dir, subset, n_atoms_max, verbose):
                 f"{data_dir / 'atoms' / subset} ({len(missing)} such ids)."
             )
         target = np.array([labels[i] for i in ids])
-    if n_atoms_max is None:
-        n_atoms_max = max(
-            _count_atoms(path)
-            for folder in ("train", "test")
-            if (data_dir / "atoms" / folder).is_dir()
-            for path in _xyz_files(data_dir / "atoms" / folder).values()
-        )
     paths = [files[i] for i in ids]
     molecules = [read_xyz(path) for path in _progress(paths, verbose, subset)]
+    if n_atoms_max is None:
+        # Both subsets share one width, so that a model fitted on one takes
+        # the other; the other subset's files are checked, not parsed.
+        other = data_dir / "atoms" / ("test" if subset == "train" else "train")
+        sizes = [len(Z) for Z, _ in molecules]
+        if other.is_dir():
+            sizes += [len(molecule_lines(p)) - 2 for p in _xyz_files(other).values()]
+        n_atoms_max = max(sizes)
     too_big = next(
         (p for p, (z, _) in zip(paths, molecules, strict=True) if len(z) > n_atoms_max),
         None,
@@ -143,26 +147,26 @@ def _load_folder(data_dir, subset, n_atoms_max, verbose):
     )
 
 
-def _count_atoms(path):
-    with open(path) as file:
-        first = file.readline().split()
-    try:
-        return int(first[0])
-    except (ValueError, IndexError):
-        raise DataFormatError(
-            f"{path}, line 1: expected the number of atoms, got {first!r}."
-        ) from None
-
-
 def _xyz_files(folder):
     """``{id: path}`` of the ``id_N.xyz`` files of a folder."""
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder of xyz files.")
-    files = {}
-    for path in folder.iterdir():
-        match = _XYZ_NAME.match(path.name)
+    files, misnamed = {}, []
+    for path in sorted(folder.iterdir()):
+        if path.name.startswith("."):
+            continue  # hidden: an editor's or the system's, not a molecule
+        match = _XYZ_NAME.fullmatch(path.name)
         if match:
             files[int(match.group(1))] = path
+        else:
+            misnamed.append(path.name)
+    if misnamed:
+        shown = ", ".join(misnamed[:5]) + (", ..." if len(misnamed) > 5 else "")
+        raise DataFormatError(
+            f"{folder}: {len(misnamed)} files are not named id_N.xyz (N a whole "
+            f"number without leading zeros) and would be left out: {shown}; "
+            "rename or remove them."
+        )
     if not files:
         raise DataFormatError(f"{folder}: no id_N.xyz file found.")
     return files
@@ -173,7 +177,8 @@ def _read_labels(path):
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such label file.")
     labels = {}
-    with open(path, newline="") as file:
+    # utf-8-sig: a spreadsheet may start the file with a byte-order mark.
+    with open(path, newline="", encoding="utf-8-sig") as file:
         rows = csv.reader(file)
         header = next(rows, None)
         if header is None or [h.strip() for h in header[:2]] != ["id", "energy"]:
@@ -182,6 +187,8 @@ def _read_labels(path):
             if not row:
                 continue
             try:
+                if not _ID.fullmatch(row[0].strip()):
+                    raise ValueError
                 molecule_id, energy = int(row[0]), float(row[1])
             except (ValueError, IndexError):
                 raise DataFormatError(

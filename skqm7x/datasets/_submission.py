@@ -20,7 +20,8 @@ def write_submission(path, ids, energies, *, column="energy"):
     path : str or os.PathLike
         Where to write the CSV.
     ids : array-like of shape (n_molecules,)
-        Molecule ids, unique integers.
+        Molecule ids: whole numbers (integers, integral floats or strings of
+        digits), unique once converted to integers.
     energies : array-like of shape (n_molecules,)
         Predicted atomization energies in eV, finite.
     column : str, default="energy"
@@ -42,15 +43,21 @@ def write_submission(path, ids, energies, *, column="energy"):
     3793,-70.5
     3794,-81.25
     """
-    ids = np.asarray(ids)
+    given = np.asarray(ids)
     energies = np.asarray(energies, dtype=float)
-    if ids.ndim != 1 or energies.shape != ids.shape:
+    if given.ndim != 1 or energies.shape != given.shape:
         raise ValueError(
             f"ids and energies must be 1D of the same length, got shapes "
-            f"{ids.shape} and {energies.shape}."
+            f"{given.shape} and {energies.shape}."
         )
-    if len(np.unique(ids)) != len(ids):
-        raise ValueError("ids must be unique.")
+    ids = np.array([_whole_number(i) for i in given.tolist()], dtype=np.int64)
+    values, counts = np.unique(ids, return_counts=True)
+    if np.any(counts > 1):
+        repeated = values[counts > 1][0]
+        spellings = ", ".join(repr(i) for i in given[ids == repeated].tolist())
+        raise ValueError(
+            f"ids must be unique: {spellings} are all molecule {repeated}."
+        )
     if not np.all(np.isfinite(energies)):
         bad = ids[~np.isfinite(energies)][0]
         raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
@@ -60,3 +67,14 @@ def write_submission(path, ids, energies, *, column="energy"):
         writer.writerows(
             (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
         )
+
+
+def _whole_number(molecule_id):
+    """An id as an int: a whole number, or a string of ASCII digits."""
+    if isinstance(molecule_id, str) and molecule_id.isascii():
+        if molecule_id.strip().isdigit():
+            return int(molecule_id)
+    elif isinstance(molecule_id, int | float) and not isinstance(molecule_id, bool):
+        if np.isfinite(molecule_id) and molecule_id == int(molecule_id):
+            return int(molecule_id)
+    raise ValueError(f"ids must be whole numbers, got {molecule_id!r}.")

@@ -11,7 +11,20 @@ from pathlib import Path
 
 import numpy as np
 
-from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER
+from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER, MAX_DIAMETER
+
+MAX_ATOMS = 1000
+"""The most atoms a molecule file may announce. Every molecule of a data set
+gets a slot for each atom of the largest one (4 floats each), and the
+Coulomb-type representations grow with the square of that number: one
+implausible count line would cost every molecule memory. The molecules
+skqm7x is built for have tens of atoms."""
+
+# The key, not a word that ends in it: "myProperties=" and "(Properties=" are
+# other keys or free text. The value may be quoted.
+_PROPERTIES = re.compile(
+    r"""(?:^|\s)Properties=("[^"]*"|'[^']*'|\S+)""", flags=re.IGNORECASE
+)
 
 
 class DataFormatError(ValueError):
@@ -42,10 +55,10 @@ class DataFormatError(ValueError):
 
 def _species_and_position_columns(comment, path):
     """Column offsets of the species and positions in an extended-xyz line."""
-    match = re.search(r"Properties=(\S+)", comment, flags=re.IGNORECASE)
+    match = _PROPERTIES.search(comment)
     if match is None:
         return 0, 1  # plain xyz: "Symbol x y z"
-    fields = match.group(1).split(":")
+    fields = match.group(1).strip("\"'").split(":")
     offsets, column = {}, 0
     try:
         for name, _kind, width in zip(
@@ -67,7 +80,7 @@ def _species_and_position_columns(comment, path):
 
 
 def _atomic_number(token, path, line_number):
-    if token.isdigit() and 1 <= int(token) <= MAX_ATOMIC_NUMBER:
+    if token.isascii() and token.isdigit() and 1 <= int(token) <= MAX_ATOMIC_NUMBER:
         return int(token)
     symbol = token[:1].upper() + token[1:].lower()
     if symbol not in ATOMIC_NUMBERS:
@@ -120,28 +133,9 @@ def read_xyz(path):
     (2, 3)
     """
     path = Path(path)
-    try:
-        lines = path.read_text().splitlines()
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{path}: not a text file.") from None
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if not lines:
-        raise DataFormatError(f"{path}: the file is empty.")
-    try:
-        n_atoms = int(lines[0].split()[0])
-    except (ValueError, IndexError):
-        raise DataFormatError(
-            f"{path}, line 1: expected the number of atoms, got {lines[0]!r}."
-        ) from None
-    if n_atoms < 1:
-        raise DataFormatError(f"{path}, line 1: the number of atoms must be >= 1.")
+    lines = molecule_lines(path)
+    n_atoms = len(lines) - 2
     atom_lines = lines[2:]
-    if len(atom_lines) != n_atoms:
-        raise DataFormatError(
-            f"{path}: line 1 announces {n_atoms} atoms but the file has "
-            f"{len(atom_lines)} atom lines."
-        )
     species_col, pos_col = _species_and_position_columns(lines[1], path)
     Z = np.empty(n_atoms, dtype=int)
     R = np.empty((n_atoms, 3))
@@ -165,11 +159,59 @@ def read_xyz(path):
             raise DataFormatError(
                 f"{path}, line {line_number}: coordinates must be finite, got {line!r}."
             )
-    distances = np.linalg.norm(R[:, None] - R[None], axis=-1)
+    with np.errstate(over="ignore"):  # 1e300 apart is infinitely far: refused
+        distances = np.linalg.norm(R[:, None] - R[None], axis=-1)
     np.fill_diagonal(distances, np.inf)
     if np.any(distances < 1e-8):
         a, b = np.argwhere(distances < 1e-8)[0]
         raise DataFormatError(
             f"{path}, lines {a + 3} and {b + 3}: two atoms share the same position."
         )
+    np.fill_diagonal(distances, 0.0)
+    if np.any(distances > MAX_DIAMETER):
+        a, b = np.argwhere(distances > MAX_DIAMETER)[0]
+        raise DataFormatError(
+            f"{path}, lines {a + 3} and {b + 3}: the atoms are "
+            f"{distances[a, b]:.3g} Angstrom apart, more than the {MAX_DIAMETER:g} "
+            "Angstrom a molecule may span (a stray atom, or positions in another "
+            "unit?)."
+        )
     return Z, R
+
+
+def molecule_lines(path):
+    """The lines of an xyz file, checked against the atom count of line 1.
+
+    Trailing blank lines are dropped; a byte-order mark is not part of the
+    text. Raises DataFormatError for an empty file, a count that is not a
+    number from 1 to ``MAX_ATOMS``, or a count that the lines do not match.
+    """
+    try:
+        # utf-8-sig: some editors start a file with a byte-order mark.
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise DataFormatError(f"{path}: not a text file.") from None
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DataFormatError(f"{path}: the file is empty.")
+    count = lines[0].split()[0] if lines[0].split() else ""
+    if not (count.isascii() and count.isdigit()):
+        raise DataFormatError(
+            f"{path}, line 1: expected the number of atoms, got {lines[0]!r}."
+        )
+    n_atoms = int(count)
+    if n_atoms < 1:
+        raise DataFormatError(f"{path}, line 1: the number of atoms must be >= 1.")
+    if n_atoms > MAX_ATOMS:
+        raise DataFormatError(
+            f"{path}, line 1: {n_atoms} atoms, more than the {MAX_ATOMS} skqm7x "
+            "reads: every molecule of a data set gets a slot for each atom of "
+            "the largest one."
+        )
+    if len(lines) - 2 != n_atoms:
+        raise DataFormatError(
+            f"{path}: line 1 announces {n_atoms} atoms but the file has "
+            f"{max(len(lines) - 2, 0)} atom lines."
+        )
+    return lines
