@@ -1,6 +1,7 @@
 """The command line (skqm7x submit / cv / models), end to end."""
 
 import csv
+import errno
 import os
 import signal
 import subprocess
@@ -230,7 +231,8 @@ def test_bad_environment_variable_is_a_usage_error(tmp_path):
     "out, uncertainty, message",
     [
         ("{tmp}", None, "--out {tmp} is a folder"),
-        ("/dev/null", None, "--out /dev/null is not a regular file"),
+        ("", None, "--out: give a file name"),
+        ("{tmp}/pipe", None, "--out {tmp}/pipe is not a regular file"),
         ("{tmp}/missing/out.csv", None, "no folder {tmp}/missing"),
         ("{tmp}/same.csv", "{tmp}/./same.csv", "--uncertainty and --out name the same"),
         ("{data}/energies/train.csv", None, "would overwrite the input data"),
@@ -243,6 +245,7 @@ def test_outputs_are_checked_before_any_work(
     def fill(text):
         return text.format(tmp=tmp_path, data=small_data_dir)
 
+    os.mkfifo(tmp_path / "pipe")  # never a device of the machine's own
     args = ["submit", "--data-dir", str(small_data_dir), "--out", fill(out)]
     if uncertainty:
         args += ["--uncertainty", fill(uncertainty), "--model", "coulomb-krr"]
@@ -250,10 +253,25 @@ def test_outputs_are_checked_before_any_work(
     with pytest.raises(SystemExit) as exit_info:
         main(args)
     assert exit_info.value.code == 2
-    stderr = capsys.readouterr().err
-    assert fill(message) in stderr
-    assert "load data" not in stderr
+    captured = capsys.readouterr()
+    assert fill(message) in captured.err
+    assert "load data" not in captured.out
     assert (small_data_dir / "energies" / "train.csv").read_bytes() == before
+
+
+def test_a_full_disk_at_the_end_is_one_line(
+    small_data_dir, tmp_path, monkeypatch, capsys
+):
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path / "o.csv"))
+
+    monkeypatch.setattr(skqm7x, "write_submission", no_space)
+    args = ["--data-dir", str(small_data_dir), "--model", "reference", "--quiet"]
+    assert main(["submit", *args, "--out", str(tmp_path / "o.csv")]) == 1
+    assert capsys.readouterr().err == (
+        f"skqm7x submit: error: [Errno 28] No space left on device: "
+        f"'{tmp_path / 'o.csv'}'\n"
+    )
 
 
 def test_failure_is_one_line_with_status_1(small_data_dir, tmp_path):
