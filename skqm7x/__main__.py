@@ -126,19 +126,16 @@ def _parser():
         for name, text in models.items()
     )
 
-    submit = commands.add_parser(
-        "submit",
-        help="fit a model on the labelled molecules, write id,energy for the rest",
-        description=textwrap.fill(
-            "Fit a model on every labelled molecule and write the predicted "
-            "energy of every test molecule as an id,energy CSV (in id order; "
-            "written whole or not at all). --cv first reports the model's "
-            "K-fold cross-validated RMSE and MAE.",
-            79,
-        ),
-        epilog="models:\n" + model_list,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    submit = _add_command(
+        commands,
+        _submit,
+        "fit a model on the labelled molecules, write id,energy for the rest",
+        "Fit a model on every labelled molecule and write the predicted energy "
+        "of every test molecule as an id,energy CSV (in id order; written whole "
+        "or not at all). --cv first reports the model's K-fold cross-validated "
+        "RMSE and MAE.",
         parents=[debug, data, fitting],
+        epilog="models:\n" + model_list,
     )
     submit.add_argument(
         "--out", required=True, type=Path, metavar="CSV", help="the CSV to write"
@@ -165,24 +162,19 @@ def _parser():
         metavar="K",
         help="first report the K-fold cross-validated error (K >= 2)",
     )
-    submit.set_defaults(command=_submit, name="submit", parser=submit)
 
-    cv = commands.add_parser(
-        "cv",
-        help="K-fold cross-validation table of one or more models",
-        description=textwrap.fill(
-            "K-fold cross-validation of each model on the labelled molecules "
-            "(KFold, shuffled by --random-state), one row per model: RMSE, "
-            "MAE and largest error (eV), seconds to fit and to predict a fold "
-            "and, for the models that predict a standard deviation, the "
-            "fraction of held-out errors within the 68 % and 95 % intervals. "
-            "An element missing from a training fold gets no reference "
-            "energy rather than failing the fold.",
-            79,
-        ),
-        epilog="models:\n" + model_list,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+    cv = _add_command(
+        commands,
+        _cv,
+        "K-fold cross-validation table of one or more models",
+        "K-fold cross-validation of each model on the labelled molecules "
+        "(KFold, shuffled by --random-state), one row per model: RMSE, MAE and "
+        "largest error (eV), seconds to fit and to predict a fold and, for the "
+        "models that predict a standard deviation, the fraction of held-out "
+        "errors within the 68 % and 95 % intervals. An element missing from a "
+        "training fold gets no reference energy rather than failing the fold.",
         parents=[debug, data, fitting],
+        epilog="models:\n" + model_list,
     )
     cv.add_argument(
         "models", nargs="+", choices=sorted(models), metavar="MODEL", help="models"
@@ -197,12 +189,12 @@ def _parser():
         metavar="N",
         help="the first N labelled molecules only (default: all)",
     )
-    cv.set_defaults(command=_cv, name="cv", parser=cv)
 
-    listing = commands.add_parser(
-        "models",
-        help="list the ready-made models",
-        description="The ready-made models, one line each.",
+    listing = _add_command(
+        commands,
+        _models,
+        "list the ready-made models",
+        "The ready-made models, one line each.",
         parents=[debug],
     )
     listing.add_argument(
@@ -210,8 +202,22 @@ def _parser():
         action="store_true",
         help="only the models that also predict a standard deviation",
     )
-    listing.set_defaults(command=_models, name="models", parser=listing)
     return parser
+
+
+def _add_command(commands, run, summary, description, parents, epilog=None):
+    """A subcommand named after ``run`` (``_submit`` is ``submit``)."""
+    name = run.__name__.lstrip("_")
+    command = commands.add_parser(
+        name,
+        help=summary,
+        description=textwrap.fill(description, 79),
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=parents,
+    )
+    command.set_defaults(command=run, name=name, parser=command)
+    return command
 
 
 class _UsageError(Exception):
