@@ -111,9 +111,10 @@ def read_xyz(path):
     Raises
     ------
     DataFormatError
-        If the file is empty, the atom count is wrong, a symbol is unknown, a
-        coordinate is not a finite number or two atoms share a position; the
-        message names the file and line.
+        If the file is empty, the atom count is wrong or above ``MAX_ATOMS``
+        (1000), a symbol is unknown, a coordinate is not a finite number, two
+        atoms share a position or two atoms are more than 100 Angstrom apart;
+        the message names the file and line. A byte-order mark is allowed.
 
     See Also
     --------
