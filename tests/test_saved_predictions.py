@@ -1,0 +1,53 @@
+"""Every ready-made model predicts what it predicted when these values were saved.
+
+A guard for refactoring: moving code must not change a model. Each model is
+fitted on the same 30 labelled molecules (the MLPs for 50 epochs instead of
+1500, to stay quick) and predicts the first three test molecules; the values
+were saved from the code of 2026-12-01, before the layout of issue 15. The
+tolerance (0.16 meV on these energies) is far below any model's error and
+leaves room for another machine's rounding.
+"""
+
+import numpy as np
+import pytest
+
+import skqm7x
+
+# fmt: off
+SAVED = {
+    "reference": [-63.1263309111947, -68.35505691248295, -57.30666396968816],
+    "coulomb-mlp": [-63.19760018511697, -68.4175689455251, -57.37742653855623],
+    "xtb-coulomb-mlp": [-63.7374893474859, -68.06835776277283, -58.076478297868604],
+    "scattering-ridge": [-65.11119049937574, -67.38921486916178, -58.20112119354819],
+    "xtb-scattering-ridge": [
+        -63.947947045880625, -67.86913676251739, -58.44422136429158
+    ],
+    "coulomb-krr": [-63.74126163655105, -68.00187595021231, -57.16252979024493],
+    "bob-krr": [-63.776695492130884, -67.51961468722332, -57.55708204983531],
+    "mbtr-krr": [-63.88972539692632, -67.98430766011847, -58.393033152906426],
+    "fchl-krr": [-64.03451714120006, -68.32750894416483, -57.828551569565676],
+    "xtb-fchl-krr": [-63.877411571208306, -68.1045851015878, -58.225134963925626],
+    "scattering-krr": [-63.09470848622014, -68.34908592530724, -57.18431384789217],
+}
+# fmt: on
+
+
+@pytest.fixture(scope="module")
+def data():
+    train, test = skqm7x.load_qm7x(), skqm7x.load_qm7x(subset="test")
+    rows = np.random.default_rng(0).permutation(len(train.ids))[:30]
+    return train.data[rows], train.target[rows], test.data[:3]
+
+
+def test_every_model_is_saved():
+    assert set(SAVED) == set(skqm7x.available_models()) - {"best"}
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+def test_predictions_are_unchanged(name, data):
+    X, y, X_new = data
+    model = skqm7x.make_model(name, random_state=0)
+    if "mlp" in name:
+        model.set_params(regressor__sigmoidmlpregressor__max_epochs=50)
+    model.fit(X, y)
+    np.testing.assert_allclose(model.predict(X_new), SAVED[name], rtol=1e-6, atol=1e-4)
