@@ -26,7 +26,7 @@ from scipy.linalg import cho_factor, cho_solve
 from sklearn.model_selection import KFold
 
 import skqm7x
-from skqm7x._local_kernel import _Environments, local_kernels
+from skqm7x.models._local_kernel_ridge import _Environments, local_kernels
 
 
 def main():

@@ -75,7 +75,7 @@ def _kymatio_reference(X, scale, batch_size):
     import torch
 
     from skqm7x._molecules import VALENCE_ELECTRONS
-    from skqm7x._scattering import _geometry, _kymatio_backend
+    from skqm7x.representations._scattering import _geometry, _kymatio_backend
 
     _kymatio_backend._harmonic_scattering_class()  # kymatio under the shim
     from kymatio.scattering3d.backend.torch_backend import TorchBackend3D
@@ -129,7 +129,7 @@ def _transformer_features(X_fit, X, params):
 
 def _converged_features(X_fit, X, params):
     """The fast backend with finer, larger grids: its discretisation limit."""
-    from skqm7x._scattering import _fast_backend
+    from skqm7x.representations._scattering import _fast_backend
 
     _fast_backend.RESOLUTION, _fast_backend.PADDING = 3.0, 8.0
     return _transformer_features(X_fit, X, params)

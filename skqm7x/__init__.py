@@ -1,24 +1,32 @@
-"""skqm7x: scikit-learn estimators for molecular atomization energies (QM7-X)."""
+"""skqm7x: scikit-learn estimators for molecular atomization energies (QM7-X).
+
+The subpackages follow the data: ``skqm7x.datasets`` (molecules in, submissions
+out) feeds ``skqm7x.representations`` (molecules to features), which feed
+``skqm7x.models`` (features to energies); ``skqm7x.recipes`` assembles the
+ready-made models, and ``python -m skqm7x`` runs them. Every public name is
+also importable from ``skqm7x`` itself.
+"""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from skqm7x._bag_of_bonds import BagOfBondsTransformer
-from skqm7x._clipped import ClippedRegressor
-from skqm7x._coulomb import CoulombMatrixTransformer
-from skqm7x._kernel import GaussianProcessKernelRidge
-from skqm7x._local_kernel import LocalKernelRidge
-from skqm7x._mbtr import ManyBodyTensorTransformer
-from skqm7x._mlp import SigmoidMLPRegressor
-from skqm7x._models import available_models, make_model
 from skqm7x._molecules import pack_molecules, unpack_molecules
-from skqm7x._random_coulomb import RandomCoulombExpander
-from skqm7x._reference import AtomicReferenceRegressor
-from skqm7x._scattering import (
-    SolidHarmonicScatteringTransformer,
-    make_scattering_ridge,
-)
-from skqm7x._tight_binding import TightBindingEnergyTransformer
 from skqm7x.datasets import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x.models import (
+    AtomicReferenceRegressor,
+    ClippedRegressor,
+    GaussianProcessKernelRidge,
+    LocalKernelRidge,
+    SigmoidMLPRegressor,
+)
+from skqm7x.recipes import available_models, make_model, make_scattering_ridge
+from skqm7x.representations import (
+    BagOfBondsTransformer,
+    CoulombMatrixTransformer,
+    ManyBodyTensorTransformer,
+    RandomCoulombExpander,
+    SolidHarmonicScatteringTransformer,
+    TightBindingEnergyTransformer,
+)
 
 __version__ = "0.1.0"
 

@@ -46,18 +46,21 @@ def main(argv=None):
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    terminated = []
     try:
-        with _terminate_as_interrupt():
+        with _terminate_as_interrupt(terminated):
             args.command(args)
     except _UsageError as error:
         args.parser.error(str(error))  # exits with status 2
-    except _Terminated:
-        print("skqm7x: terminated", file=sys.stderr)
-        return 128 + signal.SIGTERM
-    except KeyboardInterrupt:
-        print("skqm7x: interrupted", file=sys.stderr)
-        return 128 + signal.SIGINT
-    except Exception as error:
+    except (KeyboardInterrupt, Exception) as error:
+        # An interrupt inside a library's own start-up or clean-up (joblib's
+        # workers) can surface as another error: the signal is the cause.
+        if terminated:
+            print("skqm7x: terminated", file=sys.stderr)
+            return 128 + signal.SIGTERM
+        if isinstance(error, KeyboardInterrupt):
+            print("skqm7x: interrupted", file=sys.stderr)
+            return 128 + signal.SIGINT
         if args.debug:
             raise
         message = str(error) or type(error).__name__
@@ -235,8 +238,11 @@ class _Terminated(KeyboardInterrupt):
 
 
 @contextmanager
-def _terminate_as_interrupt():
+def _terminate_as_interrupt(received):
+    """SIGTERM raises ``_Terminated`` and is noted in ``received``."""
+
     def terminate(signum, frame):
+        received.append(signum)
         raise _Terminated
 
     try:

@@ -59,6 +59,20 @@ VALENCE_ELECTRONS = np.array(
 """``VALENCE_ELECTRONS[Z]``: valence electrons of element ``Z`` (0 for padding)."""
 
 
+def element_symbol(z):
+    """The symbol of nuclear charge ``z``, or ``"Z2.5"`` for a fractional one.
+
+    Examples
+    --------
+    >>> from skqm7x._molecules import element_symbol
+    >>> element_symbol(8.0), element_symbol(0.5)
+    ('O', 'Z0.5')
+    """
+    if z == int(z) and 1 <= z <= MAX_ATOMIC_NUMBER:
+        return ELEMENT_SYMBOLS[int(z) - 1]
+    return f"Z{z:g}"
+
+
 def _as_atomic_numbers(numbers, where):
     numbers = np.asarray(numbers)
     if numbers.dtype.kind in "US":

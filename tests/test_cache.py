@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 
-import skqm7x._cache as cache
+import skqm7x._utils._cache as cache
 from skqm7x import (
     SolidHarmonicScatteringTransformer,
     make_model,

@@ -1,4 +1,4 @@
-"""Tests of ClippedRegressor (skqm7x._clipped)."""
+"""Tests of ClippedRegressor (skqm7x.models._clipped)."""
 
 import numpy as np
 import pytest

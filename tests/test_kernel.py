@@ -14,8 +14,8 @@ from skqm7x import (
     available_models,
     make_model,
 )
-from skqm7x._kernel import predict_with_std
-from skqm7x._models import BEST
+from skqm7x.models._kernel_ridge import predict_with_std
+from skqm7x.recipes import BEST
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,11 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from skqm7x._local_kernel import _Environments, _self_kernels, local_kernels
+from skqm7x.models._local_kernel_ridge import (
+    _Environments,
+    _self_kernels,
+    local_kernels,
+)
 from tests.helpers import moved
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")

@@ -1,4 +1,4 @@
-"""Tests of the solid-harmonic scattering transformer (skqm7x._scattering)."""
+"""Tests of the solid-harmonic scattering transformer and its recipes."""
 
 import pickle
 from math import factorial
@@ -18,10 +18,10 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from skqm7x._cache import cached_rows
 from skqm7x._molecules import VALENCE_ELECTRONS
-from skqm7x._scattering import _geometry, _kymatio_backend, _transformer
-from skqm7x._scattering._scipy_compat import legacy_sph_harm, sph_harm
+from skqm7x._utils._cache import cached_rows
+from skqm7x.representations._scattering import _geometry, _kymatio_backend, _transformer
+from skqm7x.representations._scattering._scipy_compat import legacy_sph_harm, sph_harm
 from tests.helpers import random_rotation
 
 # A grid small enough for fast tests, large enough for real molecules. The
@@ -461,7 +461,7 @@ def test_verbose_shows_progress(small_molecules, capsys):
 
 
 def test_device_selection(monkeypatch):
-    from skqm7x._device import resolve_device
+    from skqm7x._utils._device import resolve_device
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == "cpu"

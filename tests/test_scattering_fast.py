@@ -1,12 +1,16 @@
-"""Tests of the fast scattering backend (skqm7x._scattering._fast_backend)."""
+"""Tests of the fast scattering backend (representations/_scattering/_fast_backend)."""
 
 import numpy as np
 import pytest
 import torch
 
 from skqm7x import SolidHarmonicScatteringTransformer
-from skqm7x._scattering import _fast_backend, _geometry, _kymatio_backend
-from skqm7x._scattering._transformer import _channel_charges
+from skqm7x.representations._scattering import (
+    _fast_backend,
+    _geometry,
+    _kymatio_backend,
+)
+from skqm7x.representations._scattering._transformer import _channel_charges
 
 POWERS = (0.5, 1.0, 2.0, 3.0)
 

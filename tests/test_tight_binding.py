@@ -100,7 +100,7 @@ def test_parallel_jobs_give_the_same_energies(qm7x_train):
 def test_tblite_runs_on_one_openmp_thread(X, monkeypatch):
     from threadpoolctl import threadpool_info
 
-    from skqm7x import _tight_binding
+    from skqm7x.representations import _tight_binding
 
     threads = []
     compute = _tight_binding._total_energy

@@ -32,8 +32,8 @@ from importlib import resources
 import numpy as np
 from sklearn.utils import Bunch
 
-from skqm7x._atomic_file import atomic_open
 from skqm7x._molecules import unpack_molecules
+from skqm7x._utils._atomic_file import atomic_open
 from skqm7x.datasets._xyz import DataFormatError
 
 SHIPPED_NAME = "qm7x_challenge.npz"

@@ -6,7 +6,7 @@ import csv
 
 import numpy as np
 
-from skqm7x._atomic_file import atomic_open
+from skqm7x._utils._atomic_file import atomic_open
 
 
 def write_submission(path, ids, energies, *, column="energy"):

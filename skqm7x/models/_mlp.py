@@ -10,8 +10,8 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skqm7x._device import resolve_device
-from skqm7x._random_coulomb import DEFAULT_N_DRAWS
+from skqm7x._utils._defaults import DEFAULT_N_DRAWS
+from skqm7x._utils._device import resolve_device
 
 # Rows per forward pass in predict: bounds memory whatever the input size.
 _PREDICT_BATCH = 8192
@@ -178,7 +178,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         import skorch
         import torch
 
-        from skqm7x._torch_mlp import (
+        from skqm7x.models._torch_mlp import (
             EpochProgressBar,
             NewViewsEachEpoch,
             SigmoidMLP,
@@ -259,7 +259,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=np.float32, reset=False)
-        from skqm7x._torch_mlp import flush_denormals
+        from skqm7x.models._torch_mlp import flush_denormals
 
         views = self._views(X)
         flat = views.reshape(-1, views.shape[2])

@@ -20,7 +20,7 @@ def atomic_open(path, mode="w", **open_kwargs):
     Examples
     --------
     >>> import os, pathlib, tempfile
-    >>> from skqm7x._atomic_file import atomic_open
+    >>> from skqm7x._utils._atomic_file import atomic_open
     >>> path = pathlib.Path(tempfile.mkdtemp()) / "out.txt"
     >>> with atomic_open(path) as file:
     ...     _ = file.write("whole")

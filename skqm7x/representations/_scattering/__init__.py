@@ -7,9 +7,8 @@ itself; ``_scipy_compat`` lets kymatio import on SciPy >= 1.17.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from skqm7x._scattering._transformer import (
+from skqm7x.representations._scattering._transformer import (
     SolidHarmonicScatteringTransformer,
-    make_scattering_ridge,
 )
 
-__all__ = ["SolidHarmonicScatteringTransformer", "make_scattering_ridge"]
+__all__ = ["SolidHarmonicScatteringTransformer"]

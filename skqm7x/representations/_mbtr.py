@@ -14,8 +14,12 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skqm7x._bag_of_bonds import _symbol
-from skqm7x._molecules import check_known_elements, check_molecules, fitted_elements
+from skqm7x._molecules import (
+    check_known_elements,
+    check_molecules,
+    element_symbol,
+    fitted_elements,
+)
 
 DEFAULT_DISTANCE_GRID = np.linspace(0.8, 6.0, 53)
 DEFAULT_ANGLE_GRID = np.linspace(0.0, np.pi, 25)
@@ -337,11 +341,11 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         _check_feature_names_in(self, input_features, generate_names=False)
         distances, angles = self._grids()
         names = [
-            f"{''.join(map(_symbol, pair))}_r{k}"
+            f"{''.join(map(element_symbol, pair))}_r{k}"
             for pair in self.pairs_
             for k in range(len(distances))
         ] + [
-            f"{''.join(map(_symbol, triple))}_a{k}"
+            f"{''.join(map(element_symbol, triple))}_a{k}"
             for triple in self.triples_
             for k in range(len(angles))
         ]

@@ -14,7 +14,7 @@ from pathlib import Path
 import joblib
 import numpy as np
 
-from skqm7x._atomic_file import atomic_open
+from skqm7x._utils._atomic_file import atomic_open
 
 
 def with_cache(build, memory, prefix):
@@ -27,7 +27,7 @@ def with_cache(build, memory, prefix):
     Examples
     --------
     >>> import os
-    >>> from skqm7x._cache import with_cache
+    >>> from skqm7x._utils._cache import with_cache
     >>> class Model:
     ...     def __init__(self, memory):
     ...         self.memory = memory
@@ -59,7 +59,7 @@ class TemporaryMemory(joblib.Memory):
     Examples
     --------
     >>> import copy, os, pickle
-    >>> from skqm7x._cache import TemporaryMemory
+    >>> from skqm7x._utils._cache import TemporaryMemory
     >>> memory = TemporaryMemory("skqm7x-doc-")
     >>> copy.deepcopy(memory) is memory, pickle.loads(pickle.dumps(memory)) is memory
     (True, True)
@@ -133,7 +133,7 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     Examples
     --------
     >>> import numpy as np, tempfile
-    >>> from skqm7x._cache import cached_rows
+    >>> from skqm7x._utils._cache import cached_rows
     >>> calls = []
     >>> def squares(indices):
     ...     calls.append(indices.tolist())

@@ -15,10 +15,8 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skqm7x._coulomb import permute, sort_by_row_norm
-
-DEFAULT_N_DRAWS = 10
-"""Random draws per molecule, shared by the expander and the MLP's default."""
+from skqm7x._utils._defaults import DEFAULT_N_DRAWS
+from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
 

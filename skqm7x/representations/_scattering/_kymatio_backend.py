@@ -13,8 +13,8 @@ import warnings
 
 import numpy as np
 
-from skqm7x._scattering._geometry import gaussian_densities
-from skqm7x._scattering._scipy_compat import legacy_sph_harm
+from skqm7x.representations._scattering._geometry import gaussian_densities
+from skqm7x.representations._scattering._scipy_compat import legacy_sph_harm
 
 # The features are computed on one periodic grid: atoms must keep clear of
 # its edges, or their densities wrap around.
@@ -40,7 +40,9 @@ def solid_harmonic_filters(grid_shape, J, L, sigma):
 
     Examples
     --------
-    >>> from skqm7x._scattering._kymatio_backend import solid_harmonic_filters
+    >>> from skqm7x.representations._scattering._kymatio_backend import (
+    ...     solid_harmonic_filters,
+    ... )
     >>> [f.shape for f in solid_harmonic_filters((8, 8, 8), J=1, L=1, sigma=1.0)]
     [(2, 1, 8, 8, 8), (2, 3, 8, 8, 8)]
     """
@@ -82,20 +84,6 @@ def max_batch_size(keys, n_channels):
     return np.full(len(keys), np.iinfo(np.int64).max)
 
 
-def n_scattering_paths(J):
-    """First-order ``(j,)`` and second-order ``(j1, j2)`` scale paths, in order.
-
-    Examples
-    --------
-    >>> from skqm7x._scattering._kymatio_backend import n_scattering_paths
-    >>> n_scattering_paths(2)
-    [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
-    """
-    return [(j,) for j in range(J + 1)] + [
-        (j1, j2) for j1 in range(J + 1) for j2 in range(j1 + 1, J + 1)
-    ]
-
-
 def scattering_features(
     weights, positions, *, grid_shape, J, L, sigma, integral_powers, device
 ):
@@ -120,12 +108,14 @@ def scattering_features(
     features : ndarray of shape (n_molecules, n_channels, n_features_per_channel)
         Per channel: the ``len(integral_powers)`` order-0 integrals, then the
         order-1 and order-2 coefficients ordered as ``(path, l, power)`` with
-        the paths of :func:`n_scattering_paths`.
+        the paths of ``_transformer.scattering_paths``.
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._kymatio_backend import scattering_features
+    >>> from skqm7x.representations._scattering._kymatio_backend import (
+    ...     scattering_features,
+    ... )
     >>> features = scattering_features(
     ...     np.ones((1, 1, 1)), np.zeros((1, 1, 3)), grid_shape=(16, 16, 16),
     ...     J=1, L=1, sigma=1.0, integral_powers=(1.0,), device="cpu")

@@ -14,20 +14,14 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._molecules import (
-    ELEMENT_SYMBOLS,
     check_known_elements,
     check_molecules,
+    element_symbol,
     fitted_elements,
 )
 
 # Bounds the (batch, n_atoms, n_atoms) temporaries to a few tens of MB.
 _BATCH_SIZE = 1024
-
-
-def _symbol(z):
-    if z == int(z) and 1 <= z <= len(ELEMENT_SYMBOLS):
-        return ELEMENT_SYMBOLS[int(z) - 1]
-    return f"Z{z:g}"
 
 
 class BagOfBondsTransformer(TransformerMixin, BaseEstimator):
@@ -222,7 +216,7 @@ class BagOfBondsTransformer(TransformerMixin, BaseEstimator):
         _check_feature_names_in(self, input_features, generate_names=False)
         names = []
         for bag, size in zip(self.bags_, self.bag_sizes_, strict=True):
-            symbols = "".join(_symbol(z) for z in bag)
+            symbols = "".join(element_symbol(z) for z in bag)
             names.extend(f"{symbols}_{k}" for k in range(size))
         return np.array(names, dtype=object)
 

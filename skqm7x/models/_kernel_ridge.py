@@ -9,7 +9,6 @@ from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics.pairwise import pairwise_kernels
-from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -213,33 +212,3 @@ def predict_with_std(estimator, X):
     """
     estimator = getattr(estimator, "best_estimator_", estimator)
     return estimator.predict(X, return_std=True)
-
-
-def kernel_ridge_search(
-    pipeline,
-    *,
-    gammas,
-    alphas,
-    kernels=("laplacian",),
-    n_splits=5,
-    random_state=0,
-    n_jobs=None,
-):
-    """GridSearchCV over the kernel, gamma and alpha of a pipeline's last step.
-
-    The last step must be a :class:`GaussianProcessKernelRidge`; the search
-    uses ``KFold(n_splits, shuffle=True, random_state=random_state)`` and
-    refits the lowest RMSE.
-    """
-    step = pipeline.steps[-1][0]
-    return GridSearchCV(
-        pipeline,
-        param_grid={
-            f"{step}__kernel": list(kernels),
-            f"{step}__gamma": list(gammas),
-            f"{step}__alpha": list(alphas),
-        },
-        scoring="neg_root_mean_squared_error",
-        cv=KFold(n_splits, shuffle=True, random_state=random_state),
-        n_jobs=n_jobs,
-    )

@@ -1,21 +1,35 @@
-"""Ready-made pipelines, one per method, by name."""
+"""Ready-made models by name, and the helpers that build them.
+
+Every tuned constant of a ready-made model is here, next to the benchmark
+command that chose it; the history of the tuning is in docs/performance.md.
+"""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
-from sklearn.pipeline import make_pipeline
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import GridSearchCV, KFold
+from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from skqm7x._bag_of_bonds import BagOfBondsTransformer
-from skqm7x._cache import with_cache
-from skqm7x._coulomb import CoulombMatrixTransformer
-from skqm7x._kernel import GaussianProcessKernelRidge, kernel_ridge_search
-from skqm7x._local_kernel import LocalKernelRidge
-from skqm7x._mbtr import ManyBodyTensorTransformer
-from skqm7x._mlp import SigmoidMLPRegressor
-from skqm7x._random_coulomb import RandomCoulombExpander
-from skqm7x._reference import AtomicReferenceRegressor
-from skqm7x._tight_binding import TightBindingEnergyTransformer
+from skqm7x._utils._cache import with_cache
+from skqm7x.models import (
+    AtomicReferenceRegressor,
+    ClippedRegressor,
+    GaussianProcessKernelRidge,
+    LocalKernelRidge,
+    SigmoidMLPRegressor,
+)
+from skqm7x.representations import (
+    BagOfBondsTransformer,
+    CoulombMatrixTransformer,
+    ManyBodyTensorTransformer,
+    RandomCoulombExpander,
+    SolidHarmonicScatteringTransformer,
+    TightBindingEnergyTransformer,
+)
+
+__all__ = ["available_models", "make_model", "make_scattering_ridge"]
 
 # Tuned on a held-out 20 % of the labelled challenge molecules, then measured
 # by 5-fold CV in benchmarks/bench_coulomb_mlp.py (figures in docs/performance.md).
@@ -25,6 +39,143 @@ TUNED_COULOMB_MLP = {
     "sigmoidmlpregressor__base_learning_rate": 0.01,
     "sigmoidmlpregressor__max_epochs": 1500,
 }
+
+
+def make_scattering_ridge(
+    memory=None,
+    n_jobs=None,
+    verbose=False,
+    scales=None,
+    clip=False,
+    **transformer_params,
+):
+    """Scattering features, standardised, into a ridge regression tuned by CV.
+
+    Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
+    StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
+    11)`` with ``KFold(5, shuffle=True, random_state=0)``, scored by RMSE
+    (refit) and MAE. The transformer caches its features per molecule (see
+    its ``memory``), so each molecule is transformed once per learned scale,
+    whatever the number of alphas and folds.
+
+    Parameters
+    ----------
+    memory : None, str, path or joblib.Memory, default=None
+        Feature cache. ``None`` uses a fresh temporary directory, removed when
+        the returned search object is garbage collected; pass a directory to
+        keep the features between runs.
+    n_jobs : int, default=None
+        Parallel batches in the transformer.
+    verbose : bool, default=False
+        Progress bar over molecules.
+    scales : sequence of ("auto" or float) or None, default=None
+        Several resolutions side by side: one transformer per scale (grid
+        units per Angstrom), joined by a ``FeatureUnion`` whose parts are
+        named ``scale_auto``, ``scale_8.9``, ... ``None`` means a single
+        transformer, the first step of the pipeline.
+    clip : bool, default=False
+        Wrap the Ridge in :class:`ClippedRegressor`: every candidate predicts
+        within the range of its training targets and is scored so, and the
+        grid's key becomes ``clippedregressor__regressor__alpha``.
+    **transformer_params
+        Other parameters of :class:`SolidHarmonicScatteringTransformer`
+        (of each one when ``scales`` is given).
+
+    Returns
+    -------
+    search : GridSearchCV
+        Unfitted; ``best_estimator_`` is the refitted pipeline.
+
+    Examples
+    --------
+    >>> from skqm7x import make_scattering_ridge
+    >>> search = make_scattering_ridge(grid_shape=32)
+    >>> search.estimator.named_steps["solidharmonicscatteringtransformer"].grid_shape
+    32
+    >>> len(search.param_grid["ridge__alpha"])
+    11
+    >>> two = make_scattering_ridge(scales=("auto", 8.9))
+    >>> [name for name, _ in two.estimator.steps[0][1].transformer_list]
+    ['scale_auto', 'scale_8.9']
+    >>> list(make_scattering_ridge(clip=True).param_grid)
+    ['clippedregressor__regressor__alpha']
+    """
+    if scales is not None:
+        if "scale" in transformer_params:
+            raise ValueError(
+                "make_scattering_ridge: give `scale` or `scales`, not both."
+            )
+        if isinstance(scales, str) or len(scales) == 0:
+            raise ValueError(
+                "make_scattering_ridge: `scales` must be a non-empty sequence of "
+                f'"auto" or numbers, got {scales!r}.'
+            )
+        if len(set(scales)) != len(scales):
+            raise ValueError(
+                f"make_scattering_ridge: `scales` repeats a scale: {scales!r}."
+            )
+
+    def build(memory):
+        def scattering(**scale):
+            return SolidHarmonicScatteringTransformer(
+                memory=memory,
+                n_jobs=n_jobs,
+                verbose=verbose,
+                **scale,
+                **transformer_params,
+            )
+
+        if scales is None:
+            features = scattering()
+        else:
+            features = FeatureUnion(
+                [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
+            )
+        regressor = ClippedRegressor(Ridge()) if clip else Ridge()
+        pipeline = make_pipeline(features, StandardScaler(), regressor)
+        alpha = "clippedregressor__regressor__alpha" if clip else "ridge__alpha"
+        return GridSearchCV(
+            pipeline,
+            param_grid={alpha: np.logspace(-9, 1, 11)},
+            scoring={
+                "rmse": "neg_root_mean_squared_error",
+                "mae": "neg_mean_absolute_error",
+            },
+            refit="rmse",
+            cv=KFold(5, shuffle=True, random_state=0),
+        )
+
+    return with_cache(build, memory, prefix="skqm7x-scattering-")
+
+
+def _kernel_ridge_search(
+    pipeline,
+    *,
+    gammas,
+    alphas,
+    kernels=("laplacian",),
+    n_splits=5,
+    random_state=0,
+    n_jobs=None,
+):
+    """GridSearchCV over the kernel, gamma and alpha of a pipeline's last step.
+
+    The last step must be a :class:`GaussianProcessKernelRidge`; the search
+    uses ``KFold(n_splits, shuffle=True, random_state=random_state)`` and
+    refits the lowest RMSE.
+    """
+    step = pipeline.steps[-1][0]
+    return GridSearchCV(
+        pipeline,
+        param_grid={
+            f"{step}__kernel": list(kernels),
+            f"{step}__gamma": list(gammas),
+            f"{step}__alpha": list(alphas),
+        },
+        scoring="neg_root_mean_squared_error",
+        cv=KFold(n_splits, shuffle=True, random_state=random_state),
+        n_jobs=n_jobs,
+    )
 
 
 def _reference(random_state, verbose, n_jobs, memory):
@@ -51,8 +202,6 @@ def _xtb_coulomb_mlp(random_state, verbose, n_jobs, memory):
 
 
 def _scattering_ridge(random_state, verbose, n_jobs, memory):
-    from skqm7x._scattering import make_scattering_ridge
-
     return make_scattering_ridge(memory=memory, n_jobs=n_jobs, verbose=verbose)
 
 
@@ -69,8 +218,6 @@ XTB_SCATTERING_SCALES = (5.0, 8.9)
 
 
 def _xtb_scattering_ridge(random_state, verbose, n_jobs, memory):
-    from skqm7x._scattering import make_scattering_ridge
-
     # Delta-learning, as in xtb-fchl-krr: the Ridge learns what GFN2-xTB and
     # the element energies leave over, and never predicts more than the
     # largest such correction it was fitted on. Unbounded, for the only
@@ -114,7 +261,7 @@ def _laplacian_krr(representation, random_state, n_jobs, memory):
         GaussianProcessKernelRidge(kernel="laplacian"),
         memory=memory,
     )
-    search = kernel_ridge_search(
+    search = _kernel_ridge_search(
         pipeline,
         gammas=KERNEL_GAMMAS,
         alphas=KERNEL_ALPHAS,
@@ -153,7 +300,7 @@ def _mbtr_krr(random_state, verbose, n_jobs, memory):
             GaussianProcessKernelRidge(kernel="rbf"),
             memory=memory,
         )
-        search = kernel_ridge_search(
+        search = _kernel_ridge_search(
             pipeline,
             kernels=("rbf",),
             gammas=MBTR_GAMMAS,
@@ -199,8 +346,6 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
 
 
 def _scattering_krr(random_state, verbose, n_jobs, memory):
-    from skqm7x._scattering import SolidHarmonicScatteringTransformer
-
     # The transformer caches its own features (also at predict time), so the
     # search computes each fold's features once for all its candidates.
     def build(memory):
@@ -211,7 +356,7 @@ def _scattering_krr(random_state, verbose, n_jobs, memory):
             StandardScaler(),
             GaussianProcessKernelRidge(),
         )
-        search = kernel_ridge_search(
+        search = _kernel_ridge_search(
             pipeline,
             kernels=("rbf", "laplacian"),
             gammas=SCATTERING_GAMMAS,

@@ -20,11 +20,14 @@ from sklearn.utils.validation import (
 )
 from tqdm.auto import tqdm
 
-from skqm7x._cache import cached_rows, with_cache
-from skqm7x._clipped import ClippedRegressor
-from skqm7x._device import resolve_device
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
-from skqm7x._scattering import _fast_backend, _geometry, _kymatio_backend
+from skqm7x._utils._cache import cached_rows
+from skqm7x._utils._device import resolve_device
+from skqm7x.representations._scattering import (
+    _fast_backend,
+    _geometry,
+    _kymatio_backend,
+)
 
 CHANNELS = ("full", "valence", "core")
 
@@ -510,7 +513,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         _check_feature_names_in(self, input_features, generate_names=False)
         powers = [f"p{p:g}" for p in self._powers()]
         per_channel = [f"order0_{p}" for p in powers]
-        for path in _kymatio_backend.n_scattering_paths(self.J):
+        for path in scattering_paths(self.J):
             scales = "_".join(f"j{j}" for j in path)
             per_channel += [
                 f"order{len(path)}_{scales}_l{degree}_{p}"
@@ -530,113 +533,17 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         return tags
 
 
-def make_scattering_ridge(
-    memory=None,
-    n_jobs=None,
-    verbose=False,
-    scales=None,
-    clip=False,
-    **transformer_params,
-):
-    """Scattering features, standardised, into a ridge regression tuned by CV.
+def scattering_paths(J):
+    """First-order ``(j,)`` and second-order ``(j1, j2)`` scale paths.
 
-    Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
-    StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
-    11)`` with ``KFold(5, shuffle=True, random_state=0)``, scored by RMSE
-    (refit) and MAE. The transformer caches its features per molecule (see
-    its ``memory``), so each molecule is transformed once per learned scale,
-    whatever the number of alphas and folds.
-
-    Parameters
-    ----------
-    memory : None, str, path or joblib.Memory, default=None
-        Feature cache. ``None`` uses a fresh temporary directory, removed when
-        the returned search object is garbage collected; pass a directory to
-        keep the features between runs.
-    n_jobs : int, default=None
-        Parallel batches in the transformer.
-    verbose : bool, default=False
-        Progress bar over molecules.
-    scales : sequence of ("auto" or float) or None, default=None
-        Several resolutions side by side: one transformer per scale (grid
-        units per Angstrom), joined by a ``FeatureUnion`` whose parts are
-        named ``scale_auto``, ``scale_8.9``, ... ``None`` means a single
-        transformer, the first step of the pipeline.
-    clip : bool, default=False
-        Wrap the Ridge in :class:`ClippedRegressor`: every candidate predicts
-        within the range of its training targets and is scored so, and the
-        grid's key becomes ``clippedregressor__regressor__alpha``.
-    **transformer_params
-        Other parameters of :class:`SolidHarmonicScatteringTransformer`
-        (of each one when ``scales`` is given).
-
-    Returns
-    -------
-    search : GridSearchCV
-        Unfitted; ``best_estimator_`` is the refitted pipeline.
+    The order of the features of every backend (and of their names).
 
     Examples
     --------
-    >>> from skqm7x import make_scattering_ridge
-    >>> search = make_scattering_ridge(grid_shape=32)
-    >>> search.estimator.named_steps["solidharmonicscatteringtransformer"].grid_shape
-    32
-    >>> len(search.param_grid["ridge__alpha"])
-    11
-    >>> two = make_scattering_ridge(scales=("auto", 8.9))
-    >>> [name for name, _ in two.estimator.steps[0][1].transformer_list]
-    ['scale_auto', 'scale_8.9']
-    >>> list(make_scattering_ridge(clip=True).param_grid)
-    ['clippedregressor__regressor__alpha']
+    >>> from skqm7x.representations._scattering._transformer import scattering_paths
+    >>> scattering_paths(2)
+    [(0,), (1,), (2,), (0, 1), (0, 2), (1, 2)]
     """
-    from sklearn.linear_model import Ridge
-    from sklearn.model_selection import GridSearchCV, KFold
-    from sklearn.pipeline import FeatureUnion, make_pipeline
-    from sklearn.preprocessing import StandardScaler
-
-    if scales is not None:
-        if "scale" in transformer_params:
-            raise ValueError(
-                "make_scattering_ridge: give `scale` or `scales`, not both."
-            )
-        if isinstance(scales, str) or len(scales) == 0:
-            raise ValueError(
-                "make_scattering_ridge: `scales` must be a non-empty sequence of "
-                f'"auto" or numbers, got {scales!r}.'
-            )
-        if len(set(scales)) != len(scales):
-            raise ValueError(
-                f"make_scattering_ridge: `scales` repeats a scale: {scales!r}."
-            )
-
-    def build(memory):
-        def scattering(**scale):
-            return SolidHarmonicScatteringTransformer(
-                memory=memory,
-                n_jobs=n_jobs,
-                verbose=verbose,
-                **scale,
-                **transformer_params,
-            )
-
-        if scales is None:
-            features = scattering()
-        else:
-            features = FeatureUnion(
-                [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
-            )
-        regressor = ClippedRegressor(Ridge()) if clip else Ridge()
-        pipeline = make_pipeline(features, StandardScaler(), regressor)
-        alpha = "clippedregressor__regressor__alpha" if clip else "ridge__alpha"
-        return GridSearchCV(
-            pipeline,
-            param_grid={alpha: np.logspace(-9, 1, 11)},
-            scoring={
-                "rmse": "neg_root_mean_squared_error",
-                "mae": "neg_mean_absolute_error",
-            },
-            refit="rmse",
-            cv=KFold(5, shuffle=True, random_state=0),
-        )
-
-    return with_cache(build, memory, prefix="skqm7x-scattering-")
+    return [(j,) for j in range(J + 1)] + [
+        (j1, j2) for j1 in range(J + 1) for j2 in range(j1 + 1, J + 1)
+    ]

@@ -7,8 +7,8 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skqm7x._kernel import predict_with_std
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
+from skqm7x.models._kernel_ridge import predict_with_std
 
 
 class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):

@@ -37,7 +37,7 @@ def sph_harm(m, n, theta, phi):
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._scipy_compat import sph_harm
+    >>> from skqm7x.representations._scattering._scipy_compat import sph_harm
     >>> value = sph_harm(0, 1, 0.3, 0.0)  # Y_1^0 on the z axis
     >>> bool(np.isclose(value, np.sqrt(3 / (4 * np.pi))))
     True
@@ -56,7 +56,7 @@ def legacy_sph_harm():
     Examples
     --------
     >>> import scipy.special
-    >>> from skqm7x._scattering._scipy_compat import legacy_sph_harm
+    >>> from skqm7x.representations._scattering._scipy_compat import legacy_sph_harm
     >>> had_it = hasattr(scipy.special, "sph_harm")
     >>> with legacy_sph_harm():
     ...     hasattr(scipy.special, "sph_harm")

@@ -30,7 +30,7 @@ from math import factorial
 import numpy as np
 from scipy.special import lpmv
 
-from skqm7x._scattering._geometry import fft_size
+from skqm7x.representations._scattering._geometry import fft_size
 
 # Samples per width (the standard deviation of the Gaussian envelope of what
 # is sampled). A band-limited map would need fewer; the moduli are not band
@@ -407,7 +407,7 @@ def max_batch_size(keys, n_channels):
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._fast_backend import max_batch_size
+    >>> from skqm7x.representations._scattering._fast_backend import max_batch_size
     >>> max_batch_size(np.array([[32] * 12, [64] * 12]), n_channels=3).tolist()
     [10, 1]
     """
@@ -430,14 +430,14 @@ def scattering_features(
     """Order-0, 1 and 2 solid-harmonic scattering features of a batch.
 
     Same interface and output layout as
-    :func:`skqm7x._scattering._kymatio_backend.scattering_features`;
+    :func:`skqm7x.representations._scattering._kymatio_backend.scattering_features`;
     ``grid_shape`` is ignored: each batch gets grids sized to its largest
     molecule (see :func:`grid_key`).
 
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._fast_backend import scattering_features
+    >>> from skqm7x.representations._scattering._fast_backend import scattering_features
     >>> features = scattering_features(
     ...     np.ones((1, 1, 1)), np.zeros((1, 1, 3)), grid_shape=None,
     ...     J=1, L=1, sigma=1.0, integral_powers=(1.0,), device="cpu")

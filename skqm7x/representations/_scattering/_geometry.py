@@ -54,7 +54,7 @@ def orient_molecules(Z, R):
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._geometry import orient_molecules
+    >>> from skqm7x.representations._scattering._geometry import orient_molecules
     >>> Z = np.array([[6.0, 6.0, 0.0]])
     >>> R = np.array([[[1.0, 1.0, 1.0], [1.0, 1.0, 2.5], [0.0, 0.0, 0.0]]])
     >>> positions, half_extents = orient_molecules(Z, R)
@@ -95,7 +95,7 @@ def fft_size(n):
 
     Examples
     --------
-    >>> from skqm7x._scattering._geometry import fft_size
+    >>> from skqm7x.representations._scattering._geometry import fft_size
     >>> fft_size(47), fft_size(49), fft_size(97)
     (48, 50, 100)
     """
@@ -116,7 +116,7 @@ def usable_half_width(grid_shape, sigma, margin):
 
     Examples
     --------
-    >>> from skqm7x._scattering._geometry import usable_half_width
+    >>> from skqm7x.representations._scattering._geometry import usable_half_width
     >>> usable_half_width((48, 36, 30), sigma=2.0, margin=3.0)
     array([17., 11.,  8.])
     """
@@ -154,7 +154,7 @@ def resolve_grid(max_half_extent, *, grid_shape, scale, sigma, margin, longest):
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._geometry import resolve_grid
+    >>> from skqm7x.representations._scattering._geometry import resolve_grid
     >>> shape, scale = resolve_grid(
     ...     np.array([4.7, 3.1, 2.2]), grid_shape=None, scale="auto", sigma=2.0,
     ...     margin=3.0, longest=48)
@@ -188,7 +188,7 @@ def default_grid_for_scale(max_half_extent, *, scale, sigma, margin):
     Examples
     --------
     >>> import numpy as np
-    >>> from skqm7x._scattering._geometry import default_grid_for_scale
+    >>> from skqm7x.representations._scattering._geometry import default_grid_for_scale
     >>> default_grid_for_scale(
     ...     np.array([4.7, 3.1, 2.2]), scale=5.0, sigma=2.0, margin=3.0)
     (72, 50, 40)
@@ -227,7 +227,7 @@ def grid_axes(grid_shape):
 
     Examples
     --------
-    >>> from skqm7x._scattering._geometry import grid_axes
+    >>> from skqm7x.representations._scattering._geometry import grid_axes
     >>> grid_axes((4, 5, 2))[1]
     array([ 0.,  1.,  2., -2., -1.])
     """
@@ -260,7 +260,7 @@ def gaussian_densities(positions, weights, *, grid_shape, sigma):
     Examples
     --------
     >>> import torch
-    >>> from skqm7x._scattering._geometry import gaussian_densities
+    >>> from skqm7x.representations._scattering._geometry import gaussian_densities
     >>> rho = gaussian_densities(torch.zeros(1, 1, 3), torch.ones(1, 1, 1),
     ...                          grid_shape=(32, 32, 32), sigma=2.0)
     >>> rho.shape, round(float(rho.sum()), 4)

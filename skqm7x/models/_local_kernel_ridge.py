@@ -10,7 +10,6 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skqm7x._kernel import fit_gaussian_process, gaussian_process_std
 from skqm7x._molecules import (
     check_atomic_numbers,
     check_known_elements,
@@ -18,6 +17,7 @@ from skqm7x._molecules import (
     fitted_elements,
     unpack_molecules,
 )
+from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
 
 # The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020)
 # and the values each may take; representation_params may set any of them, the

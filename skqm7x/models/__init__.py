@@ -1,0 +1,23 @@
+"""Models: regressors of the energy, and meta-regressors around any model.
+
+The regressors take features from ``skqm7x.representations`` (in a
+pipeline), or packed molecules where they compute their own
+(``LocalKernelRidge``); ``AtomicReferenceRegressor`` and
+``ClippedRegressor`` wrap any regressor.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+from skqm7x.models._clipped import ClippedRegressor
+from skqm7x.models._kernel_ridge import GaussianProcessKernelRidge
+from skqm7x.models._local_kernel_ridge import LocalKernelRidge
+from skqm7x.models._mlp import SigmoidMLPRegressor
+from skqm7x.models._reference import AtomicReferenceRegressor
+
+__all__ = [
+    "AtomicReferenceRegressor",
+    "ClippedRegressor",
+    "GaussianProcessKernelRidge",
+    "LocalKernelRidge",
+    "SigmoidMLPRegressor",
+]
