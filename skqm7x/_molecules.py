@@ -233,11 +233,14 @@ def check_molecules(X, estimator_name):
         )
     # Chunks bound the pairwise-distance temporaries (~35 kB a molecule).
     for start in range(0, len(Z), _CHECK_CHUNK):
-        problem = geometry_problem(
-            Z[start : start + _CHECK_CHUNK], R[start : start + _CHECK_CHUNK], start
+        bad = bad_atom_pair(
+            Z[start : start + _CHECK_CHUNK], R[start : start + _CHECK_CHUNK]
         )
-        if problem is not None:
-            raise ValueError(f"{estimator_name}: {problem}")
+        if bad is not None:
+            i, a, b, what = bad
+            raise ValueError(
+                f"{estimator_name}: atoms {a} and {b} of molecule {start + i} {what}."
+            )
     return Z, R
 
 
@@ -250,11 +253,19 @@ this far; a wider spread is a stray atom or positions in another unit (Bohr,
 picometres), and the grids of the scattering transform would not fit it."""
 
 
-def geometry_problem(Z, R, first_index=0):
-    """What is wrong with the first molecule whose geometry is wrong, or None.
+def bad_atom_pair(Z, R):
+    """The first two atoms of one molecule that cannot be where they are.
 
-    Two atoms at one position, or two atoms farther apart than
-    ``MAX_DIAMETER``. Molecules are numbered from ``first_index``.
+    Two atoms at one position, or farther apart than ``MAX_DIAMETER``.
+    Returns ``(molecule, atom, atom, what)``, ``what`` completing "the atoms
+    ...", or None when every molecule is fine.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x._molecules import bad_atom_pair
+    >>> bad_atom_pair(np.array([[1, 1]]), np.array([[[0, 0, 0], [0, 0, 0.0]]]))
+    (0, 0, 1, 'share the same position')
     """
     present = Z > 0
     # Positions like 1e300 overflow to an infinite distance, which is refused.
@@ -264,18 +275,20 @@ def geometry_problem(Z, R, first_index=0):
     np.einsum("nii->ni", pairs)[...] = False
     clash = np.argwhere(pairs & (distances < 1e-8))
     if clash.size:
-        i, a, b = clash[0]
-        return (
-            f"atoms {a} and {b} of molecule {first_index + i} share the same position."
-        )
+        i, a, b = map(int, clash[0])
+        return i, a, b, "share the same position"
     wide = np.argwhere(pairs & ~(distances <= MAX_DIAMETER))
     if wide.size:
-        i, a, b = wide[0]
+        i, a, b = map(int, wide[0])
         return (
-            f"atoms {a} and {b} of molecule {first_index + i} are "
-            f"{distances[i, a, b]:.3g} Angstrom apart, more than the "
-            f"{MAX_DIAMETER:g} Angstrom a molecule may span (a stray atom, or "
-            "positions in another unit?)."
+            i,
+            a,
+            b,
+            (
+                f"are {distances[i, a, b]:.3g} Angstrom apart, more than the "
+                f"{MAX_DIAMETER:g} Angstrom a molecule may span (a stray atom, or "
+                "positions in another unit?)"
+            ),
         )
     return None
 

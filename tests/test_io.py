@@ -71,7 +71,7 @@ def test_read_any_element_and_atomic_numbers(tmp_path):
         ("2\n\nH 0 0 0\nH 1 nan 0\n", "line 4: coordinates must be finite"),
         ("2\n\nH 0 0 0\nH 1 inf 0\n", "line 4: coordinates must be finite"),
         ("2\n\nH 0 0 0\nH 1 0\n", "line 4: expected an element and three"),
-        ("2\n\nH 1 1 1\nH 1 1 1\n", "lines 3 and 4: two atoms share the same position"),
+        ("2\n\nH 1 1 1\nH 1 1 1\n", "lines 3 and 4: the atoms share the same position"),
         ("1\nProperties=pos:R:3\n0 0 0\n", "line 2: the Properties line must name"),
         ("1\nProperties=species:S\nH 0 0 0\n", "line 2: malformed Properties"),
         ("1\nProperties=species:S:x\nH 0 0 0\n", "line 2: malformed Properties"),
@@ -234,6 +234,9 @@ def test_write_submission_keeps_the_mode_a_user_expects(tmp_path):
         path.chmod(0o664)
         write_submission(path, [1], [2.0])
         assert stat.S_IMODE(path.stat().st_mode) == 0o664  # the replaced file's
+        os.umask(0o077)
+        write_submission(tmp_path / "private.csv", [1], [1.0])
+        assert stat.S_IMODE((tmp_path / "private.csv").stat().st_mode) == 0o600
     finally:
         os.umask(previous)
 

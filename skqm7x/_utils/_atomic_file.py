@@ -4,8 +4,8 @@
 
 import errno
 import os
+import secrets
 import stat
-import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -51,13 +51,10 @@ def atomic_open(path, mode="w", **open_kwargs):
         raise FileExistsError(
             errno.EEXIST, "not a regular file, so not replaced by one", str(path)
         )
-    handle, temporary = tempfile.mkstemp(
-        dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
-    )
+    handle, temporary = _create_beside(path)
     try:
-        # mkstemp creates the file readable by its owner only; give it the mode
-        # of the file it replaces, or that of a new file under the umask.
-        os.chmod(temporary, _mode_for(path))
+        if path.exists():
+            os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
         with os.fdopen(handle, mode, **open_kwargs) as file:
             yield file
         os.replace(temporary, path)
@@ -66,10 +63,17 @@ def atomic_open(path, mode="w", **open_kwargs):
         raise
 
 
-def _mode_for(path):
-    try:
-        return stat.S_IMODE(os.stat(path).st_mode)
-    except FileNotFoundError:
-        umask = os.umask(0)
-        os.umask(umask)
-        return 0o666 & ~umask
+def _create_beside(path):
+    """A new, empty hidden file next to ``path``: ``(descriptor, path)``.
+
+    Created with mode 0o666 for the kernel to apply the umask, as ``open``
+    does for a new file (``tempfile.mkstemp`` would make it 0o600, and reading
+    the umask means setting it, for every thread of the process).
+    """
+    while True:
+        temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
+        try:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            return os.open(temporary, flags, 0o666), temporary
+        except FileExistsError:
+            continue

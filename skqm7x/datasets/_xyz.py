@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER, MAX_DIAMETER
+from skqm7x._molecules import ATOMIC_NUMBERS, MAX_ATOMIC_NUMBER, bad_atom_pair
 
 MAX_ATOMS = 1000
 """The most atoms a molecule file may announce. Every molecule of a data set
@@ -160,23 +160,10 @@ def read_xyz(path):
             raise DataFormatError(
                 f"{path}, line {line_number}: coordinates must be finite, got {line!r}."
             )
-    with np.errstate(over="ignore"):  # 1e300 apart is infinitely far: refused
-        distances = np.linalg.norm(R[:, None] - R[None], axis=-1)
-    np.fill_diagonal(distances, np.inf)
-    if np.any(distances < 1e-8):
-        a, b = np.argwhere(distances < 1e-8)[0]
-        raise DataFormatError(
-            f"{path}, lines {a + 3} and {b + 3}: two atoms share the same position."
-        )
-    np.fill_diagonal(distances, 0.0)
-    if np.any(distances > MAX_DIAMETER):
-        a, b = np.argwhere(distances > MAX_DIAMETER)[0]
-        raise DataFormatError(
-            f"{path}, lines {a + 3} and {b + 3}: the atoms are "
-            f"{distances[a, b]:.3g} Angstrom apart, more than the {MAX_DIAMETER:g} "
-            "Angstrom a molecule may span (a stray atom, or positions in another "
-            "unit?)."
-        )
+    bad = bad_atom_pair(Z[None], R[None])
+    if bad is not None:
+        _, a, b, what = bad
+        raise DataFormatError(f"{path}, lines {a + 3} and {b + 3}: the atoms {what}.")
     return Z, R
 
 
