@@ -12,16 +12,20 @@ Usage::
     python benchmarks/bench_coulomb_mlp.py --n-molecules 500   # a quick look
 """
 
-import argparse
-import os
-import platform
-import time
+# SPDX-License-Identifier: BSD-3-Clause
 
 import numpy as np
 import torch
-from joblib import Parallel, delayed
+from _common import (
+    Table,
+    cross_validate,
+    describe_cv,
+    describe_machine,
+    error_scores,
+    load_labelled,
+    make_parser,
+)
 from sklearn.base import clone
-from sklearn.model_selection import KFold
 from sklearn.pipeline import make_pipeline
 
 import skqm7x
@@ -47,38 +51,8 @@ def configurations():
     }
 
 
-def fit_fold(model, X, y, train, test):
-    start = time.perf_counter()
-    model.fit(X[train], y[train])
-    return model.predict(X[test]) - y[test], time.perf_counter() - start
-
-
-def cross_validate(model, X, y, n_folds, n_jobs):
-    folds = list(KFold(n_folds, shuffle=True, random_state=0).split(X))
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(fit_fold)(clone(model), X, y, train, test) for train, test in folds
-    )
-    errors = np.empty_like(y)
-    for (_, test), (fold_errors, _) in zip(folds, results, strict=True):
-        errors[test] = fold_errors
-    return errors, [seconds for _, seconds in results]
-
-
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
-    parser.add_argument(
-        "--n-molecules",
-        type=int,
-        default=None,
-        help="use the first N labelled molecules (default: all)",
-    )
-    parser.add_argument("--folds", type=int, default=5)
+    parser = make_parser(__doc__, n_molecules=True, folds=True)
     parser.add_argument(
         "--n-jobs", type=int, default=1, help="folds trained in parallel processes"
     )
@@ -87,34 +61,28 @@ def main():
     )
     args = parser.parse_args()
 
-    X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
-    X, y = X[: args.n_molecules], y[: args.n_molecules]
+    X, y = load_labelled(args.data_dir, args.n_molecules)
+    print(describe_cv(len(y), args.folds))
     print(
-        f"{len(y)} labelled molecules, {args.folds}-fold CV "
-        "(KFold, shuffle=True, random_state=0)"
-    )
-    print(
-        f"machine: {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores, torch {torch.__version__}, "
-        f"{torch.get_num_threads()} threads, CPU"
+        describe_machine(
+            f"torch {torch.__version__}", f"{torch.get_num_threads()} threads", "CPU"
+        )
     )
     print(f"predict-the-mean RMSE: {np.std(y):.3f} eV\n")
-    header = (
-        f"{'configuration':<28}{'RMSE (eV)':>10}{'MAE (eV)':>10}{'max |err|':>10}"
-        f"{'fit s/fold':>12}"
+    table = Table(
+        [
+            ("configuration", "<28"),
+            ("RMSE (eV)", ">10.3f"),
+            ("MAE (eV)", ">10.3f"),
+            ("max |err|", ">10.2f"),
+            ("fit s/fold", ">12.1f"),
+        ]
     )
-    print(header)
-    print("-" * len(header))
     for name, model in configurations().items():
         if args.only and args.only not in name:
             continue
         errors, fit_seconds = cross_validate(model, X, y, args.folds, args.n_jobs)
-        print(
-            f"{name:<28}{np.sqrt(np.mean(errors**2)):>10.3f}"
-            f"{np.mean(np.abs(errors)):>10.3f}{np.max(np.abs(errors)):>10.2f}"
-            f"{np.mean(fit_seconds):>12.1f}",
-            flush=True,
-        )
+        table.row(name, *error_scores(errors), np.mean(fit_seconds))
 
 
 if __name__ == "__main__":

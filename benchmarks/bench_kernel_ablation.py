@@ -21,15 +21,19 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
-import os
-import platform
-import time
-
 import numpy as np
+from _common import (
+    Stopwatch,
+    Table,
+    describe_cv,
+    describe_machine,
+    error_scores,
+    kfold,
+    load_labelled,
+    make_parser,
+)
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics.pairwise import euclidean_distances, manhattan_distances
-from sklearn.model_selection import KFold
 from sklearn.preprocessing import StandardScaler
 
 import skqm7x
@@ -92,42 +96,27 @@ def distances(features, kernel):
     return manhattan_distances(features)
 
 
-def cv_rmse(K, y, baselines, folds, alpha):
+def cv_scores(K, y, baselines, folds, alpha):
     errors = np.empty_like(y)
     for (train, test), (base_train, base_test) in zip(folds, baselines, strict=True):
         model = KernelRidge(alpha=alpha, kernel="precomputed")
         model.fit(K[np.ix_(train, train)], y[train] - base_train)
         errors[test] = model.predict(K[np.ix_(test, train)]) + base_test - y[test]
-    return np.sqrt(np.mean(errors**2)), np.mean(np.abs(errors)), np.abs(errors).max()
+    return error_scores(errors)
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
-    parser.add_argument("--n-molecules", type=int, default=None)
-    parser.add_argument("--folds", type=int, default=5)
+    parser = make_parser(__doc__, n_molecules=True, folds=True)
     parser.add_argument("--alphas", nargs=2, type=float, default=[1e-9, 1e-6])
     parser.add_argument(
         "--only", default=None, help="run variants whose name contains this"
     )
     args = parser.parse_args()
 
-    X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
-    X, y = X[: args.n_molecules], y[: args.n_molecules]
-    folds = list(KFold(args.folds, shuffle=True, random_state=0).split(X))
-    print(
-        f"{len(y)} labelled molecules, {args.folds}-fold CV (KFold, shuffle=True, "
-        f"random_state=0); KernelRidge, alpha in {args.alphas}"
-    )
-    print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}\n"
-    )
+    X, y = load_labelled(args.data_dir, args.n_molecules)
+    folds = list(kfold(args.folds).split(X))
+    print(f"{describe_cv(len(y), args.folds)}; KernelRidge, alpha in {args.alphas}")
+    print(describe_machine() + "\n")
     baselines = {}
     for reference in (False, True):
         baselines[reference] = []
@@ -150,13 +139,18 @@ def main():
         }
         if not rows:
             continue
-        header = f"{family + ': width / median':<28}" + "".join(
-            f"{w:>8g}" for w in WIDTHS[family]
+        table = Table(
+            [
+                (f"{family}: width / median", "<28"),
+                *((f"{w:g}", ">8.4f") for w in WIDTHS[family]),
+                ("best: RMSE", ">12.4f"),
+                ("MAE", ">8.4f"),
+                ("max", ">6.2f"),
+                ("s", ">6.0f"),
+            ]
         )
-        print(f"{header}{'best: RMSE':>12}{'MAE':>8}{'max':>6}{'s':>6}")
-        print("-" * (len(header) + 32))
         for name, (transformer, kernel, reference) in rows.items():
-            start = time.perf_counter()
+            watch = Stopwatch()
             D = distances(transformer.fit_transform(X), kernel)
             median = np.median(D[np.triu_indices_from(D, k=1)])
             cells, best = [], (np.inf, np.inf, np.inf)
@@ -167,18 +161,12 @@ def main():
                 else:
                     K = np.exp(-D / width)
                 scores = min(
-                    cv_rmse(K, y, baselines[reference], folds, alpha)
+                    cv_scores(K, y, baselines[reference], folds, alpha)
                     for alpha in args.alphas
                 )
-                cells.append(scores[0])
+                cells.append(scores.rmse)
                 best = min(best, scores)
-            print(
-                f"{name:<28}"
-                + "".join(f"{rmse:>8.4f}" for rmse in cells)
-                + f"{best[0]:>12.4f}{best[1]:>8.4f}{best[2]:>6.2f}"
-                + f"{time.perf_counter() - start:>6.0f}",
-                flush=True,
-            )
+            table.row(name, *cells, *best, watch.seconds)
         print()
 
 

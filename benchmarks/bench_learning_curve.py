@@ -19,15 +19,14 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
 import csv
-import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _common import Stopwatch, Table, kfold, load_labelled, make_parser
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter
-from sklearn.model_selection import KFold, learning_curve
+from sklearn.model_selection import learning_curve
 
 import skqm7x
 
@@ -83,13 +82,7 @@ def plot(rows, output):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
+    parser = make_parser(__doc__)
     parser.add_argument(
         "--models",
         nargs="+",
@@ -111,17 +104,25 @@ def main():
 
     rows = read_rows(args.results)
     if args.models:
-        X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
-        folds = KFold(5, shuffle=True, random_state=0)
-        print(f"{'pipeline':<18}{'n_train':>8}{'RMSE (eV)':>11}{'+-':>8}{'fit s':>9}")
+        X, y = load_labelled(args.data_dir)
+        table = Table(
+            [
+                ("pipeline", "<18"),
+                ("n_train", ">8"),
+                ("RMSE (eV)", ">11.4f"),
+                ("+-", ">8.4f"),
+                ("fit s", ">9.1f"),
+            ],
+            rule=False,
+        )
         for name in args.models:
-            start = time.perf_counter()
+            watch = Stopwatch()
             sizes, _, test_scores, fit_times, _ = learning_curve(
                 build(name),
                 X,
                 y,
                 train_sizes=args.sizes,
-                cv=folds,
+                cv=kfold(),
                 scoring="neg_root_mean_squared_error",
                 shuffle=True,
                 random_state=0,
@@ -136,12 +137,8 @@ def main():
                     "fit_s": f"{seconds.mean():.1f}",
                     "folds": len(scores),
                 }
-                print(
-                    f"{name:<18}{n:>8}{scores.mean():>11.4f}{scores.std():>8.4f}"
-                    f"{seconds.mean():>9.1f}",
-                    flush=True,
-                )
-            print(f"  ({time.perf_counter() - start:.0f} s)", flush=True)
+                table.row(name, n, scores.mean(), scores.std(), seconds.mean())
+            print(f"  ({watch.seconds:.0f} s)", flush=True)
         write_rows(args.results, rows)
     if not rows:
         parser.error(f"no results in {args.results}; name --models to compute some")

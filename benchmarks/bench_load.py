@@ -14,46 +14,51 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
 import os
 import platform
-import time
 
 import numpy as np
+from _common import Stopwatch, Table, describe_machine, make_parser
 
 import skqm7x
 
 
 def load_both(data_dir):
-    start = time.perf_counter()
+    watch = Stopwatch()
     train = skqm7x.load_qm7x(data_dir, "train")
     test = skqm7x.load_qm7x(data_dir, subset="test")
-    seconds = time.perf_counter() - start
+    seconds = watch.seconds
     if len(train.ids) + len(test.ids) == 0:
         raise SystemExit(f"{data_dir}: no molecules")
     return seconds
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=os.environ.get("SKQM7X_DATA") or None,
-        help="also time reading this folder in the challenge layout",
+    parser = make_parser(
+        __doc__,
+        data_dir_help="also time reading this folder in the challenge layout "
+        "(default: $SKQM7X_DATA)",
     )
+    parser.set_defaults(data_dir=os.environ.get("SKQM7X_DATA") or None)
     parser.add_argument("--repeats", type=int, default=20)
     args = parser.parse_args(argv)
     # The shipped set, whatever SKQM7X_DATA says.
     os.environ.pop("SKQM7X_DATA", None)
 
     print(
-        f"machine: {platform.machine()}, {os.cpu_count()} cores, "
-        f"Python {platform.python_version()}, numpy {np.__version__}; "
-        f"{args.repeats} loads of both subsets each\n"
+        describe_machine(
+            f"Python {platform.python_version()}", f"numpy {np.__version__}"
+        )
+        + f"; {args.repeats} loads of both subsets each\n"
     )
-    header = f"{'source':<10}{'first (s)':>11}{'median (s)':>12}{'slowest (s)':>13}"
-    print(header)
-    print("-" * len(header))
+    table = Table(
+        [
+            ("source", "<10"),
+            ("first (s)", ">11.4f"),
+            ("median (s)", ">12.4f"),
+            ("slowest (s)", ">13.4f"),
+        ]
+    )
     rows = {"shipped": None}
     if args.data_dir:
         rows["folder"] = args.data_dir
@@ -61,10 +66,7 @@ def main(argv=None):
     for name, data_dir in rows.items():
         seconds = [load_both(data_dir) for _ in range(args.repeats)]
         medians[name] = np.median(seconds)
-        print(
-            f"{name:<10}{seconds[0]:>11.4f}{medians[name]:>12.4f}{max(seconds):>13.4f}",
-            flush=True,
-        )
+        table.row(name, seconds[0], medians[name], max(seconds))
     if "folder" in medians:
         ratio = medians["folder"] / medians["shipped"]
         print(f"\nthe shipped set loads {ratio:.0f} times faster than the folder")

@@ -28,8 +28,9 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
 import sys
+
+from _common import make_parser
 
 import skqm7x
 from skqm7x.__main__ import main as skqm7x_main
@@ -39,13 +40,7 @@ ROWS = [name for name in skqm7x.available_models() if name != "best"]
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
+    parser = make_parser(__doc__, n_molecules=True, folds=True)
     parser.add_argument(
         "--only",
         nargs="+",
@@ -54,13 +49,6 @@ def main(argv=None):
         metavar="NAME",
         help=f"rows to run, from {', '.join(ROWS)} (default: {', '.join(QUICK)})",
     )
-    parser.add_argument(
-        "--n-molecules",
-        type=int,
-        default=None,
-        help="use the first N labelled molecules (default: all)",
-    )
-    parser.add_argument("--folds", type=int, default=5)
     parser.add_argument(
         "--n-jobs",
         type=int,

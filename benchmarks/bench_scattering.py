@@ -41,17 +41,23 @@ baseline.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import argparse
 import cProfile
 import io
 import multiprocessing
-import os
 import pstats
 import resource
-import time
 import warnings
 
 import numpy as np
+from _common import (
+    Stopwatch,
+    Table,
+    cross_validate,
+    describe_machine,
+    error_scores,
+    load_labelled,
+    make_parser,
+)
 
 KYMATIO_SHAPE = (192, 128, 96)
 POWERS = (0.5, 1.0, 2.0, 3.0)
@@ -142,9 +148,9 @@ def _measure(job, queue, threads, args):
         torch.set_num_threads(threads)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        start = time.perf_counter()
+        watch = Stopwatch()
         result = job(*args)
-        seconds = time.perf_counter() - start
+        seconds = watch.seconds
     from joblib.externals.loky import get_reusable_executor
 
     # Workers (n_jobs > 1) count once they have exited.
@@ -209,18 +215,21 @@ def compare(X_fit, X, threads, batch_size):
         ),
     ]
     results = []
-    print("| configuration | s / molecule | time ratio to kymatio example | peak MiB |")
-    print("|---|---:|---:|---:|")
+    table = Table(
+        [
+            ("configuration", "<"),
+            ("s / molecule", ">.3f"),
+            ("time ratio to kymatio example", ">.1f"),
+            ("peak MiB", ">.0f"),
+        ],
+        markdown=True,
+    )
     for name, job, args in rows:
         features, seconds, peak = run_isolated(job, threads, *args)
         if not results:
             reference_seconds = seconds
         results.append(features)
-        print(
-            f"| {name} | {seconds / n:.3f} | {reference_seconds / seconds:.1f} | "
-            f"{peak:.0f} |",
-            flush=True,
-        )
+        table.row(name, seconds / n, reference_seconds / seconds, peak)
     example, kymatio_default, fast_default, fast_example, converged = results
     print("\nlargest relative difference (powers >= 1; power 0.5):")
     for name, a, b in [
@@ -268,18 +277,23 @@ def whole(X_fit, X, n_jobs, threads, batch_size):
     )
 
 
-def cross_validate(X, y, cache_dir, n_jobs, batch_size):
+def ridge_cv(X, y, cache_dir, n_jobs, batch_size):
     from joblib import Memory
     from sklearn.linear_model import Ridge
-    from sklearn.model_selection import KFold, cross_val_predict
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
     print(f"\n## 5-fold CV of StandardScaler + Ridge on {len(X)} labelled molecules\n")
-    print("| features | CV RMSE (eV) | CV MAE (eV) | best alpha |")
-    print("|---|---:|---:|---:|")
+    table = Table(
+        [
+            ("features", "<"),
+            ("CV RMSE (eV)", ">.4f"),
+            ("CV MAE (eV)", ">.4f"),
+            ("best alpha", ">.0e"),
+        ],
+        markdown=True,
+    )
     cached = Memory(cache_dir, verbose=0).cache(_transformer_features)
-    cv = KFold(5, shuffle=True, random_state=0)
     for backend in ("fast", "kymatio"):
         features = cached(
             X, X, dict(backend=backend, n_jobs=n_jobs, batch_size=batch_size)
@@ -287,13 +301,10 @@ def cross_validate(X, y, cache_dir, n_jobs, batch_size):
         best = None
         for alpha in np.logspace(-9, 1, 11):
             model = make_pipeline(StandardScaler(), Ridge(alpha=alpha))
-            predicted = cross_val_predict(model, features, y, cv=cv)
-            rmse = float(np.sqrt(np.mean((predicted - y) ** 2)))
-            if best is None or rmse < best[0]:
-                best = (rmse, float(np.mean(np.abs(predicted - y))), alpha)
-        print(
-            f"| {backend} | {best[0]:.4f} | {best[1]:.4f} | {best[2]:.0e} |", flush=True
-        )
+            scores = error_scores(cross_validate(model, features, y)[0])
+            if best is None or scores.rmse < best[0].rmse:
+                best = (scores, alpha)
+        table.row(backend, best[0].rmse, best[0].mae, best[1])
 
 
 def _dask_features(X_fit, X, n_workers, threads):
@@ -329,38 +340,31 @@ def _dask_features(X_fit, X, n_workers, threads):
         parallel_config(backend="dask"),
     ):
         scattering.transform(X[:n_workers])  # workers import torch, build filters
-        start = time.perf_counter()
+        watch = Stopwatch()
         scattering.transform(X)
-        return time.perf_counter() - start
+        return watch.seconds
 
 
 def dask_scaling(X_fit, X, threads):
     print(f"\n## joblib's Dask backend, {len(X)} molecules, local cluster\n")
-    print("| workers | s | s / molecule | speed-up |")
-    print("|---:|---:|---:|---:|")
+    table = Table(
+        [
+            ("workers", ">d"),
+            ("s", ">.1f"),
+            ("s / molecule", ">.3f"),
+            ("speed-up", ">.2f"),
+        ],
+        markdown=True,
+    )
     first = None
     for workers in (1, 2):
         seconds = _dask_features(X_fit, X, workers, threads)
         first = first or seconds
-        print(
-            f"| {workers} | {seconds:.1f} | {seconds / len(X):.3f} | "
-            f"{first / seconds:.2f} |",
-            flush=True,
-        )
+        table.row(workers, seconds, seconds / len(X), first / seconds)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description=__doc__.splitlines()[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=__doc__.split("\n\n", 1)[1],
-    )
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
+    parser = make_parser(__doc__)
     parser.add_argument("--compare", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--whole", action="store_true")
@@ -378,39 +382,32 @@ def main():
     if not any((args.compare, args.profile, args.whole, args.cv, args.dask)):
         args.compare = True
 
-    import platform
-
     import torch
 
     from skqm7x import load_qm7x
 
-    train = load_qm7x(args.data_dir, "train")
+    X, y = load_labelled(args.data_dir)
     print(
-        f"{platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-        f"torch {torch.__version__}, {args.threads} torch thread(s) per process"
+        describe_machine(
+            f"torch {torch.__version__}",
+            f"{args.threads} torch thread(s) per process",
+        )
     )
     rng = np.random.default_rng(0)
-    sample = train.data[rng.permutation(len(train.data))[: args.n_molecules]]
+    sample = X[rng.permutation(len(X))[: args.n_molecules]]
     if args.compare:
-        compare(train.data, sample, args.threads, args.batch_size)
+        compare(X, sample, args.threads, args.batch_size)
     if args.profile:
         torch.set_num_threads(args.threads)
-        profile(train.data, sample[:8])
+        profile(X, sample[:8])
     if args.whole:
         test = load_qm7x(args.data_dir, subset="test")
-        everything = np.vstack([train.data, test.data])
-        whole(train.data, everything, args.n_jobs, args.threads, args.batch_size)
+        whole(X, np.vstack([X, test.data]), args.n_jobs, args.threads, args.batch_size)
     if args.cv:
         torch.set_num_threads(args.threads)
-        cross_validate(
-            train.data, train.target, args.cache_dir, args.n_jobs, args.batch_size
-        )
+        ridge_cv(X, y, args.cache_dir, args.n_jobs, args.batch_size)
     if args.dask:
-        dask_scaling(
-            train.data,
-            train.data[rng.permutation(len(train.data))[: args.dask_molecules]],
-            args.threads,
-        )
+        dask_scaling(X, X[rng.permutation(len(X))[: args.dask_molecules]], args.threads)
 
 
 if __name__ == "__main__":

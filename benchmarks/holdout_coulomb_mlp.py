@@ -10,11 +10,12 @@ Usage::
     python benchmarks/holdout_coulomb_mlp.py --baseline  # GFN2-xTB Delta-learning
 """
 
-import argparse
+# SPDX-License-Identifier: BSD-3-Clause
+
 import ast
-import time
 
 import numpy as np
+from _common import Stopwatch, error_scores, load_labelled, make_parser
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -28,13 +29,7 @@ def parameters(pairs):
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--data-dir",
-        default=None,
-        help="a folder in the challenge layout (default: $SKQM7X_DATA, else the "
-        "challenge set shipped in the package)",
-    )
+    parser = make_parser(__doc__)
     parser.add_argument("--expander", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument("--mlp", nargs="*", default=[], metavar="KEY=VALUE")
     parser.add_argument(
@@ -48,7 +43,7 @@ def main():
     )
     args = parser.parse_args()
 
-    X, y = skqm7x.load_qm7x(args.data_dir, return_X_y=True)
+    X, y = load_labelled(args.data_dir)
     X_train, X_test, y_train, y_test = train_test_split(
         X, y, test_size=0.2, random_state=0
     )
@@ -64,15 +59,15 @@ def main():
             baseline=skqm7x.TightBindingEnergyTransformer() if args.baseline else None,
             handle_unknown="ignore",
         )
-    start = time.perf_counter()
+    watch = Stopwatch()
     model.fit(X_train, y_train)
-    seconds = time.perf_counter() - start
-    errors = model.predict(X_test) - y_test
+    seconds = watch.seconds
+    scores = error_scores(model.predict(X_test) - y_test)
     print(
         f"reference={args.reference} baseline={args.baseline} "
         f"expander={expander} mlp={mlp}: "
-        f"held-out RMSE {np.sqrt(np.mean(errors**2)):.3f} eV, "
-        f"MAE {np.mean(np.abs(errors)):.3f} eV, fit {seconds:.1f} s "
+        f"held-out RMSE {scores.rmse:.3f} eV, "
+        f"MAE {scores.mae:.3f} eV, fit {seconds:.1f} s "
         f"(predict-the-mean RMSE {np.std(y_test):.3f} eV)"
     )
 

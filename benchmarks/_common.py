@@ -1,0 +1,202 @@
+"""What the benchmark scripts share: options, data, folds, timing and tables.
+
+Not a benchmark itself. Each script of this folder imports it as ``_common``:
+Python puts the folder of the script it runs first on ``sys.path``, so
+``python benchmarks/bench_coulomb_mlp.py`` finds it from any working
+directory.
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import argparse
+import os
+import platform
+import re
+import time
+from typing import NamedTuple
+
+import numpy as np
+from joblib import Parallel, delayed
+from sklearn.base import clone
+from sklearn.model_selection import KFold
+
+import skqm7x
+
+DATA_DIR_HELP = (
+    "a folder in the challenge layout (default: $SKQM7X_DATA, else the "
+    "challenge set shipped in the package)"
+)
+
+
+def make_parser(doc, *, n_molecules=False, folds=False, data_dir_help=DATA_DIR_HELP):
+    """The command line of a script, with the options the scripts share.
+
+    The first paragraph of ``doc`` (the script's docstring) describes the
+    script; ``--help`` prints the rest after the options. Every parser takes
+    ``--data-dir``; ``n_molecules`` adds ``--n-molecules`` (the first N
+    labelled molecules, see :func:`load_labelled`) and ``folds`` adds
+    ``--folds`` (default 5, see :func:`kfold`).
+    """
+    summary, _, details = doc.strip().partition("\n\n")
+    parser = argparse.ArgumentParser(
+        description=summary,
+        epilog=details,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--data-dir", default=None, help=data_dir_help)
+    if n_molecules:
+        parser.add_argument(
+            "--n-molecules",
+            type=int,
+            default=None,
+            help="use the first N labelled molecules (default: all)",
+        )
+    if folds:
+        parser.add_argument(
+            "--folds", type=int, default=5, help="cross-validation folds (default: 5)"
+        )
+    return parser
+
+
+def load_labelled(data_dir=None, n_molecules=None):
+    """``X, y`` of the first ``n_molecules`` labelled molecules (None: all).
+
+    ``data_dir=None`` reads what ``skqm7x.load_qm7x()`` reads: the folder
+    ``SKQM7X_DATA`` names, else the challenge set shipped in the package.
+    """
+    X, y = skqm7x.load_qm7x(data_dir, return_X_y=True)
+    return X[:n_molecules], y[:n_molecules]
+
+
+def kfold(n_folds=5):
+    """The folds of the benchmarks: KFold(n_folds, shuffle=True, random_state=0)."""
+    return KFold(n_folds, shuffle=True, random_state=0)
+
+
+def describe_cv(n_molecules, n_folds=5):
+    """One line that says on what and how a script cross-validates."""
+    return (
+        f"{n_molecules} labelled molecules, {n_folds}-fold CV "
+        "(KFold, shuffle=True, random_state=0)"
+    )
+
+
+def describe_machine(*details):
+    """``machine: x86_64, 2 cores, OMP_NUM_THREADS=...`` and ``details``."""
+    threads = os.environ.get("OMP_NUM_THREADS", "unset")
+    return "machine: " + ", ".join(
+        [
+            platform.machine(),
+            f"{os.cpu_count()} cores",
+            f"OMP_NUM_THREADS={threads}",
+            *details,
+        ]
+    )
+
+
+class Stopwatch:
+    """Wall-clock seconds since it was made: ``Stopwatch().seconds``."""
+
+    def __init__(self):
+        self._start = time.perf_counter()
+
+    @property
+    def seconds(self):
+        return time.perf_counter() - self._start
+
+
+class Errors(NamedTuple):
+    """RMSE, MAE and largest absolute error, in the unit of the errors."""
+
+    rmse: float
+    mae: float
+    largest: float
+
+
+def error_scores(errors):
+    """:class:`Errors` of predicted minus true values."""
+    absolute = np.abs(errors)
+    return Errors(
+        float(np.sqrt(np.mean(absolute**2))),
+        float(np.mean(absolute)),
+        float(np.max(absolute)),
+    )
+
+
+def _fit_fold(model, X, y, train, test):
+    watch = Stopwatch()
+    model.fit(X[train], y[train])
+    seconds = watch.seconds
+    return model.predict(X[test]) - y[test], seconds
+
+
+def cross_validate(model, X, y, n_folds=5, n_jobs=1):
+    """Out-of-fold errors over :func:`kfold` and the seconds of each fit.
+
+    Returns ``errors`` (predicted minus true, one per molecule, each from the
+    fold that held it out) and ``fit_seconds`` (one per fold). ``n_jobs``
+    folds train at once, in separate processes.
+    """
+    folds = list(kfold(n_folds).split(X))
+    results = Parallel(n_jobs=n_jobs)(
+        delayed(_fit_fold)(clone(model), X, y, train, test) for train, test in folds
+    )
+    errors = np.empty_like(y, dtype=float)
+    for (_, test), (fold_errors, _) in zip(folds, results, strict=True):
+        errors[test] = fold_errors
+    return errors, [seconds for _, seconds in results]
+
+
+# A column's format spec: alignment, width, then how a value is written.
+_SPEC = re.compile(r"(?P<align>[<>^]?)(?P<width>\d*)(?P<value>.*)")
+
+
+class Table:
+    """A table printed as its rows come, each row flushed at once.
+
+    Making one prints the titles. ``columns`` are ``(title, spec)`` pairs,
+    ``spec`` a format spec that starts with the alignment and width
+    (``"<28"``, ``">10.3f"``): the title is aligned and padded like the
+    values. ``markdown=True`` prints a GitHub table instead (widths dropped;
+    ``"<"`` columns left-aligned, the others right-aligned); ``rule=False``
+    leaves out the line of dashes under the titles of a plain table.
+    """
+
+    def __init__(self, columns, *, markdown=False, rule=True):
+        self.specs = [_SPEC.fullmatch(spec) for _, spec in columns]
+        self.markdown = markdown
+        titles = [title for title, _ in columns]
+        if markdown:
+            print(self._markdown_line(titles))
+            # An empty alignment is left, as format() aligns text.
+            alignments = (
+                "---" if spec["align"] in "<" else "---:" for spec in self.specs
+            )
+            print("|" + "|".join(alignments) + "|")
+            return
+        header = "".join(
+            f"{title:{spec['align']}{spec['width']}}"
+            for title, spec in zip(titles, self.specs, strict=True)
+        )
+        print(header)
+        if rule:
+            print("-" * len(header))
+
+    @staticmethod
+    def _markdown_line(cells):
+        return "| " + " | ".join(cells) + " |"
+
+    def row(self, *values):
+        """Print one row, a value per column."""
+        if self.markdown:
+            cells = (
+                format(value, spec["value"])
+                for value, spec in zip(values, self.specs, strict=True)
+            )
+            print(self._markdown_line(cells), flush=True)
+        else:
+            cells = (
+                format(value, spec.string)
+                for value, spec in zip(values, self.specs, strict=True)
+            )
+            print("".join(cells), flush=True)
