@@ -17,20 +17,25 @@ from skqm7x.models import (
     GaussianProcessKernelRidge,
     LocalKernelRidge,
     SigmoidMLPRegressor,
+    local_kernels,
 )
 from skqm7x.recipes import available_models, make_model, make_scattering_ridge
 from skqm7x.representations import (
+    AtomicEnvironments,
     BagOfBondsTransformer,
     CoulombMatrixTransformer,
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
     SolidHarmonicScatteringTransformer,
     TightBindingEnergyTransformer,
+    check_fchl19_parameters,
+    fchl19_environments,
 )
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "AtomicEnvironments",
     "AtomicReferenceRegressor",
     "BagOfBondsTransformer",
     "ClippedRegressor",
@@ -44,7 +49,10 @@ __all__ = [
     "TightBindingEnergyTransformer",
     "DataFormatError",
     "available_models",
+    "check_fchl19_parameters",
+    "fchl19_environments",
     "load_qm7x",
+    "local_kernels",
     "make_model",
     "make_scattering_ridge",
     "pack_molecules",

@@ -12,11 +12,9 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from skqm7x.models._local_kernel_ridge import (
-    _Environments,
-    _self_kernels,
-    local_kernels,
-)
+from skqm7x.models import local_kernels
+from skqm7x.models._local_kernel_ridge import _self_kernels
+from skqm7x.representations import fchl19_environments
 from tests.helpers import moved
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
@@ -35,8 +33,8 @@ def test_kernel_matches_qmllib_local_kernel(molecules):
     X, _ = molecules
     Z, R = unpack_molecules(X[:12])
     elements = np.unique(Z[Z > 0])
-    left = _Environments(Z[:7], R[:7], elements, {})
-    right = _Environments(Z[7:], R[7:], elements, {})
+    left = fchl19_environments(X[:7], elements)
+    right = fchl19_environments(X[7:12], elements)
     ours = local_kernels(left, right, [1.5, 4.0])
 
     # qmllib's own (Fortran) double loop over atoms, on padded vectors.
@@ -61,8 +59,8 @@ def test_kernel_matches_qmllib_local_kernel(molecules):
 
 def test_prior_variance_is_the_kernel_diagonal(molecules):
     X, _ = molecules
-    Z, R = unpack_molecules(X[:10])
-    environments = _Environments(Z, R, np.unique(Z[Z > 0]), {})
+    Z, _ = unpack_molecules(X[:10])
+    environments = fchl19_environments(X[:10], np.unique(Z[Z > 0]))
     (K,) = local_kernels(environments, environments, [3.0])
     np.testing.assert_allclose(_self_kernels(environments, 3.0), np.diag(K), rtol=1e-10)
 
@@ -154,25 +152,28 @@ def test_unknown_element_raises_or_is_left_out(molecules):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"representation_params": {"cutoff": 5.0}}, "unknown representation_params"),
+        (
+            {"representation_params": {"cutoff": 5.0}},
+            "representation_params: unknown FCHL19 parameters",
+        ),
         ({"sigma": [1.0, -1.0]}, "sigma must be positive"),
         ({"alpha": []}, "alpha must be positive"),
         # qmllib checks none of these: all-zero vectors, NaN, a TypeError.
         (
             {"representation_params": {"rcut": -1.0}},
-            r"representation_params\['rcut'\] must be positive, got -1.0",
+            r"FCHL19 parameter 'rcut' must be positive, got -1.0",
         ),
         (
             {"representation_params": {"eta2": 0.0}},
-            r"representation_params\['eta2'\] must be positive",
+            r"FCHL19 parameter 'eta2' must be positive",
         ),
         (
             {"representation_params": {"nRs3": 2.5}},
-            r"representation_params\['nRs3'\] must be a positive integer",
+            r"FCHL19 parameter 'nRs3' must be a positive integer",
         ),
         (
             {"representation_params": {"two_body_decay": float("nan")}},
-            r"representation_params\['two_body_decay'\] must be non-negative",
+            r"FCHL19 parameter 'two_body_decay' must be non-negative",
         ),
         ({"elements": [1, 6, 8]}, r"training molecule \d+ has an element \(Z=7\)"),
         ({"elements": [1, 6, 7, 8, 16.5]}, "elements must be atomic numbers"),
@@ -255,3 +256,34 @@ def test_verbose_shows_a_progress_bar_and_changes_nothing(molecules, capsys):
     loud = LocalKernelRidge(sigma=4.0, alpha=1e-6, verbose=True).fit(X[:30], r[:30])
     assert "local kernel" in capsys.readouterr().err
     np.testing.assert_array_equal(loud.predict(X[30:40]), quiet.predict(X[30:40]))
+
+
+def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
+    from skqm7x.models import _local_kernel_ridge
+
+    X, r = molecules
+    calls = []
+    original = _local_kernel_ridge.local_kernels
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(_local_kernel_ridge, "local_kernels", counted)
+    first = LocalKernelRidge(memory=tmp_path).fit(X[:40], r[:40])
+    first_prediction = first.predict(X[40:50], return_std=True)
+    assert len(calls) == 2  # the training kernel, then the prediction's
+    second = LocalKernelRidge(memory=str(tmp_path)).fit(X[:40], r[:40])
+    second_prediction = second.predict(X[40:50], return_std=True)
+    assert len(calls) == 2
+    np.testing.assert_array_equal(second.loo_rmse_, first.loo_rmse_)
+    np.testing.assert_array_equal(second_prediction, first_prediction)
+    uncached = LocalKernelRidge().fit(X[:40], r[:40]).predict(X[40:50])
+    np.testing.assert_allclose(uncached, first_prediction[0], rtol=1e-12)
+    assert len(calls) == 4
+    # Other molecules or parameters are not read from the cache.
+    LocalKernelRidge(memory=tmp_path).fit(X[1:41], r[1:41])
+    LocalKernelRidge(memory=tmp_path, representation_params={"rcut": 4.0}).fit(
+        X[:40], r[:40]
+    )
+    assert len(calls) == 6

@@ -13,8 +13,31 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from sklearn.utils.validation import check_memory
 
 from skqm7x._utils._atomic_file import atomic_open
+
+
+def as_memory(memory):
+    """The ``joblib.Memory`` of an estimator's ``memory`` parameter.
+
+    As scikit-learn's ``check_memory``, which also takes a path: ``None``
+    caches nothing, a folder caches there.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from pathlib import Path
+    >>> from skqm7x._utils._cache import as_memory
+    >>> as_memory(None).location is None
+    True
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> as_memory(folder).location == str(folder)
+    True
+    """
+    if isinstance(memory, os.PathLike):
+        memory = os.fspath(memory)
+    return check_memory(memory)
 
 
 def with_cache(build, memory, prefix):

@@ -10,7 +10,7 @@ pipeline), or packed molecules where they compute their own
 
 from skqm7x.models._clipped import ClippedRegressor
 from skqm7x.models._kernel_ridge import GaussianProcessKernelRidge
-from skqm7x.models._local_kernel_ridge import LocalKernelRidge
+from skqm7x.models._local_kernel_ridge import LocalKernelRidge, local_kernels
 from skqm7x.models._mlp import SigmoidMLPRegressor
 from skqm7x.models._reference import AtomicReferenceRegressor
 
@@ -20,4 +20,5 @@ __all__ = [
     "GaussianProcessKernelRidge",
     "LocalKernelRidge",
     "SigmoidMLPRegressor",
+    "local_kernels",
 ]

@@ -2,85 +2,29 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from numbers import Integral, Real
+import os
+from numbers import Real
 
 import numpy as np
-from scipy import linalg, sparse
+from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
     check_atomic_numbers,
     check_known_elements,
     check_molecules,
     fitted_elements,
-    unpack_molecules,
 )
+from skqm7x._utils._cache import as_memory
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
-
-# The hyper-parameters of qmllib's generate_fchl19 (Christensen et al., 2020)
-# and the values each may take; representation_params may set any of them, the
-# rest keep qmllib's defaults. qmllib itself checks none of them: a negative
-# cutoff gives all-zero vectors, a zero width NaN, a float count a TypeError.
-_COUNT, _POSITIVE, _NON_NEGATIVE = "a positive integer", "positive", "non-negative"
-FCHL19_PARAMETERS = {
-    "nRs2": _COUNT,
-    "nRs3": _COUNT,
-    "nFourier": _COUNT,
-    "eta2": _POSITIVE,
-    "eta3": _POSITIVE,
-    "zeta": _POSITIVE,
-    "rcut": _POSITIVE,
-    "acut": _POSITIVE,
-    "two_body_decay": _NON_NEGATIVE,
-    "three_body_decay": _NON_NEGATIVE,
-    "three_body_weight": _NON_NEGATIVE,
-}
-
-
-def _valid_value(value, kind):
-    if kind == _COUNT:
-        return isinstance(value, Integral) and not isinstance(value, bool) and value > 0
-    if not isinstance(value, Real) or isinstance(value, bool) or not np.isfinite(value):
-        return False
-    return value > 0 if kind == _POSITIVE else value >= 0
-
+from skqm7x.representations import check_fchl19_parameters, fchl19_environments
 
 # Atoms of one element per block of the kernel: bounds the float64 distance
 # temporaries to about 1024 x (atoms of that element in the other set).
 _CHUNK = 1024
-
-
-class _Environments:
-    """The atoms of a set of molecules: FCHL19 vectors, elements, owners."""
-
-    def __init__(self, Z, R, elements, params):
-        from qmllib.representations import generate_fchl19
-
-        vectors, charges, owners = [], [], []
-        element_list = [int(e) for e in elements]
-        for i, (z, r) in enumerate(zip(Z, R, strict=True)):
-            keep = np.isin(z, elements)
-            z, r = z[keep].astype(int), r[keep]
-            if z.size:
-                vectors.append(generate_fchl19(z, r, elements=element_list, **params))
-            charges.append(z)
-            owners.append(np.full(z.size, i))
-        self.n_molecules = len(Z)
-        self.vectors = np.concatenate(vectors) if vectors else np.zeros((0, 0))
-        self.charges = np.concatenate(charges)
-        self.owners = np.concatenate(owners)
-
-    def blocks(self, element):
-        """Vectors, squared norms and owner matrix of one element's atoms."""
-        atoms = np.flatnonzero(self.charges == element)
-        vectors = self.vectors[atoms]
-        owner = sparse.csr_matrix(
-            (np.ones(atoms.size), (np.arange(atoms.size), self.owners[atoms])),
-            shape=(atoms.size, self.n_molecules),
-        )
-        return vectors, np.einsum("ij,ij->i", vectors, vectors), owner
 
 
 def local_kernels(left, right, sigmas, progress=None):
@@ -90,11 +34,39 @@ def local_kernels(left, right, sigmas, progress=None):
     ``I`` of molecule ``a`` and ``J`` of molecule ``b`` that are the same
     element. The squared distances, the costly part, are computed once for
     all widths.
+
+    Parameters
+    ----------
+    left, right : AtomicEnvironments
+        The atoms of two sets of molecules, from
+        :func:`~skqm7x.representations.fchl19_environments` with the same
+        elements and parameters.
+    sigmas : sequence of float
+        Kernel widths.
+    progress : tqdm or None, default=None
+        Updated with the number of ``left`` atoms done.
+
+    Returns
+    -------
+    K : ndarray of shape (len(sigmas), left.n_molecules, right.n_molecules)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x import pack_molecules
+    >>> from skqm7x.models import local_kernels
+    >>> from skqm7x.representations import fchl19_environments
+    >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    >>> X = pack_molecules([(["O", "H", "H"], water), (["H", "H"], water[1:])])
+    >>> environments = fchl19_environments(X, elements=[1, 8])
+    >>> K = local_kernels(environments, environments, [1.0, 2.0])
+    >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
+    ((2, 2, 2), True)
     """
     K = np.zeros((len(sigmas), left.n_molecules, right.n_molecules))
     for element in np.intersect1d(left.charges, right.charges):
-        a_all, aa_all, a_owner = left.blocks(element)
-        b, bb, b_owner = right.blocks(element)
+        a_all, aa_all, a_owner = left.of_element(element)
+        b, bb, b_owner = right.of_element(element)
         for start in range(0, len(a_all), _CHUNK):
             stop = start + _CHUNK
             squared = aa_all[start:stop, None] + bb[None, :]
@@ -121,6 +93,23 @@ def _self_kernels(environments, sigma):
         same = z[:, None] == z[None, :]
         diagonal[molecule] = np.sum(np.exp(squared[same] * (-0.5 / sigma**2)))
     return diagonal
+
+
+def _kernels_between(X_left, X_right, elements, parameters, sigmas, verbose):
+    """``local_kernels`` of two sets of packed molecules, with a progress bar."""
+    left = fchl19_environments(X_left, elements, parameters)
+    right = (
+        left
+        if X_right is X_left
+        else fchl19_environments(X_right, elements, parameters)
+    )
+    with tqdm(
+        total=int(np.isin(left.charges, right.charges).sum()),
+        desc="local kernel",
+        unit="atom",
+        disable=not verbose,
+    ) as bar:
+        return local_kernels(left, right, sigmas, progress=bar)
 
 
 def _leave_one_out_rmse(K, y, alphas):
@@ -191,6 +180,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         What :meth:`predict` does with an element not in ``elements_``:
         raise, or leave its atoms out (of the molecule and of its
         neighbours' environments).
+    memory : None, str, path or joblib.Memory, default=None
+        Cache of the kernels between molecules and of their leave-one-out
+        errors (a folder, or a ``joblib.Memory``), keyed by the molecules and
+        the parameters: a later fit or prediction on the same molecules reads
+        them instead of computing them, so a second run of a workflow skips
+        the costly part. A kernel between ``n`` and ``m`` molecules with
+        ``k`` widths takes ``8 k n m`` bytes (460 MB for the 3792 labelled
+        challenge molecules with four widths). ``None`` caches nothing.
     verbose : bool, default=False
         Show a progress bar over the atoms while computing kernels.
 
@@ -256,6 +253,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "representation_params": [dict, None],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
     }
 
@@ -267,6 +265,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         representation_params=None,
         elements=None,
         handle_unknown="error",
+        memory=None,
         verbose=False,
     ):
         self.sigma = sigma
@@ -274,6 +273,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.representation_params = representation_params
         self.elements = elements
         self.handle_unknown = handle_unknown
+        self.memory = memory
         self.verbose = verbose
 
     @staticmethod
@@ -285,30 +285,25 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             )
         return values
 
-    def _params(self):
-        params = dict(self.representation_params or {})
-        unknown = sorted(set(params) - set(FCHL19_PARAMETERS))
-        if unknown:
+    def _parameters(self):
+        try:
+            return check_fchl19_parameters(self.representation_params)
+        except ValueError as error:
             raise ValueError(
-                f"LocalKernelRidge: unknown representation_params {unknown}; "
-                f"choose from {sorted(FCHL19_PARAMETERS)}."
-            )
-        for name, value in params.items():
-            if not _valid_value(value, FCHL19_PARAMETERS[name]):
-                raise ValueError(
-                    f"LocalKernelRidge: representation_params[{name!r}] must be "
-                    f"{FCHL19_PARAMETERS[name]}, got {value!r}."
-                )
-        return params
+                f"LocalKernelRidge: representation_params: {error}"
+            ) from None
 
-    def _kernels(self, left, right, sigmas):
-        if not self.verbose:
-            return local_kernels(left, right, sigmas)
-        from tqdm.auto import tqdm
-
-        shared = np.isin(left.charges, right.charges).sum()
-        with tqdm(total=int(shared), desc="local kernel", unit="atom") as bar:
-            return local_kernels(left, right, sigmas, progress=bar)
+    def _kernels(self, X_left, X_right, sigmas):
+        """The kernels between two sets of packed molecules, from the cache."""
+        compute = as_memory(self.memory).cache(_kernels_between, ignore=["verbose"])
+        return compute(
+            X_left,
+            X_right,
+            self.elements_,
+            self._parameters(),
+            tuple(float(sigma) for sigma in sigmas),
+            verbose=self.verbose,
+        )
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -329,7 +324,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         sigmas = self._candidates(self.sigma, "sigma")
         alphas = self._candidates(self.alpha, "alpha")
-        params = self._params()
+        self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         self.elements_ = fitted_elements(Z, self.elements)
@@ -346,15 +341,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 f"(Z={Z[molecule, slot]:g}) that is not in elements="
                 f"{self.elements_.tolist()}."
             )
-        environments = _Environments(Z, R, self.elements_, params)
-        kernels = self._kernels(environments, environments, sigmas)
+        kernels = self._kernels(X, X, sigmas)
         if sigmas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
             best_sigma, best_alpha = 0, 0
         else:
-            self.loo_rmse_ = np.array(
-                [_leave_one_out_rmse(K, y, alphas) for K in kernels]
-            )
+            leave_one_out = as_memory(self.memory).cache(_leave_one_out_rmse)
+            self.loo_rmse_ = np.array([leave_one_out(K, y, alphas) for K in kernels])
             best_sigma, best_alpha = np.unravel_index(
                 np.argmin(self.loo_rmse_), self.loo_rmse_.shape
             )
@@ -388,14 +381,11 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         check_known_elements(Z, self.elements_, self.handle_unknown)
-        params = self._params()
-        queries = _Environments(Z, R, self.elements_, params)
-        # X_fit_ was checked in fit.
-        training = _Environments(*unpack_molecules(self.X_fit_), self.elements_, params)
-        (K,) = self._kernels(queries, training, [self.sigma_])
+        (K,) = self._kernels(X, self.X_fit_, [self.sigma_])
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
+        queries = fchl19_environments(X, self.elements_, self._parameters())
         return mean, gaussian_process_std(
             self.cholesky_,
             K,
