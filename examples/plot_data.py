@@ -12,29 +12,23 @@ per-element reference energies already explain
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import labelled_molecules
 
-from skqm7x import AtomicReferenceRegressor, load_qm7x, unpack_molecules
+from skqm7x import AtomicReferenceRegressor, unpack_molecules
 
 # %%
 # Loading the molecules
 # ---------------------
-# ``load_qm7x()`` returns the challenge set shipped in the package (or the
-# folder that ``SKQM7X_DATA`` names, if set). ``SKQM7X_EXAMPLE_SUBSET=60``
-# keeps a seeded random subset of 60
-# labelled molecules, which is what the documentation build does so that
-# every example runs in under a minute; unset (or 0), all of them are used.
+# Every example gets its molecules from ``examples/_example_data``, a few
+# lines around :func:`skqm7x.load_qm7x`, which returns the challenge set
+# shipped in the package (or the folder that ``SKQM7X_DATA`` names, if set).
+# ``SKQM7X_EXAMPLE_SUBSET=60`` keeps a seeded random subset of 60 labelled
+# molecules, which is what the documentation build does so that every
+# example runs in under a minute; unset (or 0), all of them are used.
 
-n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-
-train = load_qm7x()
-X, y = train.data, train.target
-if n_subset:
-    keep = np.random.default_rng(0).permutation(len(X))[:n_subset]
-    X, y = X[keep], y[keep]
+X, y = labelled_molecules()
 
 # %%
 # ``X`` holds one ``(Z, x, y, z)`` row per atom slot, padded with ``Z = 0``

@@ -13,18 +13,20 @@ counter-example: it changes when the atoms are listed in another order.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-import tempfile
-
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import (
+    SCATTERING_CACHE,
+    challenge_grid,
+    labelled_molecules,
+    subset_size,
+)
 from scipy.spatial.transform import Rotation
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
 
 from skqm7x import (
     CoulombMatrixTransformer,
-    SolidHarmonicScatteringTransformer,
     load_qm7x,
     make_model,
     make_scattering_ridge,
@@ -41,14 +43,9 @@ from skqm7x import (
 # whether their predictions move. The molecules that are moved come from the
 # challenge's unlabelled test set.
 
-n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x()
+X, y = labelled_molecules()
 test = load_qm7x(subset="test")
-X, y = train.data, train.target
-if n_subset:
-    keep = np.random.default_rng(0).permutation(len(X))[:n_subset]
-    X, y = X[keep], y[keep]
-max_epochs = 200 if n_subset else 1500
+max_epochs = 200 if subset_size() else 1500
 
 mlp_model = make_model("coulomb-mlp", random_state=0)
 mlp_model.set_params(regressor__sigmoidmlpregressor__max_epochs=max_epochs)
@@ -56,13 +53,8 @@ mlp_model.set_params(regressor__sigmoidmlpregressor__max_epochs=max_epochs)
 # The scattering pipeline with the grid's scale fixed from all the challenge
 # molecules, as in the other scattering examples (features cached on disk);
 # any ridge penalty shows the same invariance.
-geometry = SolidHarmonicScatteringTransformer().fit(
-    np.concatenate([train.data, test.data])
-)
 scattering_model = make_scattering_ridge(
-    memory=os.path.join(tempfile.gettempdir(), "skqm7x-scattering-cache"),
-    scale=geometry.scale_,
-    grid_shape=geometry.grid_shape_,
+    memory=SCATTERING_CACHE, **challenge_grid()
 ).estimator.set_params(ridge__alpha=0.1)
 
 unsorted_model = make_pipeline(CoulombMatrixTransformer(sorting="none"), Ridge())

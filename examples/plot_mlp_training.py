@@ -16,13 +16,12 @@ Montavon et al.'s SGD with momentum, everything else equal.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import labelled_molecules, subset_size
 from matplotlib.ticker import FormatStrFormatter
 
-from skqm7x import load_qm7x, make_model
+from skqm7x import make_model
 
 # %%
 # Data
@@ -32,13 +31,8 @@ from skqm7x import load_qm7x, make_model
 # epochs, about ten minutes per fit on one CPU core for all molecules; on a
 # subset the example trains for 200 epochs instead.
 
-n_subset = int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0))
-train = load_qm7x()
-X, y = train.data, train.target
-if n_subset:
-    keep = np.random.default_rng(0).permutation(len(X))[:n_subset]
-    X, y = X[keep], y[keep]
-max_epochs = 200 if n_subset else 1500
+X, y = labelled_molecules()
+max_epochs = 200 if subset_size() else 1500
 print(f"{len(X)} molecules, {max_epochs} epochs")
 
 # %%

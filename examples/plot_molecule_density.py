@@ -15,6 +15,7 @@ starts from the same density's Fourier transform, known in closed form).
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import all_molecules
 from matplotlib import patheffects
 from matplotlib.colors import PowerNorm
 
@@ -28,16 +29,13 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecul
 # only learns its geometry (no energies involved): the scale from Angstrom to
 # grid units at which the largest challenge molecule fits the grid.
 
-train = load_qm7x()
-test = load_qm7x(subset="test")
-transformer = SolidHarmonicScatteringTransformer().fit(
-    np.concatenate([train.data, test.data])
-)
+transformer = SolidHarmonicScatteringTransformer().fit(all_molecules())
 spacing = 1 / transformer.scale_  # Angstrom between grid points
 width = transformer.sigma * spacing  # Gaussian width in Angstrom
 print(f"grid {transformer.grid_shape_}, {spacing:.3f} Angstrom between points")
 print(f"Gaussian width sigma = {transformer.sigma:g} grid units = {width:.2f} A")
 
+train = load_qm7x()
 molecule_id = 7  # C, N, O and H, 17 atoms
 index = int(np.flatnonzero(train.ids == molecule_id)[0])
 Z, R = unpack_molecules(train.data[index : index + 1])

@@ -20,19 +20,14 @@ the example on a subset, pass ``--n-molecules 300`` or set
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
-import os
-import tempfile
 import time
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import SCATTERING_CACHE, challenge_grid, labelled_molecules
 
-from skqm7x import (
-    SolidHarmonicScatteringTransformer,
-    load_qm7x,
-    make_scattering_ridge,
-)
+from skqm7x import make_scattering_ridge
 
 # %%
 # Options
@@ -43,8 +38,9 @@ parser = argparse.ArgumentParser(description="Scattering + ridge: error vs alpha
 parser.add_argument(
     "--n-molecules",
     type=int,
-    default=int(os.environ.get("SKQM7X_EXAMPLE_SUBSET", 0)) or None,
-    help="random subset of labelled molecules (default: all 3792)",
+    default=None,
+    help="random subset of labelled molecules (default: $SKQM7X_EXAMPLE_SUBSET, "
+    "else all 3792)",
 )
 parser.add_argument(
     "--data-dir",
@@ -54,7 +50,7 @@ parser.add_argument(
 )
 parser.add_argument(
     "--cache-dir",
-    default=os.path.join(tempfile.gettempdir(), "skqm7x-scattering-cache"),
+    default=SCATTERING_CACHE,
     help="where the scattering features are cached",
 )
 parser.add_argument("--output", default=None, help="save the figure to this PNG file")
@@ -66,11 +62,7 @@ args, _ = parser.parse_known_args()
 # The labelled molecules, packed as ``(Z, x, y, z)`` per atom, and their
 # atomization energies in eV.
 
-train = load_qm7x(args.data_dir, "train")
-X, y = train.data, train.target
-if args.n_molecules:
-    subset = np.random.default_rng(0).permutation(len(X))[: args.n_molecules]
-    X, y = X[subset], y[subset]
+X, y = labelled_molecules(args.n_molecules, args.data_dir)
 print(f"{len(X)} molecules, energies {y.min():.1f} to {y.max():.1f} eV")
 
 # %%
@@ -84,11 +76,8 @@ print(f"{len(X)} molecules, energies {y.min():.1f} to {y.max():.1f} eV")
 # refuses). Learning the geometry once from all the challenge molecules (no
 # energies involved) and fixing it gives every fold the same features.
 
-test = load_qm7x(args.data_dir, subset="test")
-geometry = SolidHarmonicScatteringTransformer().fit(
-    np.concatenate([train.data, test.data])
-)
-print(f"grid {geometry.grid_shape_}, {geometry.scale_:.2f} grid units per Angstrom")
+grid = challenge_grid(args.data_dir)
+print(f"grid {grid['grid_shape']}, {grid['scale']:.2f} grid units per Angstrom")
 
 # %%
 # Search over alpha
@@ -105,8 +94,7 @@ print(f"grid {geometry.grid_shape_}, {geometry.scale_:.2f} grid units per Angstr
 search = make_scattering_ridge(
     memory=args.cache_dir,
     verbose=True,
-    scale=geometry.scale_,
-    grid_shape=geometry.grid_shape_,
+    **grid,
 )
 scattering, scaler_and_ridge = search.estimator[0], search.estimator[1:]
 start = time.perf_counter()

@@ -18,6 +18,7 @@ from math import factorial
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import all_molecules
 from matplotlib.colors import PowerNorm
 from matplotlib.patches import Rectangle
 from scipy.special import lpmv
@@ -32,8 +33,8 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecul
 # without their energies. One molecule is drawn, so the subset switch
 # (``SKQM7X_EXAMPLE_SUBSET``) does not apply.
 
+molecules = all_molecules()
 train = load_qm7x()
-molecules = np.concatenate([train.data, load_qm7x(subset="test").data])
 
 molecule_id = 7
 index = int(np.flatnonzero(train.ids == molecule_id)[0])

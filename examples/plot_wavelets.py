@@ -31,9 +31,10 @@ from math import factorial
 
 import matplotlib.pyplot as plt
 import numpy as np
+from _example_data import all_molecules
 from scipy.special import lpmv
 
-from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x
+from skqm7x import SolidHarmonicScatteringTransformer
 
 # %%
 # The scale in Angstrom
@@ -43,10 +44,7 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x
 # them into Angstrom. Fitting learns only the geometry, from all challenge
 # molecules (the subset switch ``SKQM7X_EXAMPLE_SUBSET`` does not apply).
 
-molecules = np.concatenate(
-    [load_qm7x(subset=subset).data for subset in ("train", "test")]
-)
-transformer = SolidHarmonicScatteringTransformer().fit(molecules)
+transformer = SolidHarmonicScatteringTransformer().fit(all_molecules())
 j = 1
 width = transformer.sigma * 2**j  # grid units
 print(
