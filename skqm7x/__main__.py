@@ -109,7 +109,8 @@ def _parser():
         "--cache-dir",
         default=None,
         metavar="DIR",
-        help="keep computed features here for the next run (default: none)",
+        help="keep what the models compute (GFN2-xTB energies, features, "
+        "kernels) here, for the next run on the same molecules (default: none)",
     )
     fitting.add_argument("--quiet", action="store_true", help="no progress bars")
 
@@ -326,6 +327,15 @@ def _make(name, args):
     )
 
 
+def _check_models(names, args):
+    """Refuse, before any work, an option that a model does not take."""
+    for name in names:
+        try:
+            _make(name, args)
+        except ValueError as error:
+            raise _UsageError(str(error)) from None
+
+
 def _check_outputs(args):
     """Refuse, before any work, an output that cannot or must not be written."""
     outputs = {"--out": args.out}
@@ -396,6 +406,7 @@ def _submit(args):
     if args.uncertainty and args.model not in skqm7x.available_models(with_std=True):
         raise _UsageError(f"--uncertainty: model {args.model!r} predicts no std")
     _check_outputs(args)
+    _check_models([args.model], args)
     start = time.perf_counter()
     with _stage("load data"):
         train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
@@ -486,6 +497,7 @@ def _chosen_hyperparameters(model):
 
 
 def _cv(args):
+    _check_models(args.models, args)
     train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
     X, y, ids = train.data, train.target, train.ids
     if args.n_molecules is not None:

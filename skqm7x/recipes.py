@@ -6,6 +6,8 @@ command that chose it; the history of the tuning is in docs/performance.md.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
+
 import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
@@ -179,6 +181,11 @@ def _kernel_ridge_search(
 
 
 def _reference(random_state, verbose, n_jobs, memory):
+    if memory is not None:
+        raise ValueError(
+            "make_model('reference') has nothing to cache (a least-squares fit "
+            "of the element energies); memory must be None."
+        )
     return AtomicReferenceRegressor()
 
 
@@ -197,7 +204,9 @@ def _xtb_coulomb_mlp(random_state, verbose, n_jobs, memory):
     model = _coulomb_mlp(random_state, verbose, n_jobs, memory)
     # Delta-learning: the network learns what GFN2-xTB gets wrong.
     return model.set_params(
-        baseline=TightBindingEnergyTransformer(n_jobs=n_jobs, verbose=verbose)
+        baseline=TightBindingEnergyTransformer(
+            n_jobs=n_jobs, memory=memory, verbose=verbose
+        )
     )
 
 
@@ -232,7 +241,10 @@ def _xtb_scattering_ridge(random_state, verbose, n_jobs, memory):
         clip=True,
     )
     return AtomicReferenceRegressor(
-        search, baseline=TightBindingEnergyTransformer(n_jobs=n_jobs, verbose=verbose)
+        search,
+        baseline=TightBindingEnergyTransformer(
+            n_jobs=n_jobs, memory=memory, verbose=verbose
+        ),
     )
 
 
@@ -320,7 +332,7 @@ def _fchl_krr(random_state, verbose, n_jobs, memory):
     # atom-pair kernel, the costly part, for every candidate and fold. The
     # outer regressor's handle_unknown decides about unseen elements.
     return AtomicReferenceRegressor(
-        LocalKernelRidge(handle_unknown="ignore", verbose=verbose)
+        LocalKernelRidge(handle_unknown="ignore", memory=memory, verbose=verbose)
     )
 
 
@@ -339,9 +351,12 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
             sigma=DELTA_SIGMAS,
             alpha=DELTA_ALPHAS,
             handle_unknown="ignore",
+            memory=memory,
             verbose=verbose,
         ),
-        baseline=TightBindingEnergyTransformer(n_jobs=n_jobs, verbose=verbose),
+        baseline=TightBindingEnergyTransformer(
+            n_jobs=n_jobs, memory=memory, verbose=verbose
+        ),
     )
 
 
@@ -497,8 +512,17 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
         Show progress while fitting.
     n_jobs : int, default=None
         Parallel jobs, where the model has parallel work.
-    memory : str, joblib.Memory or None, default=None
-        Cache of the pipeline's transformers (see ``Pipeline(memory=...)``).
+    memory : None, str, path or joblib.Memory, default=None
+        Where the model caches what it computes from molecules (a folder, or
+        a ``joblib.Memory``), so that a later fit or prediction on the same
+        molecules, in this run or the next, reads it back: the GFN2-xTB
+        energies and the scattering features per molecule, the FCHL19
+        kernels per set of molecules, and the fitted transformers of the
+        other pipelines (as ``Pipeline(memory=...)``). ``None`` keeps nothing
+        after the model is gone; the models whose searches transform the same
+        folds for every candidate (scattering, many-body tensor) then cache
+        them in a temporary folder removed with the model. ``"reference"``
+        has nothing to cache and refuses a ``memory``.
 
     Returns
     -------
@@ -520,4 +544,6 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
     if name not in _MODELS:
         raise ValueError(f"Unknown model {name!r}; choose one of {sorted(_MODELS)}.")
     factory, _, _ = _MODELS[name]
+    if isinstance(memory, os.PathLike):  # Pipeline(memory=...) takes a str
+        memory = os.fspath(memory)
     return factory(random_state, verbose, n_jobs, memory)

@@ -203,6 +203,10 @@ def test_help_everywhere(command):
         ),
         (["--data-dir", "{tmp}"], "has no atoms/ folder"),
         (["--uncertainty", "{tmp}/s.csv", "--model", "reference"], "predicts no std"),
+        (
+            ["--model", "reference", "--cache-dir", "{tmp}/cache"],
+            "make_model('reference') has nothing to cache",
+        ),
     ],
 )
 def test_usage_errors_exit_with_2(tmp_path, args, message, capsys):

@@ -43,11 +43,25 @@ def test_every_model_is_saved():
     assert set(SAVED) == set(skqm7x.available_models()) - {"best"}
 
 
-@pytest.mark.parametrize("name", sorted(SAVED))
-def test_predictions_are_unchanged(name, data):
-    X, y, X_new = data
-    model = skqm7x.make_model(name, random_state=0)
+def fitted(name, data, memory=None):
+    X, y, _ = data
+    model = skqm7x.make_model(name, random_state=0, memory=memory)
     if "mlp" in name:
         model.set_params(regressor__sigmoidmlpregressor__max_epochs=50)
-    model.fit(X, y)
-    np.testing.assert_allclose(model.predict(X_new), SAVED[name], rtol=1e-6, atol=1e-4)
+    return model.fit(X, y)
+
+
+@pytest.mark.parametrize("name", sorted(SAVED))
+def test_predictions_are_unchanged(name, data):
+    predicted = fitted(name, data).predict(data[2])
+    np.testing.assert_allclose(predicted, SAVED[name], rtol=1e-6, atol=1e-4)
+
+
+@pytest.mark.parametrize("name", sorted(set(SAVED) - {"reference"}))
+def test_a_cache_changes_no_prediction(name, data, tmp_path):
+    """What a model keeps in its memory, it reads back as it computed it."""
+    first = fitted(name, data, memory=tmp_path).predict(data[2])
+    assert any(path.is_file() for path in tmp_path.rglob("*")), "nothing cached"
+    again = fitted(name, data, memory=str(tmp_path)).predict(data[2])
+    np.testing.assert_allclose(first, SAVED[name], rtol=1e-6, atol=1e-4)
+    np.testing.assert_array_equal(again, first)

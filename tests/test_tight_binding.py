@@ -205,3 +205,30 @@ def test_xtb_coulomb_mlp_is_the_coulomb_mlp_on_a_baseline(qm7x_train):
     assert repr(model.regressor) == repr(plain.regressor)
     model.set_params(regressor__sigmoidmlpregressor__max_epochs=2)
     assert model.fit(X, y).predict(X).shape == (40,)
+
+
+def test_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
+    from skqm7x.representations import _tight_binding
+
+    computed = []
+    original = _tight_binding._energies
+
+    def counted(Z, *args):
+        computed.append(len(Z))
+        return original(Z, *args)
+
+    monkeypatch.setattr(_tight_binding, "_energies", counted)
+    uncached = TightBindingEnergyTransformer().fit_transform(X[:8])
+    xtb = TightBindingEnergyTransformer(memory=tmp_path).fit(X)
+    first = xtb.transform(X[:6])
+    # Other molecules around them, and padded to more atoms, are reused.
+    padded = np.hstack([X[2:8], np.zeros((6, 8))])
+    second = TightBindingEnergyTransformer(memory=str(tmp_path)).fit_transform(padded)
+    assert sum(computed) == 8 + 6 + 2
+    np.testing.assert_array_equal(first, uncached[:6])
+    np.testing.assert_array_equal(second, uncached[2:8])
+    # Another method is another cache.
+    TightBindingEnergyTransformer(method="GFN1-xTB", memory=tmp_path).fit_transform(
+        X[:2]
+    )
+    assert sum(computed) == 8 + 6 + 2 + 2

@@ -2,19 +2,25 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import hashlib
+import os
 from functools import lru_cache
+from importlib.metadata import version
 from numbers import Integral, Real
+from pathlib import Path
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
     validate_data,
 )
 from threadpoolctl import threadpool_limits
+from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
     ANGSTROM_IN_BOHR,
@@ -22,6 +28,7 @@ from skqm7x._molecules import (
     check_atomic_numbers,
     check_molecules,
 )
+from skqm7x._utils._cache import as_memory, cached_rows
 
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
@@ -61,6 +68,13 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Processes computing molecules in parallel (joblib; ``None`` means 1,
         ``-1`` all cores). Each runs tblite on one OpenMP thread.
+    memory : None, str, path or joblib.Memory, default=None
+        Cache of the energies (a folder, or a ``joblib.Memory``), one file
+        per molecule, keyed by the method, its settings, the tblite version
+        and the molecule itself: any later call reuses the molecules it has
+        seen, whatever the other molecules, so the folds of a
+        cross-validation and a second run of a workflow compute each
+        molecule once. ``None`` caches nothing.
     verbose : bool, default=False
         Show a progress bar over the molecules.
 
@@ -101,6 +115,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         "accuracy": [Interval(Real, 0, None, closed="neither")],
         "max_iterations": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
     }
 
@@ -111,12 +126,14 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         accuracy=1.0,
         max_iterations=250,
         n_jobs=None,
+        memory=None,
         verbose=False,
     ):
         self.method = method
         self.accuracy = accuracy
         self.max_iterations = max_iterations
         self.n_jobs = n_jobs
+        self.memory = memory
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -155,30 +172,60 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z, R = self._check_elements(X)
-        starts = range(0, len(Z), _CHUNK)
+        directory = self._cache_directory()
+        # A bar over the molecules computed, opened only when there are some.
+        bars = []
+
+        def open_bar(total):
+            bars.append(
+                tqdm(
+                    total=total, desc=self.method, unit="mol", disable=not self.verbose
+                )
+            )
+
+        try:
+            if directory is None:
+                open_bar(len(Z))
+                energies = self._compute(Z, R, np.arange(len(Z)), bars[0])
+            else:
+                energies = cached_rows(
+                    lambda rows: self._compute(Z[rows], R[rows], rows, bars[0]),
+                    _molecule_keys(Z, R),
+                    directory,
+                    on_missing=open_bar,
+                )
+        finally:
+            for bar in bars:
+                bar.close()
+        return energies[:, None]
+
+    def _compute(self, Z, R, indices, progress):
         tasks = (
             delayed(_energies)(
                 Z[start : start + _CHUNK],
                 R[start : start + _CHUNK],
-                start,
+                indices[start : start + _CHUNK],
                 self.method,
                 self.accuracy,
                 self.max_iterations,
             )
-            for start in starts
+            for start in range(0, len(Z), _CHUNK)
         )
-        chunks = Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks)
-        if self.verbose:
-            from tqdm.auto import tqdm
+        energies = []
+        for chunk in Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks):
+            energies.append(chunk)
+            progress.update(len(chunk))
+        return np.concatenate(energies)
 
-            with tqdm(total=len(Z), desc=self.method, unit="mol") as bar:
-                energies = []
-                for chunk in chunks:
-                    energies.append(chunk)
-                    bar.update(len(chunk))
-        else:
-            energies = list(chunks)
-        return np.concatenate(energies)[:, None]
+    def _cache_directory(self):
+        """Where this transformer's per-molecule energies live, or None."""
+        location = as_memory(self.memory).location
+        if location is None:
+            return None
+        key = joblib.hash(
+            (self.method, float(self.accuracy), int(self.max_iterations), _tblite())
+        )
+        return Path(location) / "skqm7x-tight-binding" / key
 
     def get_feature_names_out(self, input_features=None):
         """Name of the output column, after the method.
@@ -208,6 +255,22 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         return Z, R
 
 
+def _tblite():
+    """The installed tblite, part of the cache key: another may compute otherwise."""
+    return version("tblite")
+
+
+def _molecule_keys(Z, R):
+    """One cache key per molecule: its atoms and positions, padding left out."""
+    keys = []
+    for charges, positions in zip(Z, R, strict=True):
+        present = charges > 0
+        digest = hashlib.sha1(np.ascontiguousarray(charges[present], float).tobytes())
+        digest.update(np.ascontiguousarray(positions[present], float).tobytes())
+        keys.append(digest.hexdigest())
+    return keys
+
+
 def _total_energy(numbers, positions, method, accuracy, max_iterations):
     """Energy (hartree) of a neutral molecule in its lowest spin state."""
     from tblite.interface import Calculator
@@ -232,10 +295,11 @@ def _free_atom_energy(z, method, accuracy, max_iterations):
     )
 
 
-def _energies(Z, R, first, method, accuracy, max_iterations):
+def _energies(Z, R, indices, method, accuracy, max_iterations):
     """Atomization energies (eV) of a chunk of molecules.
 
-    ``first`` is the index of the chunk's first molecule, for error messages.
+    ``indices`` are the molecules' places in the caller's input, for error
+    messages.
     """
     from tblite.exceptions import TBLiteRuntimeError
 
@@ -268,7 +332,7 @@ def _energies(Z, R, first, method, accuracy, max_iterations):
                 )
                 raise ValueError(
                     f"TightBindingEnergyTransformer: {method} failed on molecule "
-                    f"{first + i}: {error}.{remedy}"
+                    f"{indices[i]}: {error}.{remedy}"
                 ) from None
             energies[i] = (molecule - free_atoms) * HARTREE_IN_EV
     return energies
