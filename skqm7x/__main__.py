@@ -317,23 +317,35 @@ def _stage(name):
     print(f"{name:<24} {time.perf_counter() - start:8.1f} s", flush=True)
 
 
-def _make(name, args):
+def _make(name, args, memory=True):
     return skqm7x.make_model(
         name,
         random_state=args.random_state,
         verbose=not args.quiet,
         n_jobs=args.n_jobs,
-        memory=args.cache_dir,
+        memory=args.cache_dir if memory and name not in args.uncached else None,
     )
 
 
 def _check_models(names, args):
-    """Refuse, before any work, an option that a model does not take."""
+    """Refuse, before any work, an option that a model does not take.
+
+    ``--cache-dir`` serves every model of the run: one with nothing to cache
+    runs without it, and says so.
+    """
+    args.uncached = set()
     for name in names:
         try:
             _make(name, args)
         except ValueError as error:
-            raise _UsageError(str(error)) from None
+            if args.cache_dir is None:
+                raise _UsageError(str(error)) from None
+            try:
+                _make(name, args, memory=False)
+            except ValueError:
+                raise _UsageError(str(error)) from None
+            args.uncached.add(name)
+            print(f"{name}: nothing to cache, runs without --cache-dir")
 
 
 def _check_outputs(args):

@@ -13,6 +13,7 @@ from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils.validation import check_is_fitted
 
 from skqm7x._utils._cache import with_cache
 from skqm7x.models import (
@@ -150,6 +151,32 @@ def make_scattering_ridge(
     return with_cache(build, memory, prefix="skqm7x-scattering-")
 
 
+class _SearchWithStd(GridSearchCV):
+    """``GridSearchCV`` whose ``predict`` passes ``return_std`` to the best model.
+
+    scikit-learn's search predicts from ``X`` alone; the kernel models of
+    :func:`make_model` also give their standard deviation through it.
+    """
+
+    def predict(self, X, **predict_params):
+        """Predict with the best estimator, passing ``predict_params`` on.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Samples.
+        **predict_params : dict
+            Passed to ``best_estimator_.predict``, such as ``return_std``.
+
+        Returns
+        -------
+        y_pred : ndarray, or tuple of ndarray
+            What ``best_estimator_.predict`` returns.
+        """
+        check_is_fitted(self)
+        return self.best_estimator_.predict(X, **predict_params)
+
+
 def _kernel_ridge_search(
     pipeline,
     *,
@@ -163,11 +190,11 @@ def _kernel_ridge_search(
     """GridSearchCV over the kernel, gamma and alpha of a pipeline's last step.
 
     The last step must be a :class:`GaussianProcessKernelRidge`; the search
-    uses ``KFold(n_splits, shuffle=True, random_state=random_state)`` and
-    refits the lowest RMSE.
+    uses ``KFold(n_splits, shuffle=True, random_state=random_state)``,
+    refits the lowest RMSE, and predicts with ``return_std`` too.
     """
     step = pipeline.steps[-1][0]
-    return GridSearchCV(
+    return _SearchWithStd(
         pipeline,
         param_grid={
             f"{step}__kernel": list(kernels),

@@ -61,3 +61,18 @@ def write_challenge_layout(root, train_ids=range(1, 41), test_ids=range(3793, 38
                 "id,energy\n" + "".join(f"{i},{energies[i]!r}\n" for i in ids)
             )
     return root
+
+
+def assert_search_chose_its_best(search):
+    """A fitted search tried every candidate and refitted the best-scoring one.
+
+    The candidates' scores must differ: a parameter that never reached the
+    model would score every candidate alike.
+    """
+    scores = search.cv_results_["mean_test_score"]
+    assert np.all(np.isfinite(scores))
+    assert len(np.unique(scores)) == len(scores), "the candidates scored alike"
+    assert search.best_params_ == search.cv_results_["params"][np.argmax(scores)]
+    refitted = search.best_estimator_.get_params()
+    for name, value in search.best_params_.items():
+        assert refitted[name] == value, name

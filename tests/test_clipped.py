@@ -73,3 +73,39 @@ def test_a_search_scores_the_clipped_predictions(saturating):
     unclipped = cross_val_predict(line, X, y, cv=cv)
     clipped = cross_val_predict(search.best_estimator_, X, y, cv=cv)
     assert np.mean((clipped - y) ** 2) < np.mean((unclipped - y) ** 2)
+
+
+def test_the_regressor_validates_the_input(saturating):
+    from sklearn.ensemble import HistGradientBoostingRegressor
+
+    X, y = saturating
+    X = X.copy()
+    X[::7, 1] = np.nan  # which the wrapped model takes, and so the wrapper
+    clipped = ClippedRegressor(HistGradientBoostingRegressor(max_iter=5)).fit(X, y)
+    assert np.all(np.isfinite(clipped.predict(X)))
+    assert clipped.__sklearn_tags__().input_tags.allow_nan
+    with pytest.raises(ValueError, match="NaN"):
+        ClippedRegressor(Ridge()).fit(X, y)
+
+
+def test_n_features_in_is_the_regressors(saturating):
+    X, y = saturating
+    clipped = ClippedRegressor(Ridge())
+    assert not hasattr(clipped, "n_features_in_")
+    clipped.fit(X, y)
+    assert clipped.n_features_in_ == clipped.regressor_.n_features_in_ == 2
+    with pytest.raises(ValueError, match="2 features"):
+        clipped.predict(X[:, :1])
+
+
+def test_return_std_is_passed_on(saturating):
+    from sklearn.gaussian_process import GaussianProcessRegressor
+
+    X, y = saturating
+    process = GaussianProcessRegressor().fit(X[:50], y[:50])
+    clipped = ClippedRegressor(GaussianProcessRegressor()).fit(X[:50], y[:50])
+    far = np.array([[-30.0, 0.0], [0.5, 0.0]])
+    mean, std = clipped.predict(far, return_std=True)
+    expected_mean, expected_std = process.predict(far, return_std=True)
+    np.testing.assert_allclose(mean, np.clip(expected_mean, y[:50].min(), y[:50].max()))
+    np.testing.assert_allclose(std, expected_std)

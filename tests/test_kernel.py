@@ -14,8 +14,8 @@ from skqm7x import (
     available_models,
     make_model,
 )
-from skqm7x.models._kernel_ridge import predict_with_std
 from skqm7x.recipes import BEST
+from tests.helpers import assert_search_chose_its_best
 
 
 @pytest.fixture(scope="module")
@@ -98,16 +98,21 @@ def test_grid_search_over_gamma_and_alpha(qm7x_train):
     )
     model = AtomicReferenceRegressor(search, handle_unknown="ignore").fit(X, y)
     assert len(model.regressor_.cv_results_["params"]) == 6
-    assert model.regressor_.best_params_["gaussianprocesskernelridge__gamma"] in (
-        1e-4,
-        1e-3,
-        1e-2,
-    )
+    assert_search_chose_its_best(model.regressor_)
+    # scikit-learn's search predicts from X alone: a clear error, not a TypeError.
+    with pytest.raises(ValueError, match="GridSearchCV.predict does not"):
+        model.predict(X[:10], return_std=True)
+
+
+def test_the_kernel_models_give_a_std_through_their_search(qm7x_train):
+    X, y = qm7x_train.data[:150], qm7x_train.target[:150]
+    model = make_model("coulomb-krr").set_params(handle_unknown="ignore").fit(X, y)
     mean, std = model.predict(X[:10], return_std=True)
     np.testing.assert_allclose(mean, model.predict(X[:10]))
     assert std.shape == (10,) and np.all(std > 0)
     # The search's best pipeline gives the std; the reference adds none.
-    _, residual_std = predict_with_std(model.regressor_, X[:10])
+    best = model.regressor_.best_estimator_
+    _, residual_std = best.predict(X[:10], return_std=True)
     np.testing.assert_array_equal(std, residual_std)
 
 
@@ -186,10 +191,12 @@ def test_scattering_krr_on_a_tiny_subset(qm7x_train):
         regressor__estimator__solidharmonicscatteringtransformer__device="cpu",
     )
     model.fit(X[:45], y[:45])
-    assert model.regressor_.best_params_["gaussianprocesskernelridge__kernel"] in (
-        "rbf",
-        "laplacian",
-    )
+    tried = {
+        params["gaussianprocesskernelridge__kernel"]
+        for params in (model.regressor_.cv_results_["params"])
+    }
+    assert tried == {"rbf", "laplacian"}
+    assert_search_chose_its_best(model.regressor_)
     mean, std = model.predict(X[45:], return_std=True)
     assert mean.shape == std.shape == (15,)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)

@@ -4,10 +4,11 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 
 class ClippedRegressor(RegressorMixin, BaseEstimator):
@@ -65,6 +66,10 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
     def fit(self, X, y, **fit_params):
         """Fit the regressor and remember the range of ``y``.
 
+        ``X`` goes to the regressor as it is: the regressor validates it, so
+        whatever input it accepts (missing values, sparse matrices, data
+        frames) this meta-estimator accepts too.
+
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
@@ -79,33 +84,74 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted regressor.
         """
-        X, y = validate_data(self, X, y, accept_sparse=True, y_numeric=True)
+        if y is None:
+            raise ValueError(
+                "ClippedRegressor requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(
+            check_array(y, input_name="y", ensure_2d=False, dtype="numeric"),
+            warn=True,
+        )
         self.regressor_ = clone(self._regressor()).fit(X, y, **fit_params)
-        self.target_range_ = np.array([y.min(), y.max()], dtype=float)
+        self.target_range_ = np.array([np.min(y), np.max(y)], dtype=float)
         return self
 
-    def predict(self, X):
+    def predict(self, X, **predict_params):
         """Predict with the regressor, clipped to ``target_range_``.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
             Samples.
+        **predict_params : dict
+            Passed to ``regressor.predict``. With ``return_std=True`` (for a
+            regressor that takes it), the mean is clipped and the standard
+            deviation returned as the regressor gives it.
 
         Returns
         -------
         y_pred : ndarray of shape (n_samples,)
             Predictions within ``target_range_``.
+        y_std : ndarray of shape (n_samples,)
+            The regressor's standard deviations, only with ``return_std=True``.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=True, reset=False)
-        return np.clip(self.regressor_.predict(X), *self.target_range_)
+        prediction = self.regressor_.predict(X, **predict_params)
+        if isinstance(prediction, tuple):  # the mean, then std or covariance
+            mean, *spread = prediction
+            return (np.clip(mean, *self.target_range_), *spread)
+        return np.clip(prediction, *self.target_range_)
+
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the regressor in :term:`fit`."""
+        # An AttributeError before fit, so that hasattr() is False then.
+        try:
+            check_is_fitted(self)
+        except NotFittedError as error:
+            raise AttributeError(
+                "ClippedRegressor object has no n_features_in_ attribute."
+            ) from error
+        return self.regressor_.n_features_in_
+
+    @property
+    def feature_names_in_(self):
+        """Names of the features seen by the regressor in :term:`fit`."""
+        try:
+            check_is_fitted(self)
+        except NotFittedError as error:
+            raise AttributeError(
+                "ClippedRegressor object has no feature_names_in_ attribute."
+            ) from error
+        return self.regressor_.feature_names_in_
 
     def _regressor(self):
         return LinearRegression() if self.regressor is None else self.regressor
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
-        # Sparse input is passed through as is: the regressor decides.
-        tags.input_tags.sparse = get_tags(self._regressor()).input_tags.sparse
+        # Input is passed through as is: the regressor decides.
+        regressor_tags = get_tags(self._regressor())
+        tags.input_tags.sparse = regressor_tags.input_tags.sparse
+        tags.input_tags.allow_nan = regressor_tags.input_tags.allow_nan
         return tags

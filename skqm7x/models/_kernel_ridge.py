@@ -201,14 +201,3 @@ def gaussian_process_std(cholesky, K, prior_variance, alpha, std_scale):
     v = linalg.solve_triangular(cholesky, K.T, lower=True)
     variance = prior_variance + alpha - np.einsum("ij,ij->j", v, v)
     return std_scale * np.sqrt(np.clip(variance, alpha, None))
-
-
-def predict_with_std(estimator, X):
-    """``estimator.predict(X, return_std=True)``, through a fitted search.
-
-    A fitted hyper-parameter search (anything with ``best_estimator_``, such
-    as :class:`~sklearn.model_selection.GridSearchCV`) predicts with its best
-    estimator but has no ``return_std``; ask the best estimator instead.
-    """
-    estimator = getattr(estimator, "best_estimator_", estimator)
-    return estimator.predict(X, return_std=True)

@@ -2,13 +2,14 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
+
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
-from skqm7x.models._kernel_ridge import predict_with_std
 
 
 class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
@@ -125,9 +126,12 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             Packed molecules.
         return_std : bool, default=False
             Also return the standard deviation of each prediction: the
-            regressor's ``predict(X, return_std=True)`` (through a fitted
-            ``GridSearchCV`` to its best estimator), since the reference
-            energies are fixed.
+            regressor's ``predict(X, return_std=True)``, since the reference
+            energies are fixed. The regressor's ``predict`` must take
+            ``return_std`` (a pipeline passes it to its last step); a
+            ``GridSearchCV`` does not, a model that tunes itself (such as
+            :class:`LocalKernelRidge`) or the searches of
+            :func:`make_model` do.
 
         Returns
         -------
@@ -156,7 +160,16 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
                     "return_std=True needs a regressor that predicts a standard "
                     "deviation; the reference energies alone have none."
                 )
-            residual, std = predict_with_std(self.regressor_, X)
+            parameters = inspect.signature(self.regressor_.predict).parameters
+            if "return_std" not in parameters and not any(
+                parameter.kind is inspect.Parameter.VAR_KEYWORD
+                for parameter in parameters.values()
+            ):
+                raise ValueError(
+                    "return_std=True needs a regressor whose predict takes "
+                    f"return_std; {type(self.regressor_).__name__}.predict does not."
+                )
+            residual, std = self.regressor_.predict(X, return_std=True)
             return prediction + residual, std
         if self.regressor_ is not None:
             prediction = prediction + self.regressor_.predict(X)

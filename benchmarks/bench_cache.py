@@ -1,0 +1,78 @@
+"""What ``--cache-dir`` saves: the same command twice, the second from the cache.
+
+Runs ``skqm7x submit`` (fit on every labelled molecule, predict the test
+molecules) twice with one fresh cache folder, each run a separate process
+as a user would start it, and prints the wall time of each, the size of the
+cache after it, and whether the two submissions are identical. With
+``--cv K`` the command is ``skqm7x cv MODEL --folds K`` instead (every fold's
+fit and prediction; ``--n-molecules`` keeps the first N labelled molecules).
+
+Usage::
+
+    python benchmarks/bench_cache.py                       # best, submit
+    python benchmarks/bench_cache.py --model xtb-scattering-ridge
+    python benchmarks/bench_cache.py --cv 5 --n-molecules 1000
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from _common import Stopwatch, Table, describe_machine, make_parser
+
+import skqm7x
+
+
+def _run(command):
+    """Wall seconds of one command in a child process."""
+    watch = Stopwatch()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    return watch.seconds
+
+
+def _size(folder):
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def main():
+    parser = make_parser(__doc__, n_molecules=True)
+    parser.add_argument("--model", default="best", choices=skqm7x.available_models())
+    parser.add_argument("--cv", type=int, default=None, metavar="K")
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="skqm7x-bench-cache-") as folder:
+        folder = Path(folder)
+        command = [sys.executable, "-m", "skqm7x"]
+        if args.cv is None:
+            command += ["submit", "--model", args.model]
+        else:
+            command += ["cv", args.model, "--folds", str(args.cv)]
+        for option, value in (
+            ("--data-dir", args.data_dir),
+            ("--n-molecules", args.n_molecules if args.cv else None),
+            ("--n-jobs", args.n_jobs),
+        ):
+            if value is not None:
+                command += [option, str(value)]
+        command += ["--quiet", "--cache-dir", str(folder / "cache")]
+        print("command: skqm7x " + " ".join(command[3:-1]) + " CACHE_DIR")
+        print(describe_machine(f"skqm7x {skqm7x.__version__}"))
+        table = Table([("run", "<16"), ("wall s", ">9.1f"), ("cache MiB", ">11.1f")])
+        outputs = []
+        for run in ("first (empty)", "second (cached)"):
+            out = folder / f"submission-{len(outputs)}.csv"
+            extra = ["--out", str(out)] if args.cv is None else []
+            seconds = _run(command + extra)
+            table.row(run, seconds, _size(folder / "cache") / 2**20)
+            outputs.append(out)
+        if args.cv is None:
+            same = outputs[0].read_bytes() == outputs[1].read_bytes()
+            print(f"identical submissions: {'yes' if same else 'NO'}")
+
+
+if __name__ == "__main__":
+    main()
