@@ -317,35 +317,40 @@ def _stage(name):
     print(f"{name:<24} {time.perf_counter() - start:8.1f} s", flush=True)
 
 
-def _make(name, args, memory=True):
+def _make(name, args):
+    dropped = args.dropped.get(name, ())
     return skqm7x.make_model(
         name,
         random_state=args.random_state,
-        verbose=not args.quiet,
-        n_jobs=args.n_jobs,
-        memory=args.cache_dir if memory and name not in args.uncached else None,
+        verbose=int(not args.quiet),
+        n_jobs=None if "--n-jobs" in dropped else args.n_jobs,
+        memory=None if "--cache-dir" in dropped else args.cache_dir,
     )
 
 
 def _check_models(names, args):
     """Refuse, before any work, an option that a model does not take.
 
-    ``--cache-dir`` serves every model of the run: one with nothing to cache
-    runs without it, and says so.
+    ``--cache-dir`` and ``--n-jobs`` serve every model of the run: one with
+    no use for them runs without them, and says so.
     """
-    args.uncached = set()
+    args.dropped = {}
+    shared = {"--cache-dir": args.cache_dir, "--n-jobs": args.n_jobs}
+    given = [option for option, value in shared.items() if value is not None]
     for name in names:
-        try:
-            _make(name, args)
-        except ValueError as error:
-            if args.cache_dir is None:
-                raise _UsageError(str(error)) from None
+        errors = []
+        for dropped in ([], *([option] for option in given), given):
+            args.dropped[name] = dropped
             try:
-                _make(name, args, memory=False)
-            except ValueError:
-                raise _UsageError(str(error)) from None
-            args.uncached.add(name)
-            print(f"{name}: nothing to cache, runs without --cache-dir")
+                _make(name, args)
+            except ValueError as error:
+                errors.append(error)
+                continue
+            break
+        else:
+            raise _UsageError(str(errors[0]))
+        if dropped:
+            print(f"{name}: runs without {' and '.join(dropped)}, of no use to it")
 
 
 def _check_outputs(args):

@@ -1,7 +1,8 @@
 """Ready-made models by name, and the helpers that build them.
 
 Every tuned constant of a ready-made model is here, next to the benchmark
-command that chose it; the history of the tuning is in docs/performance.md.
+command (in ``benchmarks/``) that measures it; the figures and the history
+of the tuning are in docs/performance.md.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -34,29 +35,49 @@ from skqm7x.representations import (
 
 __all__ = ["available_models", "make_model", "make_scattering_ridge"]
 
-# Tuned on a held-out 20 % of the labelled challenge molecules, then measured
-# by 5-fold CV in benchmarks/bench_coulomb_mlp.py (figures in docs/performance.md).
+# The tuned constants of the ready-made models. The line above each names the
+# benchmark command that measures it; docs/performance.md records the figures
+# and how each value was chosen.
+
+# holdout_coulomb_mlp.py (held-out 20 %), then bench_coulomb_mlp.py (5-fold CV)
 TUNED_COULOMB_MLP = {
     "randomcoulombexpander__theta": 10.0,
     "sigmoidmlpregressor__solver": "adam",
     "sigmoidmlpregressor__base_learning_rate": 0.01,
     "sigmoidmlpregressor__max_epochs": 1500,
 }
+# bench_models.py --only xtb-scattering-ridge (grid units per Angstrom)
+XTB_SCATTERING_SCALES = (5.0, 8.9)
+# bench_models.py --only coulomb-krr bob-krr (5-fold CV inside each fit)
+KERNEL_GAMMAS = tuple(np.logspace(-5, -3, 5))
+KERNEL_ALPHAS = (1e-9, 1e-6)
+# bench_models.py --only mbtr-krr (3-fold CV inside each fit)
+MBTR_GAMMAS = tuple(np.logspace(-3, -1.5, 4))
+MBTR_ALPHAS = (1e-6, 1e-4)
+# bench_models.py --only scattering-krr (a wide grid, not narrowed yet)
+SCATTERING_GAMMAS = tuple(np.logspace(-6, -2, 5))
+SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
+# bench_models.py --only xtb-fchl-krr (leave-one-out inside each fit)
+DELTA_SIGMAS = (1.0, 2.0, 4.0, 8.0)
+DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+# bench_models.py: the lowest 5-fold CV RMSE of its table
+BEST = "xtb-fchl-krr"
 
 
 def make_scattering_ridge(
     memory=None,
     n_jobs=None,
-    verbose=False,
+    verbose=0,
     scales=None,
     clip=False,
+    random_state=0,
     **transformer_params,
 ):
     """Scattering features, standardised, into a ridge regression tuned by CV.
 
     Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
     StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
-    11)`` with ``KFold(5, shuffle=True, random_state=0)``, scored by RMSE
+    11)`` with ``KFold(5, shuffle=True, random_state=random_state)``, scored by RMSE
     (refit) and MAE. The transformer caches its features per molecule (see
     its ``memory``), so each molecule is transformed once per learned scale,
     whatever the number of alphas and folds.
@@ -68,9 +89,11 @@ def make_scattering_ridge(
         the returned search object is garbage collected; pass a directory to
         keep the features between runs.
     n_jobs : int, default=None
-        Parallel batches in the transformer.
-    verbose : bool, default=False
-        Progress bar over molecules.
+        joblib's ``n_jobs`` for the transformer's batches and the search's
+        candidates: ``None`` means 1 unless in a ``joblib.parallel_config``
+        context, ``-1`` all cores.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the molecules.
     scales : sequence of ("auto" or float) or None, default=None
         Several resolutions side by side: one transformer per scale (grid
         units per Angstrom), joined by a ``FeatureUnion`` whose parts are
@@ -80,6 +103,8 @@ def make_scattering_ridge(
         Wrap the Ridge in :class:`ClippedRegressor`: every candidate predicts
         within the range of its training targets and is scored so, and the
         grid's key becomes ``clippedregressor__regressor__alpha``.
+    random_state : int, RandomState instance or None, default=0
+        Shuffles the molecules into the search's folds.
     **transformer_params
         Other parameters of :class:`SolidHarmonicScatteringTransformer`
         (of each one when ``scales`` is given).
@@ -145,7 +170,8 @@ def make_scattering_ridge(
                 "mae": "neg_mean_absolute_error",
             },
             refit="rmse",
-            cv=KFold(5, shuffle=True, random_state=0),
+            cv=KFold(5, shuffle=True, random_state=random_state),
+            n_jobs=n_jobs,
         )
 
     return with_cache(build, memory, prefix="skqm7x-scattering-")
@@ -208,11 +234,6 @@ def _kernel_ridge_search(
 
 
 def _reference(random_state, verbose, n_jobs, memory):
-    if memory is not None:
-        raise ValueError(
-            "make_model('reference') has nothing to cache (a least-squares fit "
-            "of the element energies); memory must be None."
-        )
     return AtomicReferenceRegressor()
 
 
@@ -220,7 +241,7 @@ def _coulomb_mlp(random_state, verbose, n_jobs, memory):
     pipeline = make_pipeline(
         CoulombMatrixTransformer(),
         RandomCoulombExpander(random_state=random_state),
-        SigmoidMLPRegressor(random_state=random_state, verbose=int(verbose)),
+        SigmoidMLPRegressor(random_state=random_state, verbose=verbose),
         memory=memory,
     ).set_params(**TUNED_COULOMB_MLP)
     # The network learns what the per-element reference energies leave over.
@@ -238,34 +259,23 @@ def _xtb_coulomb_mlp(random_state, verbose, n_jobs, memory):
 
 
 def _scattering_ridge(random_state, verbose, n_jobs, memory):
-    return make_scattering_ridge(memory=memory, n_jobs=n_jobs, verbose=verbose)
-
-
-# Two fixed resolutions, in grid units per Angstrom. The fast backend sizes
-# its grids to each molecule, so it needs no scale learned from the widest
-# training molecule: fixed, a molecule's features do not depend on the fold
-# (one computation per molecule in a whole cross-validation) and the model's
-# resolution does not move with the largest molecule of a training set. 5.0
-# is close to what "auto" learns on the labelled molecules (4.83); 8.9 is
-# kymatio's QM7 example (Gaussians of 0.22 Angstrom with sigma = 2). Side by
-# side they halved the Ridge error on the GFN2-xTB residual
-# (docs/performance.md, "Where the error is").
-XTB_SCATTERING_SCALES = (5.0, 8.9)
+    return make_scattering_ridge(
+        memory=memory, n_jobs=n_jobs, verbose=verbose, random_state=random_state
+    )
 
 
 def _xtb_scattering_ridge(random_state, verbose, n_jobs, memory):
-    # Delta-learning, as in xtb-fchl-krr: the Ridge learns what GFN2-xTB and
-    # the element energies leave over, and never predicts more than the
-    # largest such correction it was fitted on. Unbounded, for the only
-    # labelled molecule with both S and Cl (residual -0.24 eV) one fold's
-    # Ridge predicted +10 eV; with the bound inside the search, the nested CV
-    # RMSE went from 0.18 to 0.05 eV (docs/performance.md).
+    # Delta-learning, as in xtb-fchl-krr. The Ridge never predicts more than
+    # the largest correction it was fitted on: a linear model extrapolates
+    # far for a molecule unlike the others, such as the only one with both S
+    # and Cl.
     search = make_scattering_ridge(
         memory=memory,
         n_jobs=n_jobs,
         verbose=verbose,
         scales=XTB_SCATTERING_SCALES,
         clip=True,
+        random_state=random_state,
     )
     return AtomicReferenceRegressor(
         search,
@@ -273,24 +283,6 @@ def _xtb_scattering_ridge(random_state, verbose, n_jobs, memory):
             n_jobs=n_jobs, memory=memory, verbose=verbose
         ),
     )
-
-
-# Searched by GridSearchCV (5-fold) inside the kernel models. On all labelled
-# molecules the 5-fold CV RMSE hardly changes between gamma = 1e-4 and 3e-4
-# and between alpha = 1e-10 and 1e-6 (sorted Coulomb matrix and bag of bonds
-# alike); fewer training molecules move the best gamma towards both ends of
-# the grid. See docs/performance.md.
-KERNEL_GAMMAS = tuple(np.logspace(-5, -3, 5))
-KERNEL_ALPHAS = (1e-9, 1e-6)
-# Many-body tensor (RBF kernel on scaled features, where the median distance
-# between molecules is about 1.4): the best widths measured on all labelled
-# molecules were 5.7 to 8.6 (gamma 0.007 to 0.015), the best penalty 1e-6;
-# fewer molecules prefer wider kernels.
-MBTR_GAMMAS = tuple(np.logspace(-3, -1.5, 4))
-MBTR_ALPHAS = (1e-6, 1e-4)
-# Standardized scattering features: untested on all molecules, so wider.
-SCATTERING_GAMMAS = tuple(np.logspace(-6, -2, 5))
-SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 
 
 def _laplacian_krr(representation, random_state, n_jobs, memory):
@@ -359,15 +351,10 @@ def _fchl_krr(random_state, verbose, n_jobs, memory):
     # atom-pair kernel, the costly part, for every candidate and fold. The
     # outer regressor's handle_unknown decides about unseen elements.
     return AtomicReferenceRegressor(
-        LocalKernelRidge(handle_unknown="ignore", memory=memory, verbose=verbose)
+        LocalKernelRidge(
+            handle_unknown="ignore", n_jobs=n_jobs, memory=memory, verbose=verbose
+        )
     )
-
-
-# What is left of the energy after GFN2-xTB and the element energies is
-# smaller and smoother than the energy itself: on the first outer fold the
-# leave-one-out choice moved to sigma 2 and alpha 1e-3 (docs/performance.md).
-DELTA_SIGMAS = (1.0, 2.0, 4.0, 8.0)
-DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 
 
 def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
@@ -378,6 +365,7 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
             sigma=DELTA_SIGMAS,
             alpha=DELTA_ALPHAS,
             handle_unknown="ignore",
+            n_jobs=n_jobs,
             memory=memory,
             verbose=verbose,
         ),
@@ -404,15 +392,12 @@ def _scattering_krr(random_state, verbose, n_jobs, memory):
             gammas=SCATTERING_GAMMAS,
             alphas=SCATTERING_ALPHAS,
             random_state=random_state,
+            n_jobs=n_jobs,
         )
         return AtomicReferenceRegressor(search)
 
     return with_cache(build, memory, prefix="skqm7x-scattering-")
 
-
-# The pipeline that "best" stands for: the lowest 5-fold CV RMSE measured so
-# far (docs/performance.md, "Kernel models").
-BEST = "xtb-fchl-krr"
 
 # name: (factory, description, whether predict takes return_std=True)
 _MODELS = {
@@ -484,6 +469,13 @@ _MODELS = {
         True,
     ),
 }
+# The models that have no use for an option refuse it rather than ignore it.
+_NOTHING_TO_CACHE = {"reference"}
+_NO_JOBS = {
+    "reference": "a least-squares fit of the element energies",
+    "coulomb-mlp": "its network trains in torch threads, which "
+    "torch.set_num_threads sets",
+}
 _MODELS["best"] = (
     _MODELS[BEST][0],
     f"alias of the best measured pipeline, now {BEST}",
@@ -526,7 +518,7 @@ def available_models(with_std=False):
     }
 
 
-def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None):
+def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
     """Build a ready-made, unfitted model by name.
 
     Parameters
@@ -535,10 +527,16 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
         One of :func:`available_models`.
     random_state : int, RandomState instance or None, default=0
         Seeds every random step of the model.
-    verbose : bool, default=False
-        Show progress while fitting.
+    verbose : int, default=0
+        0 is silent; 1 or more shows progress bars while fitting and
+        predicting (the MLPs: over epochs; 2 also prints one line per epoch).
     n_jobs : int, default=None
-        Parallel jobs, where the model has parallel work.
+        joblib's ``n_jobs`` (``None`` means 1 unless in a
+        ``joblib.parallel_config`` context, ``-1`` all cores), given to every
+        parallel step of the model: its hyper-parameter searches, the
+        GFN2-xTB energies, the scattering features and the FCHL19 kernels.
+        ``"reference"`` and ``"coulomb-mlp"`` have no such step and refuse
+        any other value than ``None`` or 1.
     memory : None, str, path or joblib.Memory, default=None
         Where the model caches what it computes from molecules (a folder, or
         a ``joblib.Memory``), so that a later fit or prediction on the same
@@ -571,6 +569,16 @@ def make_model(name, *, random_state=0, verbose=False, n_jobs=None, memory=None)
     if name not in _MODELS:
         raise ValueError(f"Unknown model {name!r}; choose one of {sorted(_MODELS)}.")
     factory, _, _ = _MODELS[name]
+    if memory is not None and name in _NOTHING_TO_CACHE:
+        raise ValueError(
+            f"make_model({name!r}) has nothing to cache (a least-squares fit of "
+            "the element energies); memory must be None."
+        )
+    if n_jobs not in (None, 1) and name in _NO_JOBS:
+        raise ValueError(
+            f"make_model({name!r}) has no work for joblib ({_NO_JOBS[name]}); "
+            "n_jobs must be None."
+        )
     if isinstance(memory, os.PathLike):  # Pipeline(memory=...) takes a str
         memory = os.fspath(memory)
     return factory(random_state, verbose, n_jobs, memory)

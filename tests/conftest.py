@@ -4,7 +4,7 @@ import pytest
 
 # The tests read the challenge set shipped in the package, never a folder
 # outside the repository: a folder given by SKQM7X_DATA is only compared with
-# the shipped set (tests/test_shipped_data.py), and is removed from the
+# the shipped set (tests/datasets/test_shipped_data.py), and is removed from the
 # environment so that no other test, nor a command a test runs, reads it.
 REFERENCE_DATA_DIR = os.environ.pop("SKQM7X_DATA", None) or None
 

@@ -77,12 +77,13 @@ _FIXED_WIDTH_REASON = (
 # This check's X (4 columns: one atom per molecule) is shifted to be
 # non-negative, which makes one charge exactly 0: a molecule without atoms,
 # refused with a clear error. n_features_in_ is tested on real molecules in
-# tests/test_estimator_contract.py and tests/test_scattering.py.
+# tests/test_estimator_contract.py and tests/representations/test_scattering.py.
 _EMPTY_MOLECULE = {
     "check_n_features_in_after_fitting": (
         "the check's X has a molecule without atoms (its smallest value, a "
         "charge, shifted to 0), which the transformer refuses; covered on real "
-        "molecules in tests/test_estimator_contract.py and test_scattering.py"
+        "molecules in tests/test_estimator_contract.py and "
+        "tests/representations/test_scattering.py"
     )
 }
 
@@ -102,7 +103,7 @@ EXPECTED_FAILED_CHECKS = {
     "AtomicReferenceRegressor": dict.fromkeys(
         [*_FIXED_WIDTH_CHECKS, *_REGRESSOR_CHECKS],
         "the check's X is no molecule encoding (width, or charges that never "
-        "recur); covered on real molecules in tests/test_reference.py",
+        "recur); covered on real molecules in tests/models/test_reference.py",
     ),
     "CoulombMatrixTransformer": {
         **dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
@@ -110,7 +111,7 @@ EXPECTED_FAILED_CHECKS = {
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
             "may be negative, so fit rejects negative charges only, with its own "
-            "message (tested in tests/test_coulomb.py)"
+            "message (tested in tests/representations/test_coulomb.py)"
         ),
     },
     "RandomCoulombExpander": dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
@@ -135,7 +136,7 @@ EXPECTED_FAILED_CHECKS = {
             [*_FIXED_WIDTH_CHECKS, *_REGRESSOR_CHECKS],
             "the check's X is no molecule encoding (width, or real-valued charges, "
             "which FCHL19 refuses with a clear error: it needs elements); covered "
-            "on real molecules in tests/test_local_kernel.py",
+            "on real molecules in tests/models/test_local_kernel_ridge.py",
         ),
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
@@ -169,7 +170,8 @@ def expected_failed_checks(estimator):
 
 # A tiny grid keeps the checks fast; a fixed scale and grid hold the checks'
 # random "molecules" (coordinates up to ~16 Angstrom from their centre). The
-# fixed-width properties are tested on real molecules in tests/test_scattering.py.
+# fixed-width properties are tested on real molecules in
+# tests/representations/test_scattering.py.
 ESTIMATORS.extend(
     SolidHarmonicScatteringTransformer(
         J=1,
@@ -186,7 +188,7 @@ EXPECTED_FAILED_CHECKS["SolidHarmonicScatteringTransformer"] = {
     **dict.fromkeys(
         _FIXED_WIDTH_CHECKS,
         "the check's X has a width that is not a valid molecule encoding; "
-        "covered on real molecules in tests/test_scattering.py",
+        "covered on real molecules in tests/representations/test_scattering.py",
     ),
     **_EMPTY_MOLECULE,
     "check_positive_only_tag_during_fit": (

@@ -17,8 +17,16 @@ def random_rotation(rng):
     return q
 
 
-def moved(X, seed):
-    """Each molecule translated, rotated and its atoms permuted, at random."""
+MOTIONS = ("translation", "rotation", "permutation")
+
+
+def moved(X, seed, motions=MOTIONS):
+    """Each molecule translated, rotated and its atoms permuted, at random.
+
+    ``motions`` picks which of the three are applied.
+    """
+    unknown = set(motions) - set(MOTIONS)
+    assert not unknown, f"unknown motions {unknown}"
     rng = np.random.default_rng(seed)
     Z, R = unpack_molecules(X)
     molecules = []
@@ -26,9 +34,34 @@ def moved(X, seed):
         present = z > 0
         z, r = z[present], r[present]
         order = rng.permutation(len(z))
-        r = r @ random_rotation(rng).T + rng.uniform(-50, 50, size=3)
-        molecules.append((z[order].astype(int), r[order]))
+        rotation = random_rotation(rng)
+        shift = rng.uniform(-50, 50, size=3)
+        if "permutation" in motions:
+            z, r = z[order], r[order]
+        if "rotation" in motions:
+            r = r @ rotation.T
+        if "translation" in motions:
+            r = r + shift
+        molecules.append((z.astype(int), r))
     return pack_molecules(molecules, n_atoms_max=X.shape[1] // 4)
+
+
+def assert_invariant(function, X, *, seeds=(0,), motions=MOTIONS, **tolerance):
+    """``function`` gives the same output for the molecules, however moved.
+
+    ``function`` maps packed molecules to features or predictions; it must
+    give what it gives for ``X`` after each seed's random ``motions`` (see
+    :func:`moved`), within ``tolerance`` (``rtol``, ``atol`` of
+    ``numpy.testing.assert_allclose``).
+    """
+    expected = function(X)
+    for seed in seeds:
+        np.testing.assert_allclose(
+            function(moved(X, seed, motions)),
+            expected,
+            err_msg=f"changed by the {', '.join(motions)} of seed {seed}",
+            **tolerance,
+        )
 
 
 def write_challenge_layout(root, train_ids=range(1, 41), test_ids=range(3793, 3801)):

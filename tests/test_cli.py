@@ -216,11 +216,11 @@ def test_usage_errors_exit_with_2(tmp_path, args, message, capsys):
     assert not (tmp_path / "out.csv").exists()
 
 
-def test_a_model_with_nothing_to_cache_runs_without_the_cache(tmp_path, capsys):
+def test_a_model_runs_without_the_options_it_has_no_use_for(tmp_path, capsys):
     cache = tmp_path / "cache"
     command = ["cv", "reference", "coulomb-krr", "--n-molecules", "40", "--quiet"]
-    assert main([*command, "--cache-dir", str(cache)]) == 0
-    assert "reference: nothing to cache, runs without --cache-dir" in (
+    assert main([*command, "--cache-dir", str(cache), "--n-jobs", "2"]) == 0
+    assert "reference: runs without --cache-dir and --n-jobs, of no use to it" in (
         capsys.readouterr().out
     )
     assert any(cache.iterdir())  # coulomb-krr's

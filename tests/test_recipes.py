@@ -9,3 +9,33 @@ def test_reference_refuses_a_memory(tmp_path):
     with pytest.raises(ValueError, match=r"make_model\('reference'\) has nothing"):
         skqm7x.make_model("reference", memory=tmp_path)
     assert skqm7x.make_model("reference", memory=None) is not None
+
+
+@pytest.mark.parametrize("name", ["reference", "coulomb-mlp"])
+def test_a_model_without_parallel_work_refuses_n_jobs(name):
+    with pytest.raises(ValueError, match=f"make_model\\('{name}'\\) has no work for"):
+        skqm7x.make_model(name, n_jobs=2)
+    skqm7x.make_model(name, n_jobs=1)
+
+
+def test_every_search_gets_n_jobs_and_random_state():
+    from sklearn.model_selection import GridSearchCV
+
+    searched = []
+    for name in skqm7x.available_models():
+        if name in ("reference", "coulomb-mlp"):
+            continue
+        model = skqm7x.make_model(name, n_jobs=3, random_state=7)
+        for search in [model, *model.get_params().values()]:
+            if isinstance(search, GridSearchCV):
+                assert search.n_jobs == 3, name
+                assert search.cv.random_state == 7, name
+                searched.append(name)
+    assert set(searched) == {
+        "coulomb-krr",
+        "bob-krr",
+        "mbtr-krr",
+        "scattering-krr",
+        "scattering-ridge",
+        "xtb-scattering-ridge",
+    }

@@ -25,7 +25,7 @@ _ID = re.compile(r"[0-9]+", flags=re.ASCII)
 
 
 def load_qm7x(
-    data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None, verbose=False
+    data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None, verbose=0
 ):
     """Load the QM7-X challenge molecules (and labels) as packed arrays.
 
@@ -47,9 +47,9 @@ def load_qm7x(
     n_atoms_max : int, default=None
         Atom slots per molecule. ``None`` takes the largest molecule of the
         train and test subsets together, so that both share one width.
-    verbose : bool, default=False
-        Show a progress bar while reading the files of a folder (the shipped
-        set loads in milliseconds).
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar while reading the files
+        of a folder (the shipped set loads in milliseconds).
 
     Returns
     -------

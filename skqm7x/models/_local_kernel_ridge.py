@@ -3,13 +3,15 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 import os
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
-from scipy import linalg
+from joblib import Parallel, delayed, effective_n_jobs
+from scipy import linalg, sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
@@ -27,7 +29,33 @@ from skqm7x.representations import check_fchl19_parameters, fchl19_environments
 _CHUNK = 1024
 
 
-def local_kernels(left, right, sigmas, progress=None):
+def _owner_matrix(owners, n_molecules):
+    """Sparse ``(n_atoms, n_molecules)`` matrix, 1 where an atom is in a molecule."""
+    return sparse.csr_matrix(
+        (np.ones(len(owners)), (np.arange(len(owners)), owners)),
+        shape=(len(owners), n_molecules),
+    )
+
+
+def _molecule_chunks(owners):
+    """``(start, stop)`` ranges of whole molecules, ``_CHUNK`` atoms or so each.
+
+    ``owners`` is sorted. A block ends where a molecule ends (holding at
+    least one whole molecule, whatever its size), so each block adds to rows
+    of the kernel that no other block touches.
+    """
+    start = 0
+    while start < len(owners):
+        stop = min(start + _CHUNK, len(owners))
+        if stop < len(owners):
+            stop = np.searchsorted(owners, owners[stop], side="left")
+            if stop == start:  # one molecule with more atoms than _CHUNK
+                stop = np.searchsorted(owners, owners[start], side="right")
+        yield start, stop
+        start = stop
+
+
+def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
     """Local Gaussian kernels between two sets of molecules, one per width.
 
     ``K[k, a, b]`` sums ``exp(-|x_I - x_J|^2 / (2 sigma_k^2))`` over the atoms
@@ -45,6 +73,12 @@ def local_kernels(left, right, sigmas, progress=None):
         Kernel widths.
     progress : tqdm or None, default=None
         Updated with the number of ``left`` atoms done.
+    n_jobs : int, default=None
+        Blocks of ``left`` atoms computed at once, in threads (joblib;
+        ``None`` means 1 unless in a ``joblib.parallel_config`` context,
+        ``-1`` all cores). It changes the result by rounding only (each
+        entry is summed in the same order; the matrix products may split
+        differently over BLAS threads).
 
     Returns
     -------
@@ -64,19 +98,35 @@ def local_kernels(left, right, sigmas, progress=None):
     ((2, 2, 2), True)
     """
     K = np.zeros((len(sigmas), left.n_molecules, right.n_molecules))
-    for element in np.intersect1d(left.charges, right.charges):
-        a_all, aa_all, a_owner = left.of_element(element)
-        b, bb, b_owner = right.of_element(element)
-        for start in range(0, len(a_all), _CHUNK):
-            stop = start + _CHUNK
-            squared = aa_all[start:stop, None] + bb[None, :]
-            squared -= 2.0 * (a_all[start:stop] @ b.T)
-            np.maximum(squared, 0.0, out=squared)
-            owner = a_owner[start:stop].T
-            for k, sigma in enumerate(sigmas):
-                K[k] += owner @ (np.exp(squared * (-0.5 / sigma**2)) @ b_owner)
-            if progress is not None:
-                progress.update(min(stop, len(a_all)) - start)
+
+    def add_block(a, aa, owners, b, bb, b_owner):
+        squared = aa[:, None] + bb[None, :]
+        squared -= 2.0 * (a @ b.T)
+        np.maximum(squared, 0.0, out=squared)
+        first, last = owners[0], owners[-1]
+        owner = _owner_matrix(owners - first, last - first + 1).T
+        for k, sigma in enumerate(sigmas):
+            K[k, first : last + 1] += owner @ (
+                np.exp(squared * (-0.5 / sigma**2)) @ b_owner
+            )
+        if progress is not None:
+            progress.update(len(a))
+
+    # One element at a time: its blocks write disjoint rows, so threads never
+    # add to the same entry at once. Parallel
+    # blocks each take one BLAS thread rather than share the cores' threads.
+    blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
+    with threadpool_limits(blas_threads, user_api="blas"):
+        for element in np.intersect1d(left.charges, right.charges):
+            a, aa, a_owners = left.of_element(element)
+            b, bb, b_owners = right.of_element(element)
+            b_owner = _owner_matrix(b_owners, right.n_molecules)
+            Parallel(n_jobs=n_jobs, require="sharedmem")(
+                delayed(add_block)(
+                    a[start:stop], aa[start:stop], a_owners[start:stop], b, bb, b_owner
+                )
+                for start, stop in _molecule_chunks(a_owners)
+            )
     return K
 
 
@@ -95,7 +145,7 @@ def _self_kernels(environments, sigma):
     return diagonal
 
 
-def _kernels_between(X_left, X_right, elements, parameters, sigmas, verbose):
+def _kernels_between(X_left, X_right, elements, parameters, sigmas, n_jobs, verbose):
     """``local_kernels`` of two sets of packed molecules, with a progress bar."""
     left = fchl19_environments(X_left, elements, parameters)
     right = (
@@ -109,7 +159,7 @@ def _kernels_between(X_left, X_right, elements, parameters, sigmas, verbose):
         unit="atom",
         disable=not verbose,
     ) as bar:
-        return local_kernels(left, right, sigmas, progress=bar)
+        return local_kernels(left, right, sigmas, progress=bar, n_jobs=n_jobs)
 
 
 def _leave_one_out_rmse(K, y, alphas):
@@ -180,6 +230,10 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         What :meth:`predict` does with an element not in ``elements_``:
         raise, or leave its atoms out (of the molecule and of its
         neighbours' environments).
+    n_jobs : int, default=None
+        Blocks of atoms whose kernels are computed at once, in threads
+        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
+        context, ``-1`` all cores). It changes the result by rounding only.
     memory : None, str, path or joblib.Memory, default=None
         Cache of the kernels between molecules and of their leave-one-out
         errors (a folder, or a ``joblib.Memory``), keyed by the molecules and
@@ -188,8 +242,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         the costly part. A kernel between ``n`` and ``m`` molecules with
         ``k`` widths takes ``8 k n m`` bytes (460 MB for the 3792 labelled
         challenge molecules with four widths). ``None`` caches nothing.
-    verbose : bool, default=False
-        Show a progress bar over the atoms while computing kernels.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the atoms while
+        computing kernels.
 
     Attributes
     ----------
@@ -253,6 +308,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "representation_params": [dict, None],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
+        "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
     }
@@ -265,14 +321,16 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         representation_params=None,
         elements=None,
         handle_unknown="error",
+        n_jobs=None,
         memory=None,
-        verbose=False,
+        verbose=0,
     ):
         self.sigma = sigma
         self.alpha = alpha
         self.representation_params = representation_params
         self.elements = elements
         self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
 
@@ -295,13 +353,16 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
 
     def _kernels(self, X_left, X_right, sigmas):
         """The kernels between two sets of packed molecules, from the cache."""
-        compute = as_memory(self.memory).cache(_kernels_between, ignore=["verbose"])
+        compute = as_memory(self.memory).cache(
+            _kernels_between, ignore=["n_jobs", "verbose"]
+        )
         return compute(
             X_left,
             X_right,
             self.elements_,
             self._parameters(),
             tuple(float(sigma) for sigma in sigmas),
+            n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
 

@@ -5,7 +5,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from scipy import sparse
 
 from skqm7x._molecules import unpack_molecules
 
@@ -98,6 +97,21 @@ class AtomicEnvironments:
         The index of the atom's molecule.
     n_molecules : int
         Number of molecules, including any left with no atom.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x import pack_molecules
+    >>> from skqm7x.representations import fchl19_environments
+    >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
+    >>> environments = fchl19_environments(
+    ...     pack_molecules([(["O", "H", "H"], water)]), elements=[1, 8]
+    ... )
+    >>> environments.charges.tolist(), environments.n_molecules
+    ([8, 1, 1], 1)
+    >>> vectors, squared_norms, owners = environments.of_element(1)
+    >>> vectors.shape, owners.tolist()
+    ((2, 168), [0, 0])
     """
 
     def __init__(self, vectors, charges, owners, n_molecules):
@@ -107,7 +121,7 @@ class AtomicEnvironments:
         self.n_molecules = n_molecules
 
     def of_element(self, element):
-        """Vectors, squared norms and owner matrix of one element's atoms.
+        """Vectors, squared norms and owners of one element's atoms.
 
         Parameters
         ----------
@@ -118,16 +132,12 @@ class AtomicEnvironments:
         -------
         vectors : ndarray of shape (n_element_atoms, n_features)
         squared_norms : ndarray of shape (n_element_atoms,)
-        owner : sparse matrix of shape (n_element_atoms, n_molecules)
-            ``owner[i, m]`` is 1 where atom ``i`` belongs to molecule ``m``.
+        owners : ndarray of shape (n_element_atoms,)
+            The index of each atom's molecule, in increasing order.
         """
         atoms = np.flatnonzero(self.charges == element)
         vectors = self.vectors[atoms]
-        owner = sparse.csr_matrix(
-            (np.ones(atoms.size), (np.arange(atoms.size), self.owners[atoms])),
-            shape=(atoms.size, self.n_molecules),
-        )
-        return vectors, np.einsum("ij,ij->i", vectors, vectors), owner
+        return vectors, np.einsum("ij,ij->i", vectors, vectors), self.owners[atoms]
 
 
 def fchl19_environments(X, elements, parameters=None):

@@ -75,8 +75,8 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         seen, whatever the other molecules, so the folds of a
         cross-validation and a second run of a workflow compute each
         molecule once. ``None`` caches nothing.
-    verbose : bool, default=False
-        Show a progress bar over the molecules.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the molecules.
 
     Attributes
     ----------
@@ -127,7 +127,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         max_iterations=250,
         n_jobs=None,
         memory=None,
-        verbose=False,
+        verbose=0,
     ):
         self.method = method
         self.accuracy = accuracy

@@ -18,7 +18,7 @@ The filters are kymatio's (same normalisation and widths), with real
 spherical harmonics in place of the complex ones: the sum of squared moduli
 over ``m`` is the same, and with real densities every response is real, so
 real FFTs do the work. The features agree with kymatio's on a grid large
-enough to avoid wrap-around (``tests/test_scattering_fast.py``,
+enough to avoid wrap-around (``tests/representations/test_scattering_fast.py``,
 ``benchmarks/bench_scattering.py``).
 """
 

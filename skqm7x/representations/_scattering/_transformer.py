@@ -228,8 +228,8 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         computes nothing. Unlike ``Pipeline(memory=...)``, which only caches
         ``fit_transform`` of one exact input, this also caches ``transform``
         at prediction time.
-    verbose : bool, default=False
-        Show a progress bar over molecules.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the molecules.
 
     Attributes
     ----------
@@ -302,7 +302,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         batch_size=8,
         n_jobs=None,
         memory=None,
-        verbose=False,
+        verbose=0,
     ):
         self.J = J
         self.L = L

@@ -15,7 +15,7 @@ from skqm7x import (
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _self_kernels
 from skqm7x.representations import fchl19_environments
-from tests.helpers import moved
+from tests.helpers import assert_invariant
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
 qmllib_representations = pytest.importorskip("qmllib.representations")
@@ -96,10 +96,7 @@ def test_learns_and_beats_the_reference_energies(molecules):
 def test_invariant_to_translation_rotation_and_permutation(molecules):
     X, r = molecules
     model = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:60], r[:60])
-    expected = model.predict(X[60:80])
-    np.testing.assert_allclose(
-        model.predict(moved(X[60:80], seed=1)), expected, atol=1e-8
-    )
+    assert_invariant(model.predict, X[60:80], seeds=(1,), atol=1e-8)
 
 
 def test_std_is_the_noise_at_a_training_molecule_and_grows_away(molecules):
@@ -287,3 +284,26 @@ def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
         X[:40], r[:40]
     )
     assert len(calls) == 6
+
+
+def test_kernel_blocks_and_threads_do_not_change_it(molecules, monkeypatch):
+    from skqm7x.models import _local_kernel_ridge
+
+    X, _ = molecules
+    Z, _ = unpack_molecules(X[:40])
+    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
+    expected = local_kernels(environments, environments, [2.0, 4.0])
+    # Blocks of a few atoms, fewer than some molecules have of one element:
+    # every block still holds whole molecules.
+    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", 5)
+    for element in np.unique(environments.charges):
+        owners = environments.of_element(element)[2]
+        for start, stop in _local_kernel_ridge._molecule_chunks(owners):
+            assert stop > start
+            assert stop == len(owners) or owners[stop] != owners[stop - 1]
+    for n_jobs in (1, 2):
+        np.testing.assert_allclose(
+            local_kernels(environments, environments, [2.0, 4.0], n_jobs=n_jobs),
+            expected,
+            rtol=1e-13,
+        )

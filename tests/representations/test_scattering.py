@@ -22,7 +22,7 @@ from skqm7x._molecules import VALENCE_ELECTRONS
 from skqm7x._utils._cache import cached_rows
 from skqm7x.representations._scattering import _geometry, _kymatio_backend, _transformer
 from skqm7x.representations._scattering._scipy_compat import legacy_sph_harm, sph_harm
-from tests.helpers import random_rotation
+from tests.helpers import moved, random_rotation
 
 # A grid small enough for fast tests, large enough for real molecules. The
 # tests of the grid itself run on the kymatio backend, the one that uses it;
@@ -328,21 +328,13 @@ def test_invariance_on_challenge_molecules(small_molecules, backend):
         grid_shape=32, device="cpu", backend=backend
     )
     features = scattering.fit(X).transform(X)
-    rng = np.random.default_rng(0)
-    atoms = X.reshape(len(X), -1, 4)
-    present = atoms[..., :1] > 0
-
-    moved = atoms.copy()
-    moved[..., 1:] += rng.normal(scale=5.0, size=(len(X), 1, 3)) * present
-    rotated = atoms.copy()
-    permuted = atoms.copy()
-    for i in range(len(X)):
-        rotated[i, :, 1:] = atoms[i, :, 1:] @ random_rotation(rng).T
-        n = int(present[i].sum())
-        permuted[i, :n] = atoms[i, rng.permutation(n)]
-    for changed, tolerance in [(moved, 1e-5), (rotated, 1e-5), (permuted, 1e-3)]:
-        after = scattering.transform(changed.reshape(len(X), -1))
-        assert _relative_change(features, after) < tolerance
+    for motion, tolerance in [
+        ("translation", 1e-5),
+        ("rotation", 1e-5),
+        ("permutation", 1e-3),
+    ]:
+        after = scattering.transform(moved(X, 0, motions=(motion,)))
+        assert _relative_change(features, after) < tolerance, motion
 
 
 def test_rotation_invariance_without_orientation_is_only_approximate(water):

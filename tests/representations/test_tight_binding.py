@@ -1,6 +1,5 @@
 import numpy as np
 import pytest
-from scipy.spatial.transform import Rotation
 from sklearn.model_selection import KFold, cross_val_predict
 
 from skqm7x import (
@@ -10,6 +9,7 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
+from tests.helpers import assert_invariant
 
 
 @pytest.fixture(scope="module")
@@ -71,21 +71,7 @@ def test_odd_electron_count_is_a_doublet():
 
 def test_invariance_to_translation_rotation_permutation(X):
     xtb = TightBindingEnergyTransformer().fit(X)
-    reference = xtb.transform(X[:5])
-    Z, R = unpack_molecules(X[:5])
-    rotation = Rotation.random(random_state=0).as_matrix()
-    moved = []
-    rng = np.random.default_rng(0)
-    for charges, positions in zip(Z, R, strict=True):
-        atoms = charges > 0
-        order = rng.permutation(atoms.sum())
-        new_positions = positions[atoms][order] @ rotation.T + [3.0, -7.0, 11.0]
-        moved.append((charges[atoms][order], new_positions))
-    np.testing.assert_allclose(
-        xtb.transform(pack_molecules(moved, n_atoms_max=Z.shape[1])),
-        reference,
-        atol=1e-6,
-    )
+    assert_invariant(xtb.transform, X[:5], atol=1e-6)
 
 
 def test_parallel_jobs_give_the_same_energies(qm7x_train):
