@@ -1,12 +1,13 @@
 """5-fold CV RMSE of the local FCHL19 kernel for each fixed width and penalty.
 
-``LocalKernelRidge`` chooses ``sigma`` and ``alpha`` by leave-one-out inside
+``LocalKernelRidge`` chooses ``gamma`` and ``alpha`` by leave-one-out inside
 each fit. This script shows what every fixed pair of the grid would score on
 the same outer folds (KFold(5, shuffle=True, random_state=0)), after
 per-element reference energies fitted on each training fold, so that the
 leave-one-out choice can be compared with the best fixed pair in hindsight.
 Each fold computes the kernels of all widths in one pass (the library's own
-kernel code) and solves for every penalty.
+kernel code) and solves for every penalty. The grid is given by the widths
+``sigma`` of the Gaussian kernel, ``gamma = 1 / (2 sigma^2)``.
 
 Usage::
 
@@ -51,8 +52,9 @@ def main():
         residual = y - reference.fit(X[train], y[train]).predict(X)
         training = fchl19_environments(X[train], elements)
         held_out = fchl19_environments(X[test], elements)
-        train_kernels = local_kernels(training, training, args.sigmas)
-        test_kernels = local_kernels(held_out, training, args.sigmas)
+        gammas = [0.5 / sigma**2 for sigma in args.sigmas]
+        train_kernels = local_kernels(training, training, gammas)
+        test_kernels = local_kernels(held_out, training, gammas)
         for i, (K, K_test) in enumerate(zip(train_kernels, test_kernels, strict=True)):
             for j, alpha in enumerate(args.alphas):
                 factor = cho_factor(K + alpha * np.eye(len(K)))

@@ -500,8 +500,8 @@ def _cross_validate(name, args, X, y, n_folds):
 def _chosen_hyperparameters(model):
     """The hyperparameters a model's own search chose, as a short string."""
     search = getattr(model, "regressor_", model)
-    if hasattr(search, "sigma_"):  # LocalKernelRidge's leave-one-out choice
-        return f"sigma={search.sigma_:.3g}, alpha={search.alpha_:.3g}"
+    if hasattr(search, "gamma_"):  # LocalKernelRidge's leave-one-out choice
+        return f"gamma={search.gamma_:.3g}, alpha={search.alpha_:.3g}"
     params = getattr(search, "best_params_", None)
     if not params:
         return None

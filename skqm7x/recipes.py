@@ -58,7 +58,8 @@ MBTR_ALPHAS = (1e-6, 1e-4)
 SCATTERING_GAMMAS = tuple(np.logspace(-6, -2, 5))
 SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 # bench_models.py --only xtb-fchl-krr (leave-one-out inside each fit)
-DELTA_SIGMAS = (1.0, 2.0, 4.0, 8.0)
+# (widths 1, 2, 4 and 8)
+DELTA_GAMMAS = (0.5, 0.125, 0.03125, 0.0078125)
 DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 # bench_models.py: the lowest 5-fold CV RMSE of its table
 BEST = "xtb-fchl-krr"
@@ -362,8 +363,8 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
     # calculation, a few milliseconds a molecule, rather than the energy.
     return AtomicReferenceRegressor(
         LocalKernelRidge(
-            sigma=DELTA_SIGMAS,
-            alpha=DELTA_ALPHAS,
+            gammas=DELTA_GAMMAS,
+            alphas=DELTA_ALPHAS,
             handle_unknown="ignore",
             n_jobs=n_jobs,
             memory=memory,
@@ -452,13 +453,13 @@ _MODELS = {
     "fchl-krr": (
         _fchl_krr,
         "atomic reference energies + FCHL19 atomic environments, local Gaussian "
-        "kernel ridge (sigma, alpha by leave-one-out), with a std",
+        "kernel ridge (gamma, alpha by leave-one-out), with a std",
         True,
     ),
     "xtb-fchl-krr": (
         _xtb_fchl_krr,
         "GFN2-xTB energy (Delta-learning) + atomic reference energies + FCHL19 "
-        "atomic environments, local Gaussian kernel ridge (sigma, alpha by "
+        "atomic environments, local Gaussian kernel ridge (gamma, alpha by "
         "leave-one-out), with a std",
         True,
     ),

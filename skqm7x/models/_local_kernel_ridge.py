@@ -9,7 +9,7 @@ import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import linalg, sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
@@ -21,6 +21,7 @@ from skqm7x._molecules import (
     fitted_elements,
 )
 from skqm7x._utils._cache import as_memory
+from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
 from skqm7x.representations import check_fchl19_parameters, fchl19_environments
 
@@ -55,10 +56,10 @@ def _molecule_chunks(owners):
         start = stop
 
 
-def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
+def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     """Local Gaussian kernels between two sets of molecules, one per width.
 
-    ``K[k, a, b]`` sums ``exp(-|x_I - x_J|^2 / (2 sigma_k^2))`` over the atoms
+    ``K[k, a, b]`` sums ``exp(-gamma_k |x_I - x_J|^2)`` over the atoms
     ``I`` of molecule ``a`` and ``J`` of molecule ``b`` that are the same
     element. The squared distances, the costly part, are computed once for
     all widths.
@@ -69,8 +70,9 @@ def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
         The atoms of two sets of molecules, from
         :func:`~skqm7x.representations.fchl19_environments` with the same
         elements and parameters.
-    sigmas : sequence of float
-        Kernel widths.
+    gammas : sequence of float
+        Kernel coefficients, ``1 / (2 sigma^2)`` for a Gaussian of width
+        ``sigma``.
     progress : tqdm or None, default=None
         Updated with the number of ``left`` atoms done.
     n_jobs : int, default=None
@@ -82,7 +84,7 @@ def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
 
     Returns
     -------
-    K : ndarray of shape (len(sigmas), left.n_molecules, right.n_molecules)
+    K : ndarray of shape (len(gammas), left.n_molecules, right.n_molecules)
 
     Examples
     --------
@@ -93,11 +95,11 @@ def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
     >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
     >>> X = pack_molecules([(["O", "H", "H"], water), (["H", "H"], water[1:])])
     >>> environments = fchl19_environments(X, elements=[1, 8])
-    >>> K = local_kernels(environments, environments, [1.0, 2.0])
+    >>> K = local_kernels(environments, environments, [0.5, 0.125])
     >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
     ((2, 2, 2), True)
     """
-    K = np.zeros((len(sigmas), left.n_molecules, right.n_molecules))
+    K = np.zeros((len(gammas), left.n_molecules, right.n_molecules))
 
     def add_block(a, aa, owners, b, bb, b_owner):
         squared = aa[:, None] + bb[None, :]
@@ -105,10 +107,8 @@ def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
         np.maximum(squared, 0.0, out=squared)
         first, last = owners[0], owners[-1]
         owner = _owner_matrix(owners - first, last - first + 1).T
-        for k, sigma in enumerate(sigmas):
-            K[k, first : last + 1] += owner @ (
-                np.exp(squared * (-0.5 / sigma**2)) @ b_owner
-            )
+        for k, gamma in enumerate(gammas):
+            K[k, first : last + 1] += owner @ (np.exp(squared * -gamma) @ b_owner)
         if progress is not None:
             progress.update(len(a))
 
@@ -130,7 +130,7 @@ def local_kernels(left, right, sigmas, progress=None, n_jobs=None):
     return K
 
 
-def _self_kernels(environments, sigma):
+def _self_kernels(environments, gamma):
     """``k(x, x)`` of each molecule: its own atoms against each other."""
     diagonal = np.zeros(environments.n_molecules)
     # The atoms are stored molecule after molecule.
@@ -141,11 +141,11 @@ def _self_kernels(environments, sigma):
         x, z = environments.vectors[start:stop], environments.charges[start:stop]
         squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
         same = z[:, None] == z[None, :]
-        diagonal[molecule] = np.sum(np.exp(squared[same] * (-0.5 / sigma**2)))
+        diagonal[molecule] = np.sum(np.exp(squared[same] * -gamma))
     return diagonal
 
 
-def _kernels_between(X_left, X_right, elements, parameters, sigmas, n_jobs, verbose):
+def _kernels_between(X_left, X_right, elements, parameters, gammas, n_jobs, verbose):
     """``local_kernels`` of two sets of packed molecules, with a progress bar."""
     left = fchl19_environments(X_left, elements, parameters)
     right = (
@@ -159,7 +159,7 @@ def _kernels_between(X_left, X_right, elements, parameters, sigmas, n_jobs, verb
         unit="atom",
         disable=not verbose,
     ) as bar:
-        return local_kernels(left, right, sigmas, progress=bar, n_jobs=n_jobs)
+        return local_kernels(left, right, gammas, progress=bar, n_jobs=n_jobs)
 
 
 def _leave_one_out_rmse(K, y, alphas):
@@ -190,7 +190,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     The kernel between two molecules sums a Gaussian kernel over every pair
     of atoms of the same element, one from each molecule::
 
-        k(A, B) = sum_{I in A} sum_{J in B, Z_J = Z_I} exp(-|x_I - x_J|^2 / (2 sigma^2))
+        k(A, B) = sum_{I in A} sum_{J in B, Z_J = Z_I} exp(-gamma |x_I - x_J|^2)
 
     so the energy it models is a sum of atomic contributions, each a smooth
     function of the atom's surroundings. The vectors are invariant to
@@ -201,22 +201,26 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     calibrated Gaussian-process standard deviation, as
     :class:`GaussianProcessKernelRidge` does.
 
-    ``sigma`` and ``alpha`` may each be a list of candidates: :meth:`fit`
-    then chooses the pair with the lowest leave-one-out RMSE on the training
-    molecules, in closed form (as :class:`~sklearn.linear_model.RidgeCV`
-    does), from one pass over the atom pairs for all widths and one
-    eigendecomposition per width. A fixed pair also works in
+    :meth:`fit` chooses ``gamma`` and ``alpha`` among the candidates
+    ``gammas`` and ``alphas``: the pair with the lowest leave-one-out RMSE on
+    the training molecules, in closed form (as
+    :class:`~sklearn.linear_model.RidgeCV` does), from one pass over the atom
+    pairs for all widths and one eigendecomposition per width. A single
+    candidate each also works in
     :class:`~sklearn.model_selection.GridSearchCV`, at the cost of a kernel
     per candidate and fold.
 
     Parameters
     ----------
-    sigma : float or array-like of float, default=(2.0, 4.0, 8.0)
-        Width of the Gaussian kernel between atomic environments, or
-        candidates for it.
-    alpha : float or array-like of float, default=(1e-8, 1e-6, 1e-4)
-        Regularization added to the diagonal of the kernel matrix (in the
-        kernel's unit, about the number of atoms squared), or candidates.
+    gammas : float or array-like of float, default=(0.125, 0.03125, 0.0078125)
+        Candidates for the coefficient of the Gaussian kernel between atomic
+        environments, as ``gamma`` of :class:`GaussianProcessKernelRidge`:
+        ``1 / (2 sigma^2)`` for a width ``sigma`` (the defaults: widths 2, 4
+        and 8).
+    alphas : float or array-like of float, default=(1e-8, 1e-6, 1e-4)
+        Candidates for the regularization added to the diagonal of the
+        kernel matrix (in the kernel's unit, about the number of atoms
+        squared).
     representation_params : dict, default=None
         Keyword arguments of qmllib's ``generate_fchl19`` (``rcut``,
         ``acut``, ``nRs2``, ``nRs3``, ``eta2``, ``eta3``, ``zeta``,
@@ -245,16 +249,21 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the atoms while
         computing kernels.
+    sigma : float or array-like of float
+        Deprecated since 0.2, removed in 0.4: pass
+        ``gammas=1 / (2 * sigma**2)``.
+    alpha : float or array-like of float
+        Deprecated since 0.2, removed in 0.4: pass ``alphas``.
 
     Attributes
     ----------
     elements_ : ndarray of shape (n_elements,)
         Nuclear charges represented, in increasing order.
-    sigma_ : float
-        The width used.
+    gamma_ : float
+        The kernel coefficient used.
     alpha_ : float
         The regularization used.
-    loo_rmse_ : ndarray of shape (n_sigmas, n_alphas)
+    loo_rmse_ : ndarray of shape (n_gammas, n_alphas)
         Leave-one-out RMSE of each candidate pair, in the target's unit.
     kernel_ridge_ : KernelRidge
         The fitted mean, on the precomputed training kernel.
@@ -294,45 +303,59 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     >>> molecules = [(["O", "H", "H"], water * s) for s in rng.uniform(0.9, 1.1, 30)]
     >>> X = pack_molecules(molecules)
     >>> y = np.array([np.linalg.norm(R[1] - R[0]) for _, R in molecules])
-    >>> model = LocalKernelRidge(sigma=[1.0, 10.0], alpha=1e-6).fit(X[:25], y[:25])
-    >>> model.sigma_, model.loo_rmse_.shape
-    (1.0, (2, 1))
+    >>> model = LocalKernelRidge(gammas=[0.5, 0.005], alphas=1e-6).fit(X[:25], y[:25])
+    >>> model.gamma_, model.loo_rmse_.shape
+    (0.5, (2, 1))
     >>> mean, std = model.predict(X[25:], return_std=True)
     >>> bool(np.max(np.abs(mean - y[25:])) < 0.01)
     True
     """
 
     _parameter_constraints: dict = {
-        "sigma": [Interval(Real, 0, None, closed="neither"), "array-like"],
-        "alpha": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "gammas": [Interval(Real, 0, None, closed="neither"), "array-like"],
+        "alphas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "representation_params": [dict, None],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
+        "sigma": [
+            Interval(Real, 0, None, closed="neither"),
+            "array-like",
+            Hidden(StrOptions({DEPRECATED})),
+        ],
+        "alpha": [
+            Interval(Real, 0, None, closed="neither"),
+            "array-like",
+            Hidden(StrOptions({DEPRECATED})),
+        ],
     }
 
     def __init__(
         self,
         *,
-        sigma=(2.0, 4.0, 8.0),
-        alpha=(1e-8, 1e-6, 1e-4),
+        gammas=(0.125, 0.03125, 0.0078125),
+        alphas=(1e-8, 1e-6, 1e-4),
         representation_params=None,
         elements=None,
         handle_unknown="error",
         n_jobs=None,
         memory=None,
         verbose=0,
+        sigma=DEPRECATED,
+        alpha=DEPRECATED,
     ):
-        self.sigma = sigma
-        self.alpha = alpha
+        self.gammas = gammas
+        self.alphas = alphas
         self.representation_params = representation_params
         self.elements = elements
         self.handle_unknown = handle_unknown
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
+        self.sigma = sigma
+        self.alpha = alpha
 
     @staticmethod
     def _candidates(value, name):
@@ -351,7 +374,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 f"LocalKernelRidge: representation_params: {error}"
             ) from None
 
-    def _kernels(self, X_left, X_right, sigmas):
+    def _kernels(self, X_left, X_right, gammas):
         """The kernels between two sets of packed molecules, from the cache."""
         compute = as_memory(self.memory).cache(
             _kernels_between, ignore=["n_jobs", "verbose"]
@@ -361,7 +384,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             X_right,
             self.elements_,
             self._parameters(),
-            tuple(float(sigma) for sigma in sigmas),
+            tuple(float(gamma) for gamma in gammas),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
@@ -383,8 +406,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        sigmas = self._candidates(self.sigma, "sigma")
-        alphas = self._candidates(self.alpha, "alpha")
+        gammas = self._candidates(self.gammas, "gammas")
+        alphas = self._candidates(self.alphas, "alphas")
+        if not isinstance(self.sigma, str) or self.sigma != DEPRECATED:
+            renamed_parameter(self, "sigma", "gammas", "pass gammas=1 / (2 * sigma**2)")
+            gammas = 0.5 / self._candidates(self.sigma, "sigma") ** 2
+        if not isinstance(self.alpha, str) or self.alpha != DEPRECATED:
+            renamed_parameter(self, "alpha", "alphas", "pass alphas")
+            alphas = self._candidates(self.alpha, "alpha")
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")
@@ -402,19 +431,19 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 f"(Z={Z[molecule, slot]:g}) that is not in elements="
                 f"{self.elements_.tolist()}."
             )
-        kernels = self._kernels(X, X, sigmas)
-        if sigmas.size * alphas.size == 1:  # nothing to choose
+        kernels = self._kernels(X, X, gammas)
+        if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
-            best_sigma, best_alpha = 0, 0
+            best_gamma, best_alpha = 0, 0
         else:
             leave_one_out = as_memory(self.memory).cache(_leave_one_out_rmse)
             self.loo_rmse_ = np.array([leave_one_out(K, y, alphas) for K in kernels])
-            best_sigma, best_alpha = np.unravel_index(
+            best_gamma, best_alpha = np.unravel_index(
                 np.argmin(self.loo_rmse_), self.loo_rmse_.shape
             )
-        self.sigma_, self.alpha_ = float(sigmas[best_sigma]), float(alphas[best_alpha])
+        self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
         self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
-            kernels[best_sigma], y, self.alpha_
+            kernels[best_gamma], y, self.alpha_
         )
         self.X_fit_ = X
         return self
@@ -442,7 +471,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         check_known_elements(Z, self.elements_, self.handle_unknown)
-        (K,) = self._kernels(X, self.X_fit_, [self.sigma_])
+        (K,) = self._kernels(X, self.X_fit_, [self.gamma_])
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
@@ -450,7 +479,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         return mean, gaussian_process_std(
             self.cholesky_,
             K,
-            _self_kernels(queries, self.sigma_),
+            _self_kernels(queries, self.gamma_),
             self.alpha_,
             self.std_scale_,
         )

@@ -15,7 +15,7 @@ from skqm7x import (
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _self_kernels
 from skqm7x.representations import fchl19_environments
-from tests.helpers import assert_invariant
+from tests.helpers import assert_invariant, assert_search_chose_its_best
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
 qmllib_representations = pytest.importorskip("qmllib.representations")
@@ -35,7 +35,7 @@ def test_kernel_matches_qmllib_local_kernel(molecules):
     elements = np.unique(Z[Z > 0])
     left = fchl19_environments(X[:7], elements)
     right = fchl19_environments(X[7:12], elements)
-    ours = local_kernels(left, right, [1.5, 4.0])
+    ours = local_kernels(left, right, [0.5 / 1.5**2, 0.5 / 4.0**2])
 
     # qmllib's own (Fortran) double loop over atoms, on padded vectors.
     def padded(Z, R):
@@ -61,27 +61,31 @@ def test_prior_variance_is_the_kernel_diagonal(molecules):
     X, _ = molecules
     Z, _ = unpack_molecules(X[:10])
     environments = fchl19_environments(X[:10], np.unique(Z[Z > 0]))
-    (K,) = local_kernels(environments, environments, [3.0])
-    np.testing.assert_allclose(_self_kernels(environments, 3.0), np.diag(K), rtol=1e-10)
+    (K,) = local_kernels(environments, environments, [0.05])
+    np.testing.assert_allclose(
+        _self_kernels(environments, 0.05), np.diag(K), rtol=1e-10
+    )
 
 
 def test_leave_one_out_choice_matches_refits(molecules):
     X, r = molecules
     X, r = X[:40], r[:40]
-    sigmas, alphas = [2.0, 8.0], [1e-6, 1e-2]
-    model = LocalKernelRidge(sigma=sigmas, alpha=alphas).fit(X, r)
-    for i, sigma in enumerate(sigmas):
+    gammas, alphas = [0.125, 0.0078125], [1e-6, 1e-2]
+    model = LocalKernelRidge(gammas=gammas, alphas=alphas).fit(X, r)
+    for i, gamma in enumerate(gammas):
         for j, alpha in enumerate(alphas):
             errors = []
             for left_out in range(len(r)):
                 rest = np.arange(len(r)) != left_out
-                fold = LocalKernelRidge(sigma=sigma, alpha=alpha).fit(X[rest], r[rest])
+                fold = LocalKernelRidge(gammas=gamma, alphas=alpha).fit(
+                    X[rest], r[rest]
+                )
                 errors.append(fold.predict(X[left_out : left_out + 1])[0] - r[left_out])
             assert model.loo_rmse_[i, j] == pytest.approx(
                 np.sqrt(np.mean(np.square(errors))), rel=1e-5
             )
     best = np.unravel_index(np.argmin(model.loo_rmse_), model.loo_rmse_.shape)
-    assert (model.sigma_, model.alpha_) == (sigmas[best[0]], alphas[best[1]])
+    assert (model.gamma_, model.alpha_) == (gammas[best[0]], alphas[best[1]])
 
 
 def test_learns_and_beats_the_reference_energies(molecules):
@@ -95,13 +99,13 @@ def test_learns_and_beats_the_reference_energies(molecules):
 
 def test_invariant_to_translation_rotation_and_permutation(molecules):
     X, r = molecules
-    model = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:60], r[:60])
+    model = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:60], r[:60])
     assert_invariant(model.predict, X[60:80], seeds=(1,), atol=1e-8)
 
 
 def test_std_is_the_noise_at_a_training_molecule_and_grows_away(molecules):
     X, r = molecules
-    model = LocalKernelRidge(sigma=4.0, alpha=1e-4).fit(X[:80], r[:80])
+    model = LocalKernelRidge(gammas=1 / 32, alphas=1e-4).fit(X[:80], r[:80])
     _, seen = model.predict(X[:5], return_std=True)
     _, new = model.predict(X[80:], return_std=True)
     assert np.all(new > 0)
@@ -120,17 +124,17 @@ def test_fixed_width_and_penalty_work_in_grid_search(molecules):
     X, r = molecules
     search = GridSearchCV(
         LocalKernelRidge(),
-        {"sigma": [2.0, 8.0], "alpha": [1e-6]},
+        {"gammas": [0.125, 0.0078125], "alphas": [1e-6]},
         cv=KFold(3, shuffle=True, random_state=0),
         scoring="neg_root_mean_squared_error",
     ).fit(X[:60], r[:60])
-    assert search.best_params_["sigma"] in (2.0, 8.0)
+    assert_search_chose_its_best(search)
     assert np.isnan(search.best_estimator_.loo_rmse_).all()
 
 
 def test_unknown_element_raises_or_is_left_out(molecules):
     X, r = molecules
-    model = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:40], r[:40])
+    model = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:40], r[:40])
     Z, R = unpack_molecules(X[:1])
     z, p = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
     with_fluorine = pack_molecules(
@@ -153,8 +157,8 @@ def test_unknown_element_raises_or_is_left_out(molecules):
             {"representation_params": {"cutoff": 5.0}},
             "representation_params: unknown FCHL19 parameters",
         ),
-        ({"sigma": [1.0, -1.0]}, "sigma must be positive"),
-        ({"alpha": []}, "alpha must be positive"),
+        ({"gammas": [1.0, -1.0]}, "gammas must be positive"),
+        ({"alphas": []}, "alphas must be positive"),
         # qmllib checks none of these: all-zero vectors, NaN, a TypeError.
         (
             {"representation_params": {"rcut": -1.0}},
@@ -192,9 +196,9 @@ def test_fractional_charges_are_refused():
 
 def test_representation_params_reach_fchl19(molecules):
     X, r = molecules
-    default = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:30], r[:30])
+    default = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
     short = LocalKernelRidge(
-        sigma=4.0, alpha=1e-6, representation_params={"rcut": 3.0, "acut": 3.0}
+        gammas=1 / 32, alphas=1e-6, representation_params={"rcut": 3.0, "acut": 3.0}
     ).fit(X[:30], r[:30])
     assert not np.allclose(default.predict(X[30:40]), short.predict(X[30:40]))
 
@@ -205,14 +209,14 @@ def test_fchl_krr_model_predicts_with_std(molecules, qm7x_train):
     mean, std = model.predict(X[60:], return_std=True)
     assert mean.shape == std.shape == (20,)
     assert np.all(std > 0)
-    assert model.regressor_.sigma_ in (2.0, 4.0, 8.0)
+    assert model.regressor_.gamma_ in (0.125, 0.03125, 0.0078125)
 
 
 def test_sklearn_contract_on_real_molecules(molecules):
     """What the common checks cannot feed a molecule model (tests/estimators.py)."""
     X, r = molecules
     X, r = X[:50], r[:50]
-    model = LocalKernelRidge(sigma=[2.0, 4.0], alpha=1e-6)
+    model = LocalKernelRidge(gammas=[0.125, 0.03125], alphas=1e-6)
     params = model.get_params()
     with pytest.raises(NotFittedError):
         model.predict(X)
@@ -240,7 +244,9 @@ def test_listed_elements_beyond_the_training_set(molecules):
         [(np.append(z, 9), np.vstack([p, p[0] + [0, 0, 3.0]]))],
         n_atoms_max=X.shape[1] // 4,
     )
-    model = LocalKernelRidge(sigma=4.0, alpha=1e-6, elements=[1, 6, 7, 8, 9, 16, 17])
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, elements=[1, 6, 7, 8, 9, 16, 17]
+    )
     prediction = model.fit(X[:40], r[:40]).predict(with_fluorine)
     assert model.elements_.tolist() == [1, 6, 7, 8, 9, 16, 17]
     assert np.isfinite(prediction).all()
@@ -248,9 +254,11 @@ def test_listed_elements_beyond_the_training_set(molecules):
 
 def test_verbose_shows_a_progress_bar_and_changes_nothing(molecules, capsys):
     X, r = molecules
-    quiet = LocalKernelRidge(sigma=4.0, alpha=1e-6).fit(X[:30], r[:30])
+    quiet = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
     assert "local kernel" not in capsys.readouterr().err
-    loud = LocalKernelRidge(sigma=4.0, alpha=1e-6, verbose=True).fit(X[:30], r[:30])
+    loud = LocalKernelRidge(gammas=1 / 32, alphas=1e-6, verbose=True).fit(
+        X[:30], r[:30]
+    )
     assert "local kernel" in capsys.readouterr().err
     np.testing.assert_array_equal(loud.predict(X[30:40]), quiet.predict(X[30:40]))
 
@@ -307,3 +315,15 @@ def test_kernel_blocks_and_threads_do_not_change_it(molecules, monkeypatch):
             expected,
             rtol=1e-13,
         )
+
+
+def test_sigma_and_alpha_are_deprecated(molecules):
+    X, r = molecules
+    renamed = LocalKernelRidge(gammas=[0.125, 1 / 32], alphas=1e-6).fit(X[:30], r[:30])
+    with pytest.warns(FutureWarning) as warnings:
+        old = LocalKernelRidge(sigma=[2.0, 4.0], alpha=1e-6).fit(X[:30], r[:30])
+    messages = [str(warning.message) for warning in warnings]
+    assert any("`sigma` was renamed `gammas`" in m for m in messages)
+    assert any("`alpha` was renamed `alphas`" in m for m in messages)
+    assert old.gamma_ == renamed.gamma_
+    np.testing.assert_array_equal(old.predict(X[30:35]), renamed.predict(X[30:35]))
