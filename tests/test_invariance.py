@@ -34,7 +34,7 @@ def test_unsorted_coulomb_matrix_depends_on_atom_order(molecules):
 
 def test_random_coulomb_draws_are_invariant(molecules):
     coulomb = CoulombMatrixTransformer().fit(molecules)
-    expander = RandomCoulombExpander(sigma=1.0, random_state=0).fit(
+    expander = RandomCoulombExpander(noise=1.0, random_state=0).fit(
         coulomb.transform(molecules)
     )
     assert_invariant(

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -16,6 +16,7 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._utils._defaults import DEFAULT_N_DRAWS
+from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
 from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
@@ -24,7 +25,7 @@ _CHANNELS = ("minus_theta", "zero", "plus_theta")
 class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     """Random Coulomb matrices, binarized, ``n_draws`` of them per molecule.
 
-    For each draw, Gaussian noise of scale ``sigma`` is added to the row norms
+    For each draw, Gaussian noise of scale ``noise`` is added to the row norms
     of the Coulomb matrix; sorting the noisy norms gives a permutation, which
     is applied to the rows and columns. Each random matrix ``C`` is then
     binarized into ``[tanh((C - theta) / theta), tanh(C / theta),
@@ -46,9 +47,9 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
 
     Parameters
     ----------
-    sigma : float, default=1.0
-        Standard deviation of the noise added to the row norms. ``0`` gives
-        the row-norm-sorted matrix in every draw.
+    noise : float, default=1.0
+        Standard deviation of the noise added to the row norms (Montavon et
+        al.'s sigma). ``0`` gives the row-norm-sorted matrix in every draw.
     theta : float, default=1.0
         Step of the binarization.
     n_draws : int, default=10
@@ -56,6 +57,8 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the draws. Pass an int for reproducible output; ``None`` draws a
         seed in :meth:`fit`.
+    sigma : float
+        Deprecated since 0.2, removed in 0.4: pass ``noise``.
 
     Attributes
     ----------
@@ -92,19 +95,30 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "sigma": [Interval(Real, 0, None, closed="left")],
+        "noise": [Interval(Real, 0, None, closed="left")],
         "theta": [Interval(Real, 0, None, closed="neither")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
+        "sigma": [
+            Interval(Real, 0, None, closed="left"),
+            Hidden(StrOptions({DEPRECATED})),
+        ],
     }
 
     def __init__(
-        self, *, sigma=1.0, theta=1.0, n_draws=DEFAULT_N_DRAWS, random_state=None
+        self,
+        *,
+        noise=1.0,
+        theta=1.0,
+        n_draws=DEFAULT_N_DRAWS,
+        random_state=None,
+        sigma=DEPRECATED,
     ):
-        self.sigma = sigma
+        self.noise = noise
         self.theta = theta
         self.n_draws = n_draws
         self.random_state = random_state
+        self.sigma = sigma
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -134,6 +148,10 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
             )
         self.n_atoms_ = n_atoms
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self._noise = self.noise
+        if not (isinstance(self.sigma, str) and self.sigma == DEPRECATED):
+            renamed_parameter(self, "sigma", "noise", "pass noise")
+            self._noise = self.sigma
         return self
 
     def transform(self, X):
@@ -157,7 +175,7 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         draws = np.empty((len(X), self.n_draws, 3, size, size), dtype=X.dtype)
         for i, C in enumerate(sorted_matrices):
             noise = self._molecule_rng(C).normal(size=(self.n_draws, size))
-            noisy_norms = np.linalg.norm(C, axis=1) + self.sigma * noise
+            noisy_norms = np.linalg.norm(C, axis=1) + self._noise * noise
             order = np.argsort(-noisy_norms, axis=1, kind="stable")
             random_matrices = permute(
                 np.broadcast_to(C, (self.n_draws, size, size)), order

@@ -101,7 +101,7 @@ def test_grid_search_tunes_expander_and_mlp(split):
     search = GridSearchCV(
         coulomb_mlp(max_epochs=2),
         {
-            "randomcoulombexpander__sigma": [0.5, 2.0],
+            "randomcoulombexpander__noise": [0.5, 2.0],
             "sigmoidmlpregressor__momentum": [0.5],
         },
         cv=KFold(2),

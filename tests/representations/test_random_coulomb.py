@@ -27,7 +27,7 @@ def test_shape_and_feature_names(coulomb):
 
 def test_binarization_channels(coulomb):
     theta = 2.5
-    expander = RandomCoulombExpander(sigma=0, theta=theta, n_draws=1).fit(coulomb)
+    expander = RandomCoulombExpander(noise=0, theta=theta, n_draws=1).fit(coulomb)
     channels = draws_of(expander.transform(coulomb), 1, 23)[:, 0]
     C = coulomb.reshape(-1, 23, 23)
     np.testing.assert_allclose(channels[:, 0], np.tanh((C - theta) / theta))
@@ -37,7 +37,7 @@ def test_binarization_channels(coulomb):
 
 def test_each_draw_is_one_permutation_of_rows_and_columns(coulomb):
     theta = 100.0  # keeps tanh far from saturation, so C can be read back
-    expander = RandomCoulombExpander(sigma=5.0, theta=theta, n_draws=8, random_state=0)
+    expander = RandomCoulombExpander(noise=5.0, theta=theta, n_draws=8, random_state=0)
     middle = draws_of(expander.fit(coulomb).transform(coulomb), 8, 23)[:, :, 1]
     random_matrices = theta * np.arctanh(middle)
     C = coulomb.reshape(-1, 23, 23)
@@ -52,11 +52,11 @@ def test_each_draw_is_one_permutation_of_rows_and_columns(coulomb):
             ]
             np.testing.assert_allclose(draw, molecule[np.ix_(order, order)], atol=1e-6)
             n_distinct += order != sorted(order)
-    assert n_distinct > 0, "sigma=5 should reorder some rows"
+    assert n_distinct > 0, "noise=5 should reorder some rows"
 
 
-def test_sigma_zero_gives_the_sorted_matrix_every_draw(coulomb):
-    output = RandomCoulombExpander(sigma=0, n_draws=4).fit(coulomb).transform(coulomb)
+def test_zero_noise_gives_the_sorted_matrix_every_draw(coulomb):
+    output = RandomCoulombExpander(noise=0, n_draws=4).fit(coulomb).transform(coulomb)
     draws = draws_of(output, 4, 23)
     for d in range(1, 4):
         np.testing.assert_array_equal(draws[:, d], draws[:, 0])
@@ -79,7 +79,7 @@ def test_draws_do_not_depend_on_the_batch(coulomb):
 
 def test_draws_differ_between_molecules_and_draws(coulomb):
     output = (
-        RandomCoulombExpander(sigma=20, random_state=0).fit(coulomb).transform(coulomb)
+        RandomCoulombExpander(noise=20, random_state=0).fit(coulomb).transform(coulomb)
     )
     draws = draws_of(output, 10, 23)
     assert len({draws[0, d].tobytes() for d in range(10)}) > 1
@@ -95,3 +95,10 @@ def test_float32_is_preserved(coulomb):
         coulomb.astype(np.float32)
     )
     assert output.dtype == np.float32
+
+
+def test_sigma_is_deprecated(coulomb):
+    renamed = RandomCoulombExpander(noise=5.0, random_state=0).fit(coulomb)
+    with pytest.warns(FutureWarning, match="`sigma` was renamed `noise`"):
+        old = RandomCoulombExpander(sigma=5.0, random_state=0).fit(coulomb)
+    np.testing.assert_array_equal(old.transform(coulomb), renamed.transform(coulomb))
