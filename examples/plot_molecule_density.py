@@ -31,9 +31,9 @@ from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecul
 
 transformer = SolidHarmonicScatteringTransformer().fit(all_molecules())
 spacing = 1 / transformer.scale_  # Angstrom between grid points
-width = transformer.sigma * spacing  # Gaussian width in Angstrom
+width = transformer.width * spacing  # Gaussian width in Angstrom
 print(f"grid {transformer.grid_shape_}, {spacing:.3f} Angstrom between points")
-print(f"Gaussian width sigma = {transformer.sigma:g} grid units = {width:.2f} A")
+print(f"Gaussian width = {transformer.width:g} grid units = {width:.2f} A")
 
 train = load_qm7x()
 molecule_id = 7  # C, N, O and H, 17 atoms
@@ -62,7 +62,7 @@ oriented -= (oriented.max(axis=0) + oriented.min(axis=0)) / 2
 # ---------------------
 # Three channels: the nuclear charge ``Z`` (full), the valence electrons, and
 # the core electrons (full minus valence), each atom a normalised Gaussian of
-# width ``sigma``. In physical units the density is in elementary charges per
+# width ``width``. In physical units the density is in elementary charges per
 # cubic Angstrom.
 
 VALENCE = {1: 1, 6: 4, 7: 5, 8: 6, 16: 6, 17: 7}

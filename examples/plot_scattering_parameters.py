@@ -4,7 +4,7 @@ What each scattering parameter changes
 
 :class:`skqm7x.SolidHarmonicScatteringTransformer` has a handful of
 parameters that shape its features: the grid (``grid_shape``, ``scale``,
-``margin``), the width of the atomic Gaussians (``sigma``), the wavelet scales
+``margin``), the width of the atomic Gaussians (``width``), the wavelet scales
 (``J``), the angular degrees (``L``) and the exponents of the final integrals
 (``integral_powers``). This example draws what each one does to one challenge
 molecule. It computes no scattering features itself (fitting the transformer
@@ -64,7 +64,7 @@ def density_on_grid(fitted, height=0.0):
         + (y[..., None] - atoms[:, 1]) ** 2
         + (height * fitted.scale_ - atoms[:, 2]) ** 2
     )
-    return np.exp(-squared / (2 * fitted.sigma**2)) @ Z
+    return np.exp(-squared / (2 * fitted.width**2)) @ Z
 
 
 def draw_grid(ax, fitted, title):
@@ -82,8 +82,8 @@ def draw_grid(ax, fitted, title):
         cmap="magma",
         norm=PowerNorm(0.5, vmin=0, vmax=image.max()),
     )
-    # Atoms may come no closer than margin * sigma grid units to the edges.
-    usable = ((np.array([nx, ny]) - 1) // 2 - fitted.margin * fitted.sigma) * spacing
+    # Atoms may come no closer than margin * width grid units to the edges.
+    usable = ((np.array([nx, ny]) - 1) // 2 - fitted.margin * fitted.width) * spacing
     ax.add_patch(
         Rectangle(
             -usable,
@@ -100,20 +100,20 @@ def draw_grid(ax, fitted, title):
 
 
 # %%
-# The grid and the Gaussians: ``grid_shape``, ``scale``, ``sigma``, ``margin``
+# The grid and the Gaussians: ``grid_shape``, ``scale``, ``width``, ``margin``
 # ----------------------------------------------------------------------------
 # ``grid_shape`` sets the number of points along the molecule's long axis
 # (the other two axes are sized to the molecules). With ``scale="auto"`` the
 # transformer then learns the largest scale at which every training molecule,
-# enlarged by 10 %, keeps ``margin * sigma`` grid units from the edges (the
-# dashed box holds the region the atoms may occupy). ``sigma`` is the width
-# of each atom's Gaussian in grid units, so in Angstrom it is ``sigma /
-# scale``: on a coarse grid, or with a large ``sigma``, the atoms' Gaussians
-# merge and the density no longer tells the atoms apart. A larger ``sigma``
+# enlarged by 10 %, keeps ``margin * width`` grid units from the edges (the
+# dashed box holds the region the atoms may occupy). ``width`` is the width
+# of each atom's Gaussian in grid units, so in Angstrom it is ``width /
+# scale``: on a coarse grid, or with a large ``width``, the atoms' Gaussians
+# merge and the density no longer tells the atoms apart. A larger ``width``
 # also needs a larger clearance, hence a smaller scale. Each panel is scaled
 # to its own maximum (square-root colour scale).
 #
-# Every backend sees the same Gaussians, of width ``sigma / scale`` Angstrom.
+# Every backend sees the same Gaussians, of width ``width / scale`` Angstrom.
 # The ``"kymatio"`` backend computes on exactly this periodic grid, pixels
 # included, and refuses molecules that come closer to its edges than the
 # margin; the ``"fast"`` backend integrates over all space with its own
@@ -123,9 +123,9 @@ settings = [
     ("grid_shape", {"grid_shape": 32}),
     ("grid_shape", {"grid_shape": 48}),
     ("grid_shape", {"grid_shape": 64}),
-    ("sigma", {"sigma": 1.0}),
-    ("sigma", {"sigma": 2.0}),
-    ("sigma", {"sigma": 4.0}),
+    ("width", {"width": 1.0}),
+    ("width", {"width": 2.0}),
+    ("width", {"width": 4.0}),
 ]
 fig, axes_grid = plt.subplots(2, 3, figsize=(14, 8), layout="constrained")
 for ax, (name, params) in zip(axes_grid.ravel(), settings, strict=True):
@@ -133,20 +133,20 @@ for ax, (name, params) in zip(axes_grid.ravel(), settings, strict=True):
     title = (
         f"{name}={params[name]:g}: grid {fitted.grid_shape_}\n"
         f"{1 / fitted.scale_:.2f} Å per point, "
-        f"Gaussian width {fitted.sigma / fitted.scale_:.2f} Å"
+        f"Gaussian width {fitted.width / fitted.scale_:.2f} Å"
     )
     draw_grid(ax, fitted, title)
 fig.suptitle(
     "Full charge density of molecule 7 on the grid (z = 0); dashed: where atoms "
-    "may lie (margin = 3 sigma from the edges)"
+    "may lie (margin = 3 widths from the edges)"
 )
 
 # %%
 # The wavelet scales and degrees: ``J`` and ``L``
 # -----------------------------------------------
 # The wavelet of scale ``j`` has a Gaussian window of width
-# ``sigma * 2**j`` grid units, so ``J`` sets the largest distance over which
-# the features relate charge: with the defaults (``sigma = 2``, ``J = 2``) up
+# ``width * 2**j`` grid units, so ``J`` sets the largest distance over which
+# the features relate charge: with the defaults (``width = 2``, ``J = 2``) up
 # to a window of 8 grid units. Degree ``l`` multiplies the window by
 # ``|r|**l``, which moves the wavelet's weight outwards and gives it ``l``
 # angular nodes (see :ref:`sphx_glr_auto_examples_plot_wavelets.py`). Order-1
@@ -158,7 +158,7 @@ to_angstrom = 1 / default.scale_
 radius = np.linspace(0, 30, 400)  # grid units
 fig, (ax_j, ax_l) = plt.subplots(1, 2, figsize=(12, 4.5), layout="constrained")
 for j in range(4):
-    width = default.sigma * 2**j
+    width = default.width * 2**j
     profile = np.exp(-(radius**2) / (2 * width**2))
     style = "-" if j <= default.J else ":"
     ax_j.plot(
@@ -172,7 +172,7 @@ ax_j.set_ylabel("Gaussian window (relative to its centre)")
 ax_j.set_title(f"Scales j = 0..J (J = {default.J} by default; dotted: J = 3)")
 ax_j.legend(fontsize=9)
 
-width = default.sigma * 2
+width = default.width * 2
 for degree in range(5):
     profile = radius**degree * np.exp(-(radius**2) / (2 * width**2))
     style = "-" if degree <= default.L else ":"
@@ -235,14 +235,14 @@ atoms = oriented * default.scale_
 density = np.zeros(shape)
 for charge, position in zip(Z, atoms, strict=True):
     squared = sum((c - p) ** 2 for c, p in zip(coords, position, strict=True))
-    density += charge * np.exp(-squared / (2 * default.sigma**2))
+    density += charge * np.exp(-squared / (2 * default.width**2))
 distance = np.sqrt(sum(c**2 for c in coords))
 polar = np.arccos(
     np.divide(coords[2], distance, where=distance > 0, out=np.ones(shape))
 )
 azimuth = np.arctan2(coords[1], coords[0])
 j, degree = 1, 2
-width = default.sigma * 2**j
+width = default.width * 2**j
 window = distance**degree * np.exp(-(distance**2) / (2 * width**2))
 spectrum = np.fft.fftn(density)
 modulus = np.sqrt(

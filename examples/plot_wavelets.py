@@ -13,7 +13,8 @@ a solid harmonic,
     Y_\ell^m(\mathbf{r} / |\mathbf{r}|),
     \qquad \sigma_j = \sigma \, 2^j,
 
-for scales ``j = 0..J`` and degrees ``l = 0..L`` (Eickenberg et al., 2017).
+for scales ``j = 0..J`` and degrees ``l = 0..L``, :math:`\sigma` being the
+transformer's ``width`` (Eickenberg et al., 2017).
 This example draws every wavelet ``(l, m)`` of the default ``L = 3`` at one
 scale: its angular shape in 3D, then slices through it.
 
@@ -39,14 +40,14 @@ from skqm7x import SolidHarmonicScatteringTransformer
 # %%
 # The scale in Angstrom
 # ---------------------
-# Wavelet widths are set in grid units (``sigma``, default 2, doubled at
+# Wavelet widths are set in grid units (``width``, default 2, doubled at
 # every scale ``j``); the scale learned when the transformer is fitted turns
 # them into Angstrom. Fitting learns only the geometry, from all challenge
 # molecules (the subset switch ``SKQM7X_EXAMPLE_SUBSET`` does not apply).
 
 transformer = SolidHarmonicScatteringTransformer().fit(all_molecules())
 j = 1
-width = transformer.sigma * 2**j  # grid units
+width = transformer.width * 2**j  # grid units
 print(
     f"scale j = {j}: Gaussian window of width {width:g} grid units = "
     f"{width / transformer.scale_:.2f} Angstrom"

@@ -176,7 +176,7 @@ ESTIMATORS.extend(
     SolidHarmonicScatteringTransformer(
         J=1,
         L=1,
-        sigma=1.0,
+        width=1.0,
         grid_shape=(16, 16, 16),
         scale=0.25,
         backend=backend,

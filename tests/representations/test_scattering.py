@@ -28,7 +28,7 @@ from tests.helpers import moved, random_rotation
 # tests of the grid itself run on the kymatio backend, the one that uses it;
 # the tests of the estimator's behaviour run on both.
 SMALL = dict(
-    J=1, L=1, sigma=1.0, grid_shape=(16, 16, 16), device="cpu", backend="kymatio"
+    J=1, L=1, width=1.0, grid_shape=(16, 16, 16), device="cpu", backend="kymatio"
 )
 BACKENDS = ["fast", "kymatio"]
 
@@ -183,7 +183,7 @@ def test_fit_learns_scale_and_grid(qm7x_train):
     assert scattering.grid_shape_[0] == _transformer.DEFAULT_LONGEST_AXIS
     assert all(n % 2 == 0 for n in scattering.grid_shape_)
     limit = _geometry.usable_half_width(
-        scattering.grid_shape_, scattering.sigma, scattering.margin
+        scattering.grid_shape_, scattering.width, scattering.margin
     )
     needed = _geometry.HEADROOM * scattering.max_half_extent_ * scattering.scale_
     assert np.all(needed <= limit + 1e-9)
@@ -217,7 +217,7 @@ def test_molecule_too_large_raises(small_molecules):
     "params, match",
     [
         (dict(grid_shape=(16, 16)), "grid_shape"),
-        (dict(grid_shape=(4, 4, 4), sigma=2.0), "too small"),
+        (dict(grid_shape=(4, 4, 4), width=2.0), "too small"),
         (dict(integral_powers=(1.0, -2.0)), "integral_powers"),
     ],
 )
@@ -243,7 +243,7 @@ def test_default_feature_names():
 
 def test_water_order_0_matches_numpy_reference(water):
     scattering = SolidHarmonicScatteringTransformer(
-        J=1, L=1, sigma=2.0, grid_shape=(32, 32, 32), device="cpu"
+        J=1, L=1, width=2.0, grid_shape=(32, 32, 32), device="cpu"
     )
     features = scattering.fit_transform(water)[0]
     names = list(scattering.get_feature_names_out())
@@ -254,7 +254,7 @@ def test_water_order_0_matches_numpy_reference(water):
     Z = np.array([8.0, 1.0, 1.0])
     R = water.reshape(-1, 4)[:, 1:] * scattering.scale_
     d2 = ((R[:, None] - R[None]) ** 2).sum(-1)
-    sigma = scattering.sigma
+    sigma = scattering.width
     overlap = np.exp(-d2 / (4 * sigma**2)) / (4 * np.pi * sigma**2) ** 1.5
     assert np.isclose(features[names.index("full_order0_p2")], Z @ overlap @ Z, 1e-4)
 
@@ -273,7 +273,7 @@ def test_matches_kymatio_directly(small_molecules):
 
     X, _ = small_molecules
     X = X[:2]
-    params = dict(J=1, L=2, sigma=1.0, integral_powers=(0.5, 1.0, 2.0))
+    params = dict(J=1, L=2, width=1.0, integral_powers=(0.5, 1.0, 2.0))
     scattering = SolidHarmonicScatteringTransformer(
         **params, grid_shape=(24, 20, 16), device="cpu", backend="kymatio"
     ).fit(X)
@@ -342,7 +342,7 @@ def test_rotation_invariance_without_orientation_is_only_approximate(water):
     # the features still change a little when the orientation is not undone.
     # This guards the meaning of the tolerance above.
     scattering = SolidHarmonicScatteringTransformer(
-        J=1, L=1, sigma=2.0, grid_shape=(32, 32, 32), device="cpu"
+        J=1, L=1, width=2.0, grid_shape=(32, 32, 32), device="cpu"
     ).fit(water)
     atoms = water.reshape(1, -1, 4)
     positions, _ = _geometry.orient_molecules(atoms[..., 0], atoms[..., 1:])
@@ -543,7 +543,7 @@ def test_search_computes_each_molecule_once_per_learned_scale(
     make_scattering_ridge(memory=tmp_path, **small).fit(X, y)
     assert computed == []
     # Changing a parameter that changes the features misses the cache.
-    make_scattering_ridge(memory=tmp_path, **{**small, "sigma": 1.1}).fit(X, y)
+    make_scattering_ridge(memory=tmp_path, **{**small, "width": 1.1}).fit(X, y)
     assert sum(computed) == len(scales) * len(X)
 
 
@@ -561,7 +561,7 @@ def test_cache_is_per_molecule(small_molecules, monkeypatch, tmp_path, backend):
     assert sum(computed) == len(X)
     # A molecule twice in one call is computed once.
     computed.clear()
-    other = SolidHarmonicScatteringTransformer(**{**fixed, "sigma": 1.2})
+    other = SolidHarmonicScatteringTransformer(**{**fixed, "width": 1.2})
     other.set_params(memory=tmp_path).fit(X).transform(X[[0, 0, 1]])
     assert sum(computed) == 2
 
@@ -700,3 +700,12 @@ def test_cache_keeps_the_chunks_an_interrupted_run_finished(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         f"row{index}.npy" for index in range(4)
     ]
+
+
+def test_sigma_is_deprecated(water):
+    params = dict(J=1, L=1, grid_shape=(16, 16, 16), device="cpu")
+    renamed = SolidHarmonicScatteringTransformer(width=1.5, **params).fit(water)
+    with pytest.warns(FutureWarning, match="`sigma` was renamed `width`"):
+        old = SolidHarmonicScatteringTransformer(sigma=1.5, **params).fit(water)
+    assert old.scale_ == renamed.scale_
+    np.testing.assert_array_equal(old.transform(water), renamed.transform(water))

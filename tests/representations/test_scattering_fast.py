@@ -125,7 +125,7 @@ def test_matches_kymatio_on_a_grid_without_wraparound(small_molecules):
     # points, measured with an earlier version of the fast backend).
     X, _ = small_molecules
     X = X[:1]
-    params = dict(J=1, L=2, sigma=2.0, integral_powers=POWERS, scale=1.5)
+    params = dict(J=1, L=2, width=2.0, integral_powers=POWERS, scale=1.5)
     kymatio = SolidHarmonicScatteringTransformer(
         **params, grid_shape=(80, 80, 80), backend="kymatio"
     ).fit(X)

@@ -12,7 +12,7 @@ import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -22,6 +22,7 @@ from tqdm.auto import tqdm
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._utils._cache import cached_rows
+from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
 from skqm7x._utils._device import resolve_device
 from skqm7x.representations._scattering import (
     _fast_backend,
@@ -144,7 +145,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     """Solid-harmonic wavelet scattering features of molecules.
 
     Each molecule becomes three densities, sums of Gaussians of width
-    ``sigma`` centred on the atoms and weighted by the full nuclear charge, the
+    ``width`` centred on the atoms and weighted by the full nuclear charge, the
     valence charge and the core charge (full minus valence). For each density
     the transformer returns the order-0 coefficients (integrals of the density
     to the ``integral_powers``) and the order-1 and order-2 solid-harmonic
@@ -171,11 +172,12 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     Parameters
     ----------
     J : int, default=2
-        Largest wavelet scale index; scales are ``sigma * 2**j``.
+        Largest wavelet scale index; scales are ``width * 2**j``.
     L : int, default=3
         Largest degree of the solid harmonics.
-    sigma : float, default=2.0
-        Width of the atomic Gaussians and of the mother wavelet, in grid units.
+    width : float, default=2.0
+        Width (standard deviation) of the atomic Gaussians and of the mother
+        wavelet, in grid units: kymatio's ``sigma_0``.
     integral_powers : array-like of float, default=(0.5, 1.0, 2.0, 3.0)
         Exponents ``p`` of the integrals of ``|U|**p`` (one grid unit per
         unit of volume, as kymatio's sums over its grid).
@@ -188,11 +190,11 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     scale : "auto" or float, default="auto"
         Grid units per Angstrom. "auto" learns in ``fit`` the largest scale at
         which every training molecule, enlarged by 10 %, stays ``margin *
-        sigma`` away from the grid's edges. Larger scales resolve the
-        molecules more finely (``sigma / scale`` is the Gaussian width in
+        width`` away from the grid's edges. Larger scales resolve the
+        molecules more finely (``width / scale`` is the Gaussian width in
         Angstrom) and cost more.
     margin : float, default=3.0
-        Clearance, in units of ``sigma``, between any atom and the edges of the
+        Clearance, in units of ``width``, between any atom and the edges of the
         grid. With the kymatio backend ``transform`` raises a ``ValueError``
         for a molecule that comes closer, rather than let its density be cut
         off and wrap around; the fast backend has no edges and transforms
@@ -262,7 +264,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
     >>> X = pack_molecules([water])
     >>> scattering = SolidHarmonicScatteringTransformer(
-    ...     J=1, L=1, sigma=1.0, grid_shape=(16, 16, 16), device="cpu")
+    ...     J=1, L=1, width=1.0, grid_shape=(16, 16, 16), device="cpu")
     >>> scattering.fit_transform(X).shape
     (1, 84)
     >>> scattering.grid_shape_, round(scattering.scale_, 2)
@@ -274,7 +276,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "J": [Interval(Integral, 0, None, closed="left")],
         "L": [Interval(Integral, 0, None, closed="left")],
-        "sigma": [Interval(Real, 0, None, closed="neither")],
+        "width": [Interval(Real, 0, None, closed="neither")],
         "integral_powers": ["array-like"],
         "grid_shape": [None, Interval(Integral, 1, None, closed="left"), "array-like"],
         "scale": [StrOptions({"auto"}), Interval(Real, 0, None, closed="neither")],
@@ -285,6 +287,10 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
+        "sigma": [
+            Interval(Real, 0, None, closed="neither"),
+            Hidden(StrOptions({DEPRECATED})),
+        ],
     }
 
     def __init__(
@@ -292,7 +298,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         *,
         J=2,
         L=3,
-        sigma=2.0,
+        width=2.0,
         integral_powers=(0.5, 1.0, 2.0, 3.0),
         grid_shape=None,
         scale="auto",
@@ -303,10 +309,11 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
+        sigma=DEPRECATED,
     ):
         self.J = J
         self.L = L
-        self.sigma = sigma
+        self.width = width
         self.integral_powers = integral_powers
         self.grid_shape = grid_shape
         self.scale = scale
@@ -317,6 +324,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
+        self.sigma = sigma
 
     def _powers(self):
         powers = np.asarray(self.integral_powers, dtype=float).ravel()
@@ -355,6 +363,10 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
+        self._width = self.width
+        if not (isinstance(self.sigma, str) and self.sigma == DEPRECATED):
+            renamed_parameter(self, "sigma", "width", "pass width")
+            self._width = self.sigma
         name = type(self).__name__
         Z, R = check_molecules(X, name)
         _channel_charges(Z, name)
@@ -369,7 +381,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             self.grid_shape_ = _geometry.default_grid_for_scale(
                 self.max_half_extent_,
                 scale=self.scale_,
-                sigma=self.sigma,
+                sigma=self._width,
                 margin=self.margin,
             )
         else:
@@ -377,7 +389,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 self.max_half_extent_,
                 grid_shape=grid,
                 scale=self.scale,
-                sigma=self.sigma,
+                sigma=self._width,
                 margin=self.margin,
                 longest=DEFAULT_LONGEST_AXIS,
             )
@@ -394,7 +406,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 positions,
                 Z > 0,
                 grid_shape=self.grid_shape_,
-                sigma=self.sigma,
+                sigma=self._width,
                 margin=self.margin,
                 estimator_name=type(self).__name__,
             )
@@ -448,7 +460,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             grid_shape=tuple(int(size) for size in self.grid_shape_),
             J=int(self.J),
             L=int(self.L),
-            sigma=float(self.sigma),
+            sigma=float(self._width),
             integral_powers=self._powers(),
         )
         run = dict(
