@@ -200,6 +200,44 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     return rows
 
 
+def rows_with_progress(compute, n_rows, directory, keys, **bar):
+    """``compute(rows, progress)`` of every row, cached per row in ``directory``.
+
+    ``directory=None`` computes every row; otherwise :func:`cached_rows`
+    computes only the rows missing from the cache, under ``keys()`` (called
+    only then). The progress bar (``tqdm(**bar)``) runs over the rows
+    computed, and opens only when there are some: a search reads the same
+    folds from the cache for every candidate.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x._utils._cache import rows_with_progress
+    >>> def squares(rows, progress):
+    ...     progress.update(len(rows))
+    ...     return (rows**2)[:, None]
+    >>> rows_with_progress(squares, 3, None, keys=None, disable=True).ravel().tolist()
+    [0, 1, 4]
+    """
+    from tqdm.auto import tqdm
+
+    bars = []
+
+    def open_bar(total):
+        bars.append(tqdm(total=total, **bar))
+
+    try:
+        if directory is None:
+            open_bar(n_rows)
+            return compute(np.arange(n_rows), bars[0])
+        return cached_rows(
+            lambda rows: compute(rows, bars[0]), keys(), directory, on_missing=open_bar
+        )
+    finally:
+        for opened in bars:
+            opened.close()
+
+
 # Folders where a write failed (a full disk, no permission): each warns once,
 # and later calls compute without trying to write there again.
 _UNWRITABLE = set()

@@ -20,7 +20,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
     ANGSTROM_IN_BOHR,
@@ -28,7 +27,7 @@ from skqm7x._molecules import (
     check_atomic_numbers,
     check_molecules,
 )
-from skqm7x._utils._cache import as_memory, cached_rows
+from skqm7x._utils._cache import as_memory, rows_with_progress
 
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
@@ -172,31 +171,15 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z, R = self._check_elements(X)
-        directory = self._cache_directory()
-        # A bar over the molecules computed, opened only when there are some.
-        bars = []
-
-        def open_bar(total):
-            bars.append(
-                tqdm(
-                    total=total, desc=self.method, unit="mol", disable=not self.verbose
-                )
-            )
-
-        try:
-            if directory is None:
-                open_bar(len(Z))
-                energies = self._compute(Z, R, np.arange(len(Z)), bars[0])
-            else:
-                energies = cached_rows(
-                    lambda rows: self._compute(Z[rows], R[rows], rows, bars[0]),
-                    _molecule_keys(Z, R),
-                    directory,
-                    on_missing=open_bar,
-                )
-        finally:
-            for bar in bars:
-                bar.close()
+        energies = rows_with_progress(
+            lambda rows, progress: self._compute(Z[rows], R[rows], rows, progress),
+            len(Z),
+            self._cache_directory(),
+            lambda: _molecule_keys(Z, R),
+            disable=not self.verbose,
+            unit="mol",
+            desc=self.method,
+        )
         return energies[:, None]
 
     def _compute(self, Z, R, indices, progress):

@@ -18,10 +18,9 @@ from sklearn.utils.validation import (
     check_is_fitted,
     validate_data,
 )
-from tqdm.auto import tqdm
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
-from skqm7x._utils._cache import cached_rows
+from skqm7x._utils._cache import rows_with_progress
 from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
 from skqm7x._utils._device import resolve_device
 from skqm7x.representations._scattering import (
@@ -468,43 +467,17 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             batch_size=int(self.batch_size),
             n_jobs=self.n_jobs,
         )
-        directory = self._cache_directory(settings)
-        # A bar over the molecules computed, opened only when there are some:
-        # a search reads the same folds from the cache for every candidate.
-        bars = []
-
-        def open_bar(total):
-            bars.append(
-                tqdm(
-                    total=total,
-                    disable=not self.verbose,
-                    unit="molecule",
-                    desc="scattering",
-                )
-            )
-
-        try:
-            if directory is None:
-                open_bar(len(X))
-                features = _compute_features(
-                    weights, positions, **settings, **run, progress=bars[0]
-                )
-            else:
-                features = cached_rows(
-                    lambda rows: _compute_features(
-                        weights[rows],
-                        positions[rows],
-                        **settings,
-                        **run,
-                        progress=bars[0],
-                    ),
-                    _molecule_keys(weights, positions),
-                    directory,
-                    on_missing=open_bar,
-                )
-        finally:
-            for bar in bars:
-                bar.close()
+        features = rows_with_progress(
+            lambda rows, progress: _compute_features(
+                weights[rows], positions[rows], **settings, **run, progress=progress
+            ),
+            len(X),
+            self._cache_directory(settings),
+            lambda: _molecule_keys(weights, positions),
+            disable=not self.verbose,
+            unit="molecule",
+            desc="scattering",
+        )
         return features.reshape(len(X), -1)
 
     def get_feature_names_out(self, input_features=None):
