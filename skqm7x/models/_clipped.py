@@ -124,7 +124,7 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
 
     @property
     def n_features_in_(self):
-        """Number of features seen by the regressor in :term:`fit`."""
+        """Number of features seen by the regressor in :meth:`fit`."""
         # An AttributeError before fit, so that hasattr() is False then.
         try:
             check_is_fitted(self)
@@ -136,7 +136,7 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
 
     @property
     def feature_names_in_(self):
-        """Names of the features seen by the regressor in :term:`fit`."""
+        """Names of the features seen by the regressor in :meth:`fit`."""
         try:
             check_is_fitted(self)
         except NotFittedError as error:

@@ -85,9 +85,9 @@ class AtomicEnvironments:
     """The FCHL19 vectors of the atoms of a set of molecules.
 
     Build it with :func:`fchl19_environments`. The atoms are stored molecule
-    after molecule.
+    after molecule; the parameters are kept as attributes of the same names.
 
-    Attributes
+    Parameters
     ----------
     vectors : ndarray of shape (n_atoms, n_features)
         One FCHL19 vector per atom.

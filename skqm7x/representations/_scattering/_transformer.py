@@ -231,6 +231,8 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         at prediction time.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the molecules.
+    sigma : float
+        Deprecated since 0.2, removed in 0.4: pass ``width``.
 
     Attributes
     ----------
