@@ -113,8 +113,8 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
             progress.update(len(a))
 
     # One element at a time: its blocks write disjoint rows, so threads never
-    # add to the same entry at once. Parallel
-    # blocks each take one BLAS thread rather than share the cores' threads.
+    # add to the same entry at once. Parallel blocks each take one BLAS
+    # thread rather than share the cores' threads.
     blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
     with threadpool_limits(blas_threads, user_api="blas"):
         for element in np.intersect1d(left.charges, right.charges):
