@@ -18,11 +18,35 @@ from sklearn.utils.validation import check_memory
 from skqm7x._utils._atomic_file import atomic_open
 
 
+def cache_location(memory):
+    """The folder an estimator's ``memory`` parameter names, or None.
+
+    Creates nothing: a folder that cannot be made is found, and warned
+    about, when the cache is first written.
+
+    Examples
+    --------
+    >>> import joblib
+    >>> from pathlib import Path
+    >>> from skqm7x._utils._cache import cache_location
+    >>> cache_location(None), cache_location(Path("kept")), cache_location("kept")
+    (None, 'kept', 'kept')
+    >>> cache_location(joblib.Memory(None))
+    """
+    if memory is None:
+        return None
+    if hasattr(memory, "cache"):
+        return getattr(memory, "location", None)
+    return os.fspath(memory)
+
+
 def as_memory(memory):
     """The ``joblib.Memory`` of an estimator's ``memory`` parameter.
 
     As scikit-learn's ``check_memory``, which also takes a path: ``None``
-    caches nothing, a folder caches there.
+    caches nothing, a folder caches there. A folder that cannot be made (a
+    file in the way, no permission) warns once and caches nothing, as a
+    cache that cannot be written does.
 
     Examples
     --------
@@ -35,9 +59,14 @@ def as_memory(memory):
     >>> as_memory(folder).location == str(folder)
     True
     """
-    if isinstance(memory, os.PathLike):
-        memory = os.fspath(memory)
-    return check_memory(memory)
+    if memory is None or hasattr(memory, "cache"):
+        return check_memory(memory)
+    location = os.fspath(memory)
+    try:
+        return check_memory(location)
+    except OSError as error:
+        _warn_unwritable(Path(location), error)
+        return check_memory(None)
 
 
 def with_cache(build, memory, prefix):
@@ -252,10 +281,16 @@ def _save(path, array):
         with atomic_open(path, "wb") as file:
             np.save(file, array)
     except OSError as error:
-        _UNWRITABLE.add(folder)
-        warnings.warn(
-            f"Cannot write the feature cache in {folder} ({error.strerror or error}); "
-            "going on without caching there.",
-            RuntimeWarning,
-            stacklevel=3,
-        )
+        _warn_unwritable(folder, error)
+
+
+def _warn_unwritable(folder, error):
+    if folder in _UNWRITABLE:
+        return
+    _UNWRITABLE.add(folder)
+    warnings.warn(
+        f"Cannot write the cache in {folder} ({error.strerror or error}); "
+        "going on without caching there.",
+        RuntimeWarning,
+        stacklevel=4,
+    )

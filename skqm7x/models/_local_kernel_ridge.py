@@ -21,7 +21,7 @@ from skqm7x._molecules import (
     fitted_elements,
 )
 from skqm7x._utils._cache import as_memory
-from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
+from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
 from skqm7x.representations import check_fchl19_parameters, fchl19_environments
 
@@ -408,12 +408,12 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         gammas = self._candidates(self.gammas, "gammas")
         alphas = self._candidates(self.alphas, "alphas")
-        if not isinstance(self.sigma, str) or self.sigma != DEPRECATED:
-            renamed_parameter(self, "sigma", "gammas", "pass gammas=1 / (2 * sigma**2)")
-            gammas = 0.5 / self._candidates(self.sigma, "sigma") ** 2
-        if not isinstance(self.alpha, str) or self.alpha != DEPRECATED:
-            renamed_parameter(self, "alpha", "alphas", "pass alphas")
-            alphas = self._candidates(self.alpha, "alpha")
+        sigma = renamed_value(self, "sigma", "gammas", "pass gammas=1 / (2 * sigma**2)")
+        if sigma is not None:
+            gammas = 0.5 / self._candidates(sigma, "sigma") ** 2
+        alpha = renamed_value(self, "alpha", "alphas", "pass alphas")
+        if alpha is not None:
+            alphas = self._candidates(alpha, "alpha")
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")

@@ -16,7 +16,7 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._utils._defaults import DEFAULT_N_DRAWS
-from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
+from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
@@ -148,10 +148,8 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
             )
         self.n_atoms_ = n_atoms
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        self._noise = self.noise
-        if not (isinstance(self.sigma, str) and self.sigma == DEPRECATED):
-            renamed_parameter(self, "sigma", "noise", "pass noise")
-            self._noise = self.sigma
+        sigma = renamed_value(self, "sigma", "noise", "pass noise")
+        self._noise = self.noise if sigma is None else sigma
         return self
 
     def transform(self, X):

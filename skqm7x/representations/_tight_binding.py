@@ -27,7 +27,7 @@ from skqm7x._molecules import (
     check_atomic_numbers,
     check_molecules,
 )
-from skqm7x._utils._cache import as_memory, rows_with_progress
+from skqm7x._utils._cache import cache_location, rows_with_progress
 
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
@@ -202,7 +202,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
 
     def _cache_directory(self):
         """Where this transformer's per-molecule energies live, or None."""
-        location = as_memory(self.memory).location
+        location = cache_location(self.memory)
         if location is None:
             return None
         key = joblib.hash(

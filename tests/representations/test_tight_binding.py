@@ -218,3 +218,21 @@ def test_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
         X[:2]
     )
     assert sum(computed) == 8 + 6 + 2 + 2
+
+
+def test_a_failure_behind_cached_molecules_names_its_own_place(
+    X, tmp_path, monkeypatch
+):
+    from tblite.exceptions import TBLiteRuntimeError
+
+    from skqm7x.representations import _tight_binding
+
+    xtb = TightBindingEnergyTransformer(memory=tmp_path).fit(X)
+    xtb.transform(X[:2])  # cached; molecules 2 and 3 are computed below
+
+    def failing(*args):
+        raise TBLiteRuntimeError("SCF not converged")
+
+    monkeypatch.setattr(_tight_binding, "_total_energy", failing)
+    with pytest.raises(ValueError, match="failed on molecule 2: SCF not converged"):
+        xtb.transform(X[:4])

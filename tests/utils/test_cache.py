@@ -1,4 +1,4 @@
-"""The per-molecule feature cache when its folder cannot be written."""
+"""The caches of the estimators when their folder cannot be written."""
 
 import errno
 import gc
@@ -9,10 +9,13 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.base import clone
+from sklearn.pipeline import make_pipeline
 
 import skqm7x._utils._cache as cache
 from skqm7x import (
+    LocalKernelRidge,
     SolidHarmonicScatteringTransformer,
+    TightBindingEnergyTransformer,
     make_model,
     make_scattering_ridge,
 )
@@ -47,15 +50,30 @@ def test_a_cache_that_cannot_be_written_warns_once(full_disk, tmp_path):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_folder_in_the_way_is_no_failure(small_molecules, tmp_path):
-    X, _ = small_molecules
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda memory: SolidHarmonicScatteringTransformer(J=1, L=1, memory=memory),
+        lambda memory: TightBindingEnergyTransformer(memory=memory),
+        lambda memory: make_pipeline(
+            LocalKernelRidge(gammas=1 / 32, alphas=1e-6, memory=memory)
+        ),
+    ],
+    ids=["scattering", "tight-binding", "local-kernel"],
+)
+def test_a_folder_in_the_way_is_no_failure(make, small_molecules, tmp_path):
+    X, y = small_molecules
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
-    transformer = SolidHarmonicScatteringTransformer(memory=blocked / "cache")
-    with pytest.warns(RuntimeWarning, match="Cannot write the feature cache"):
-        features = transformer.fit_transform(X[:3])
-    expected = SolidHarmonicScatteringTransformer().fit_transform(X[:3])
-    np.testing.assert_allclose(features, expected)
+
+    def output(model):
+        if hasattr(model, "transform"):
+            return model.fit_transform(X[:3])
+        return model.fit(X[:8], y[:8]).predict(X[8:10])
+
+    with pytest.warns(RuntimeWarning, match="Cannot write the cache in .*file"):
+        computed = output(make(blocked / "cache"))
+    np.testing.assert_allclose(computed, output(make(None)))
 
 
 def test_a_search_on_a_full_disk_fits_every_candidate(
@@ -65,7 +83,7 @@ def test_a_search_on_a_full_disk_fits_every_candidate(
     search = make_scattering_ridge(memory=tmp_path, J=1, L=1)
     (key,) = search.param_grid
     search.set_params(param_grid={key: search.param_grid[key][::5]})
-    with pytest.warns(RuntimeWarning, match="Cannot write the feature cache"):
+    with pytest.warns(RuntimeWarning, match="Cannot write the cache"):
         search.fit(X[:10], y[:10])
     assert np.all(np.isfinite(search.cv_results_["mean_test_rmse"]))
 

@@ -20,8 +20,8 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
-from skqm7x._utils._cache import rows_with_progress
-from skqm7x._utils._deprecation import DEPRECATED, renamed_parameter
+from skqm7x._utils._cache import cache_location, rows_with_progress
+from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._device import resolve_device
 from skqm7x.representations._scattering import (
     _fast_backend,
@@ -364,10 +364,8 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        self._width = self.width
-        if not (isinstance(self.sigma, str) and self.sigma == DEPRECATED):
-            renamed_parameter(self, "sigma", "width", "pass width")
-            self._width = self.sigma
+        sigma = renamed_value(self, "sigma", "width", "pass width")
+        self._width = self.width if sigma is None else sigma
         name = type(self).__name__
         Z, R = check_molecules(X, name)
         _channel_charges(Z, name)
@@ -414,13 +412,9 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
 
     def _cache_directory(self, settings):
         """Where this transformer's per-molecule features live, or None."""
-        if self.memory is None:
+        location = cache_location(self.memory)
+        if location is None:
             return None
-        location = self.memory
-        if hasattr(location, "cache"):
-            location = location.location
-            if location is None:
-                return None
         # What only changes how the features are computed (device, batches,
         # threads) stays out of the key; the backend's source goes in, so a
         # change of the computation never reads stale features.
