@@ -34,8 +34,11 @@ import skqm7x
 def configurations():
     defaults = make_pipeline(
         skqm7x.CoulombMatrixTransformer(),
-        skqm7x.RandomCoulombExpander(random_state=0),
-        skqm7x.SigmoidMLPRegressor(random_state=0, device="cpu"),
+        skqm7x.SigmoidMLPRegressor(
+            expander=skqm7x.RandomCoulombExpander(random_state=0),
+            random_state=0,
+            device="cpu",
+        ),
     )
     tuned = skqm7x.make_model("coulomb-mlp", random_state=0)
     tuned.set_params(regressor__sigmoidmlpregressor__device="cpu")

@@ -50,8 +50,12 @@ def main():
     expander, mlp = parameters(args.expander), parameters(args.mlp)
     model = make_pipeline(
         skqm7x.CoulombMatrixTransformer(),
-        skqm7x.RandomCoulombExpander(random_state=0, **expander),
-        skqm7x.SigmoidMLPRegressor(random_state=0, device="cpu", **mlp),
+        skqm7x.SigmoidMLPRegressor(
+            expander=skqm7x.RandomCoulombExpander(random_state=0, **expander),
+            random_state=0,
+            device="cpu",
+            **mlp,
+        ),
     )
     if args.reference or args.baseline:
         model = skqm7x.AtomicReferenceRegressor(

@@ -41,7 +41,7 @@ __all__ = ["available_models", "make_model", "make_scattering_ridge"]
 
 # holdout_coulomb_mlp.py (held-out 20 %), then bench_coulomb_mlp.py (5-fold CV)
 TUNED_COULOMB_MLP = {
-    "randomcoulombexpander__theta": 10.0,
+    "sigmoidmlpregressor__expander__theta": 10.0,
     "sigmoidmlpregressor__solver": "adam",
     "sigmoidmlpregressor__base_learning_rate": 0.01,
     "sigmoidmlpregressor__max_epochs": 1500,
@@ -241,8 +241,11 @@ def _reference(random_state, verbose, n_jobs, memory):
 def _coulomb_mlp(random_state, verbose, n_jobs, memory):
     pipeline = make_pipeline(
         CoulombMatrixTransformer(),
-        RandomCoulombExpander(random_state=random_state),
-        SigmoidMLPRegressor(random_state=random_state, verbose=verbose),
+        SigmoidMLPRegressor(
+            expander=RandomCoulombExpander(random_state=random_state),
+            random_state=random_state,
+            verbose=verbose,
+        ),
         memory=memory,
     ).set_params(**TUNED_COULOMB_MLP)
     # The network learns what the per-element reference energies leave over.
@@ -562,7 +565,7 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
     >>> from skqm7x import make_model
     >>> model = make_model("coulomb-mlp")
     >>> [name for name, _ in model.regressor.steps]
-    ['coulombmatrixtransformer', 'randomcoulombexpander', 'sigmoidmlpregressor']
+    ['coulombmatrixtransformer', 'sigmoidmlpregressor']
     >>> best = make_model("best")
     >>> best.baseline
     TightBindingEnergyTransformer()

@@ -48,7 +48,11 @@ def test_random_coulomb_draws_are_invariant(molecules):
 def test_pipeline_predictions_are_invariant(qm7x_train, molecules):
     model = make_pipeline(
         CoulombMatrixTransformer(),
-        RandomCoulombExpander(n_draws=4, random_state=0),
-        SigmoidMLPRegressor(n_draws=4, max_epochs=2, device="cpu", random_state=0),
+        SigmoidMLPRegressor(
+            expander=RandomCoulombExpander(n_draws=4, random_state=0),
+            max_epochs=2,
+            device="cpu",
+            random_state=0,
+        ),
     ).fit(qm7x_train.data[200:600], qm7x_train.target[200:600])
     assert_invariant(model.predict, molecules, seeds=range(2), atol=1e-5)

@@ -2,12 +2,13 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import warnings
 from numbers import Integral, Real
 
 import numpy as np
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._utils._defaults import DEFAULT_N_DRAWS
@@ -15,6 +16,10 @@ from skqm7x._utils._device import resolve_device
 
 # Rows per forward pass in predict: bounds memory whatever the input size.
 _PREDICT_BATCH = 8192
+
+# n_draws left unset: 1 with an expander; without one, the former default
+# DEFAULT_N_DRAWS with a warning until 0.4, and 1 from then on.
+_UNSET = "warn"
 
 
 class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
@@ -26,11 +31,14 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     ``base_learning_rate / sqrt(m)`` where ``m`` is its number of inputs. The
     target is standardized inside; computations run in float32 with skorch.
 
-    The input may hold ``n_draws`` views of each molecule side by side, as
-    :class:`RandomCoulombExpander` lays out its random Coulomb matrices. Each
-    epoch then shows every molecule through a new random choice among its
-    views (data augmentation), and :meth:`predict` averages the network's
-    output over all views. Use ``n_draws=1`` for ordinary features.
+    The network may see each molecule through several views: random Coulomb
+    matrices, drawn by an ``expander`` such as :class:`RandomCoulombExpander`
+    from the full Coulomb matrices in ``X``. Each epoch then shows every
+    molecule through a new random choice among its views (data
+    augmentation), and :meth:`predict` averages the network's output over all
+    of them. The expander lives inside the regressor, rather than before it
+    in a pipeline, so that the network always reads its rows as the views
+    they are.
 
     Parameters
     ----------
@@ -49,9 +57,19 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         Passes over the training molecules.
     batch_size : int, default=25
         Molecules per SGD step.
-    n_draws : int, default=10
-        Views per molecule in ``X``; must divide the number of columns and
-        match ``RandomCoulombExpander(n_draws=...)``.
+    expander : transformer or None, default=None
+        Turns each row of ``X`` into ``n_draws`` views laid side by side, as
+        ``RandomCoulombExpander(n_draws=...)`` does; a clone is fitted on the
+        training molecules (``expander_``) and the number of views is its
+        ``n_draws``. When its ``random_state`` is None, it is seeded from this
+        regressor's. ``None`` reads ``X`` as it is.
+    n_draws : int, default=1
+        Views per molecule laid side by side in ``X`` itself, for input that
+        an expander outside this regressor has already expanded; must divide
+        the number of columns. Such input cannot be checked against the
+        expander that made it, so prefer ``expander``, with which ``n_draws``
+        must stay 1. Left unset without an expander, it is 10, the former
+        default, with a ``FutureWarning``, until skqm7x 0.4.
     validation_fraction : float, default=None
         Hold out this fraction of the training molecules to record a
         validation loss every epoch (in ``validation_loss_curve_``); they are
@@ -59,7 +77,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where torch computes; ``"auto"`` takes a CUDA GPU when one is visible.
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the batches, the views and the validation split.
+        Seeds the weights, the batches, the choice of views, the validation
+        split, and the expander when its own ``random_state`` is None.
     verbose : int, default=0
         0 is silent; 1 shows a progress bar over epochs with the current
         losses; 2 prints skorch's table, one line per epoch.
@@ -78,6 +97,10 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         Standard deviation of the training targets.
     device_ : str
         The device used.
+    expander_ : transformer or None
+        The fitted clone of ``expander``.
+    n_draws_ : int
+        Views per molecule.
     n_features_in_ : int
         Number of input columns.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -108,6 +131,19 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     ...                           random_state=0).fit(X, y)
     >>> bool(mlp.score(X, y) > 0.9)
     True
+
+    On molecules, with random Coulomb matrices drawn inside:
+
+    >>> from sklearn.pipeline import make_pipeline
+    >>> from skqm7x import CoulombMatrixTransformer, RandomCoulombExpander, load_qm7x
+    >>> molecules = load_qm7x()
+    >>> model = make_pipeline(
+    ...     CoulombMatrixTransformer(),
+    ...     SigmoidMLPRegressor(expander=RandomCoulombExpander(n_draws=4),
+    ...                         max_epochs=2, device="cpu", random_state=0),
+    ... ).fit(molecules.data[:100], molecules.target[:100])
+    >>> model[-1].n_draws_
+    4
     """
 
     _parameter_constraints: dict = {
@@ -117,7 +153,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         "solver": [StrOptions({"sgd", "adam"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
-        "n_draws": [Interval(Integral, 1, None, closed="left")],
+        "expander": [HasMethods(["fit", "transform"]), None],
+        "n_draws": [
+            Interval(Integral, 1, None, closed="left"),
+            Hidden(StrOptions({_UNSET})),
+        ],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "random_state": ["random_state"],
@@ -133,7 +173,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         solver="sgd",
         max_epochs=80,
         batch_size=25,
-        n_draws=DEFAULT_N_DRAWS,
+        expander=None,
+        n_draws=_UNSET,
         validation_fraction=None,
         device="auto",
         random_state=None,
@@ -145,6 +186,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.solver = solver
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.expander = expander
         self.n_draws = n_draws
         self.validation_fraction = validation_fraction
         self.device = device
@@ -157,8 +199,10 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_molecules, n_draws * n_view_features)
-            Features, ``n_draws`` equal-width views per row.
+        X : array-like of shape (n_molecules, n_features)
+            The expander's input (full Coulomb matrices for
+            :class:`RandomCoulombExpander`), or features, ``n_draws``
+            equal-width views per row.
         y : array-like of shape (n_molecules,)
             Targets (atomization energies in eV).
 
@@ -167,11 +211,13 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted regressor.
         """
-        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float32)
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=self._input_dtype())
         if any(int(units) < 1 for units in self.hidden_layer_sizes):
             raise ValueError(
                 f"hidden_layer_sizes must be positive, got {self.hidden_layer_sizes}."
             )
+        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
+        self.expander_, self.n_draws_ = self._fit_expander(X, seed)
         views = self._views(X)
         # torch and skorch are hard dependencies, imported here so that
         # `import skqm7x` stays light for users who only load data.
@@ -191,7 +237,6 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.target_scale_ = float(np.std(y)) or 1.0
         y_scaled = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)
 
-        seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         dataset = ViewDataset(views, y_scaled[:, None], seed)
         sizes = [views.shape[2], *map(int, self.hidden_layer_sizes)]
         # Montavon et al.: a layer with m inputs learns at gamma_0 / sqrt(m).
@@ -249,8 +294,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_molecules, n_draws * n_view_features)
-            Features, as in :meth:`fit`.
+        X : array-like of shape (n_molecules, n_features)
+            As in :meth:`fit`.
 
         Returns
         -------
@@ -258,7 +303,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             Predicted targets.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=np.float32, reset=False)
+        X = validate_data(self, X, dtype=self._input_dtype(), reset=False)
         from skqm7x.models._torch_mlp import flush_denormals
 
         views = self._views(X)
@@ -270,19 +315,59 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                     for start in range(0, len(flat), _PREDICT_BATCH)
                 ]
             )
-        mean_output = outputs.reshape(len(X), self.n_draws).mean(axis=1)
+        mean_output = outputs.reshape(len(X), self.n_draws_).mean(axis=1)
         return mean_output.astype(np.float64) * self.target_scale_ + self.target_mean_
 
-    def _views(self, X):
-        if X.shape[1] % self.n_draws:
+    def _input_dtype(self):
+        # An expander draws from the matrices as given; the network's float32
+        # applies to its output.
+        return [np.float64, np.float32] if self.expander is not None else np.float32
+
+    def _fit_expander(self, X, seed):
+        if self.expander is None:
+            if self.n_draws != _UNSET:
+                return None, self.n_draws
+            warnings.warn(
+                f"SigmoidMLPRegressor reads X as {DEFAULT_N_DRAWS} views side by "
+                "side when n_draws is left unset, until skqm7x 0.4, and as "
+                "ordinary features (n_draws=1) from then on. Pass "
+                "expander=RandomCoulombExpander(...) for random Coulomb "
+                "matrices, as make_model('coulomb-mlp') does, or set n_draws.",
+                FutureWarning,
+                stacklevel=3,
+            )
+            return None, DEFAULT_N_DRAWS
+        if self.n_draws not in (_UNSET, 1):
             raise ValueError(
-                f"n_draws={self.n_draws} must divide the number of features, got "
-                f"n_features = {X.shape[1]}; match RandomCoulombExpander(n_draws=...)"
-                " or use n_draws=1 for ordinary features."
+                f"n_draws={self.n_draws} counts views laid side by side in X, "
+                "but with an expander each row of X is one molecule and the "
+                "expander's n_draws counts the views; leave n_draws unset."
+            )
+        n_draws = getattr(self.expander, "n_draws", None)
+        if not isinstance(n_draws, Integral) or n_draws < 1:
+            raise ValueError(
+                f"expander={type(self.expander).__name__} has no n_draws, the "
+                "number of views it lays side by side per row; use "
+                "RandomCoulombExpander or a transformer with that parameter."
+            )
+        expander = clone(self.expander)
+        if expander.get_params().get("random_state", "absent") is None:
+            expander.set_params(random_state=seed)
+        return expander.fit(X), int(n_draws)
+
+    def _views(self, X):
+        if self.expander_ is not None:
+            X = self.expander_.transform(X).astype(np.float32)
+        if X.shape[1] % self.n_draws_:
+            raise ValueError(
+                f"n_draws={self.n_draws_} must divide the number of features, got "
+                f"n_features = {X.shape[1]}; pass the expander as "
+                "expander=RandomCoulombExpander(...) or use n_draws=1 for "
+                "ordinary features."
             )
         # torch warns on (and must not write to) read-only arrays.
         X = X if X.flags.writeable else X.copy()
-        return X.reshape(len(X), self.n_draws, -1)
+        return X.reshape(len(X), self.n_draws_, -1)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -34,11 +34,13 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
 
     A transformer must keep one row per molecule, so the draws are laid side
     by side: row ``i`` of the output holds ``n_draws`` blocks of
-    ``3 * n_atoms**2`` columns, draw-major. :class:`SigmoidMLPRegressor` with
-    the same ``n_draws`` reads them as views of one molecule: each training
-    epoch shows every molecule through a new random choice among its draws,
-    and :meth:`~SigmoidMLPRegressor.predict` averages over all of them. In a
-    pipeline the two defaults match.
+    ``3 * n_atoms**2`` columns, draw-major. To train a network on them, pass
+    the expander to it, ``SigmoidMLPRegressor(expander=RandomCoulombExpander())``:
+    the network then reads each row as ``n_draws`` views of one molecule,
+    shows every molecule through a new random choice among them each
+    training epoch, and averages over all of them in
+    :meth:`~SigmoidMLPRegressor.predict`. As a pipeline step before any other
+    regressor, the draws are ordinary features.
 
     The draws of a molecule are seeded by ``random_state`` and by the molecule
     itself (its row-norm-sorted matrix), so they do not depend on its atom

@@ -35,8 +35,10 @@ def coulomb_mlp(device="cpu", **mlp_params):
     params = dict(base_learning_rate=0.3, max_epochs=25, random_state=0, device=device)
     return make_pipeline(
         CoulombMatrixTransformer(),
-        RandomCoulombExpander(n_draws=4, theta=10.0, random_state=0),
-        SigmoidMLPRegressor(n_draws=4, **{**params, **mlp_params}),
+        SigmoidMLPRegressor(
+            expander=RandomCoulombExpander(n_draws=4, theta=10.0, random_state=0),
+            **{**params, **mlp_params},
+        ),
     )
 
 
@@ -101,13 +103,81 @@ def test_grid_search_tunes_expander_and_mlp(split):
     search = GridSearchCV(
         coulomb_mlp(max_epochs=2),
         {
-            "randomcoulombexpander__noise": [0.5, 2.0],
+            "sigmoidmlpregressor__expander__noise": [0.5, 2.0],
             "sigmoidmlpregressor__momentum": [0.5],
         },
         cv=KFold(2),
         scoring="neg_root_mean_squared_error",
     ).fit(X_train[:200], y_train[:200])
     assert_search_chose_its_best(search)
+
+
+def test_an_expander_inside_reads_its_own_views(split):
+    """The network counts the expander's draws: the pipeline that lays them out
+    before it, with the matching n_draws, trains the same network."""
+    X_train, y_train, X_test, _ = split
+    inside = coulomb_mlp(max_epochs=2).fit(X_train[:200], y_train[:200])
+    outside = make_pipeline(
+        CoulombMatrixTransformer(),
+        RandomCoulombExpander(n_draws=4, theta=10.0, random_state=0),
+        SigmoidMLPRegressor(
+            n_draws=4,
+            base_learning_rate=0.3,
+            max_epochs=2,
+            device="cpu",
+            random_state=0,
+        ),
+    ).fit(X_train[:200], y_train[:200])
+    assert inside[-1].n_draws_ == 4
+    assert inside[-1].expander_.n_draws == 4
+    np.testing.assert_allclose(
+        inside.predict(X_test[:50]), outside.predict(X_test[:50]), rtol=1e-6
+    )
+
+
+def test_the_expander_is_seeded_by_the_network_when_unseeded(split):
+    X_train, y_train, X_test, _ = split
+
+    def fitted(random_state):
+        return make_pipeline(
+            CoulombMatrixTransformer(),
+            SigmoidMLPRegressor(
+                expander=RandomCoulombExpander(n_draws=2),
+                max_epochs=1,
+                device="cpu",
+                random_state=random_state,
+            ),
+        ).fit(X_train[:100], y_train[:100])
+
+    first, again, other = fitted(0), fitted(0), fitted(1)
+    assert first[-1].expander_.random_state == again[-1].expander_.random_state
+    assert first[-1].expander_.random_state != other[-1].expander_.random_state
+    assert first[-1].expander.random_state is None  # the parameter is untouched
+    np.testing.assert_array_equal(first.predict(X_test), again.predict(X_test))
+
+
+def test_n_draws_beside_an_expander_is_refused():
+    coulomb = np.eye(3).reshape(1, -1).repeat(5, axis=0)
+    mlp = SigmoidMLPRegressor(
+        expander=RandomCoulombExpander(n_draws=4), n_draws=4, device="cpu"
+    )
+    with pytest.raises(ValueError, match="n_draws=4 counts views laid side by side"):
+        mlp.fit(coulomb, np.arange(5.0))
+
+
+def test_an_expander_without_draws_is_refused():
+    from sklearn.preprocessing import StandardScaler
+
+    mlp = SigmoidMLPRegressor(expander=StandardScaler(), device="cpu")
+    with pytest.raises(ValueError, match="expander=StandardScaler has no n_draws"):
+        mlp.fit(np.ones((5, 4)), np.arange(5.0))
+
+
+def test_unset_n_draws_without_expander_warns_and_keeps_the_former_default():
+    X = np.random.RandomState(0).normal(size=(20, 30))
+    with pytest.warns(FutureWarning, match="10 views side by side"):
+        mlp = SigmoidMLPRegressor(max_epochs=1, device="cpu").fit(X, X[:, 0])
+    assert mlp.n_draws_ == 10
 
 
 def test_n_draws_must_divide_features():
