@@ -2,12 +2,15 @@
 
 The figures of docs/performance.md: ``skqm7x cv`` with the benchmark's
 protocol fixed, KFold(5, shuffle=True, random_state=0) on the labelled
-challenge molecules, one row per model: RMSE, MAE and largest error (eV),
-seconds to fit and to predict one fold, and, for the models that predict a
+challenge molecules, one row per model: RMSE, MAE, the RMSE and MAE over the
+test-like molecules alone (those whose element set and atom count occur among
+the test molecules: ``skqm7x.molecules_like``), largest error (eV), seconds to
+fit and to predict one fold, and, for the models that predict a
 standard deviation, the fraction of held-out errors within 1 and 1.96
 predicted standard deviations (68 % and 95 % Gaussian intervals); then the
-hyper-parameters each fold chose and the worst molecule. Folds run one after
-the other in one process; set ``OMP_NUM_THREADS=1`` for one-core timings.
+hyper-parameters each fold chose and the worst molecules (``--worst N``).
+Folds run one after the other in one process; set ``OMP_NUM_THREADS=1`` for
+one-core timings.
 ``--n-jobs`` is passed to the models (the threads of the scattering features,
 the processes of the tight binding, the searches of the kernel rows).
 
@@ -63,6 +66,13 @@ def main(argv=None):
         "theirs, so the second of them is cheap (default: a temporary cache "
         "per fold)",
     )
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=1,
+        metavar="N",
+        help="list the N molecules with the largest errors (default: 1)",
+    )
     args = parser.parse_args(argv)
     command = ["cv", *args.only, "--folds", str(args.folds), "--random-state", "0"]
     command.append("--quiet")
@@ -71,6 +81,7 @@ def main(argv=None):
         ("--n-molecules", args.n_molecules),
         ("--n-jobs", args.n_jobs),
         ("--cache-dir", args.memory),
+        ("--worst", args.worst),
     ):
         if value is not None:
             command += [option, str(value)]

@@ -10,7 +10,13 @@ also importable from ``skqm7x`` itself.
 # SPDX-License-Identifier: BSD-3-Clause
 
 from skqm7x._molecules import pack_molecules, unpack_molecules
-from skqm7x.datasets import DataFormatError, load_qm7x, read_xyz, write_submission
+from skqm7x.datasets import (
+    DataFormatError,
+    load_qm7x,
+    molecules_like,
+    read_xyz,
+    write_submission,
+)
 from skqm7x.models import (
     AtomicReferenceRegressor,
     ClippedRegressor,
@@ -55,6 +61,7 @@ __all__ = [
     "local_kernels",
     "make_model",
     "make_scattering_ridge",
+    "molecules_like",
     "pack_molecules",
     "read_xyz",
     "unpack_molecules",

@@ -173,7 +173,10 @@ def _parser():
         "K-fold cross-validation table of one or more models",
         "K-fold cross-validation of each model on the labelled molecules "
         "(KFold, shuffled by --random-state), one row per model: RMSE, MAE and "
-        "largest error (eV), seconds to fit and to predict a fold and, for the "
+        "largest error (eV), the RMSE and MAE over the test-like molecules "
+        "alone (those whose element set and atom count occur among the test "
+        "molecules, a better guide to the test score), seconds to fit and to "
+        "predict a fold and, for the "
         "models that predict a standard deviation, the fraction of held-out "
         "errors within the 68 % and 95 % intervals. An element missing from a "
         "training fold gets no reference energy rather than failing the fold.",
@@ -192,6 +195,13 @@ def _parser():
         default=None,
         metavar="N",
         help="the first N labelled molecules only (default: all)",
+    )
+    cv.add_argument(
+        "--worst",
+        type=_positive,
+        default=1,
+        metavar="N",
+        help="list the N molecules with the largest errors (default: 1)",
     )
 
     listing = _add_command(
@@ -437,6 +447,15 @@ def _submit(args):
                 args.model, args, train.data, train.target, args.cv
             )
         print(f"{args.cv}-fold CV: RMSE {result.rmse:.4f} eV, MAE {result.mae:.4f} eV")
+        test_like = skqm7x.molecules_like(train.data, test.data)
+        if test_like.any():
+            rmse, mae = result.scores_over(test_like)
+            print(
+                f"{args.cv}-fold CV over the {test_like.sum()} test-like "
+                f"molecules: RMSE {rmse:.4f} eV, MAE {mae:.4f} eV"
+            )
+        else:
+            print("no labelled molecule is of a kind the test molecules hold")
     model = _make(args.model, args)
     with _stage("fit on all labelled"):
         model.fit(train.data, train.target)
@@ -470,6 +489,11 @@ class _Result:
     @property
     def mae(self):
         return float(np.mean(np.abs(self.errors)))
+
+    def scores_over(self, rows):
+        """RMSE and MAE over some of the molecules (at least one)."""
+        errors = self.errors[rows]
+        return float(np.sqrt(np.mean(errors**2))), float(np.mean(np.abs(errors)))
 
 
 def _cross_validate(name, args, X, y, n_folds):
@@ -513,6 +537,31 @@ def _chosen_hyperparameters(model):
     )
 
 
+def _test_like(X, args):
+    """Which of ``X`` are of a kind the test molecules hold, and a line on it."""
+    if args.data_dir is not None and not (args.data_dir / "atoms" / "test").is_dir():
+        return (
+            np.zeros(len(X), dtype=bool),
+            f"{args.data_dir} has no atoms/test: no test-like columns",
+        )
+    test = skqm7x.load_qm7x(args.data_dir, "test", verbose=not args.quiet)
+    test_like = skqm7x.molecules_like(X, test.data)
+    return test_like, (
+        f"test-like: the {test_like.sum()} molecules whose element set and atom "
+        f"count occur among the {len(test.ids)} test molecules "
+        "(skqm7x.molecules_like)"
+    )
+
+
+def _formula(molecule):
+    Z = molecule[::4].astype(int)
+    counts = {z: int(np.sum(Z == z)) for z in sorted(set(Z[Z > 0]))}
+    # Hill order: carbon, hydrogen, then the other elements by symbol.
+    symbols = {ELEMENT_SYMBOLS[z - 1]: n for z, n in counts.items()}
+    order = [s for s in ("C", "H") if s in symbols] + sorted(set(symbols) - {"C", "H"})
+    return "".join(f"{s}{symbols[s] if symbols[s] > 1 else ''}" for s in order)
+
+
 def _cv(args):
     _check_models(args.models, args)
     train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
@@ -521,6 +570,7 @@ def _cv(args):
         kept = slice(args.n_molecules)
         X, y, ids = X[kept], y[kept], ids[kept]
     _check_enough_molecules(len(y), args.folds)
+    test_like, test_like_line = _test_like(X, args)
     n_threads = os.environ.get("OMP_NUM_THREADS", "unset")
     print(
         f"{len(y)} labelled molecules, {args.folds}-fold CV (KFold, "
@@ -529,9 +579,11 @@ def _cv(args):
         f"OMP_NUM_THREADS={n_threads}, n_jobs={args.n_jobs}, "
         f"skqm7x {skqm7x.__version__}, Python {platform.python_version()}\n"
         f"predict-the-mean RMSE: {np.std(y):.3f} eV\n"
+        f"{test_like_line}\n"
     )
     header = (
-        f"{'model':<22}{'RMSE (eV)':>10}{'MAE (eV)':>10}{'max |err|':>10}"
+        f"{'model':<22}{'RMSE (eV)':>10}{'MAE (eV)':>10}"
+        f"{'test-like RMSE':>16}{'test-like MAE':>15}{'max |err|':>10}"
         f"{'fit s/fold':>12}{'pred s/fold':>12}{'in 68%':>8}{'in 95%':>8}"
     )
     print(header)
@@ -544,23 +596,34 @@ def _cv(args):
         else:
             z = np.abs(result.errors) / result.stds
             coverage = f"{np.mean(z <= 1):>8.3f}{np.mean(z <= 1.96):>8.3f}"
+        if test_like.any():
+            like_rmse, like_mae = result.scores_over(test_like)
+            like = f"{like_rmse:>16.4f}{like_mae:>15.4f}"
+        else:
+            like = f"{'-':>16}{'-':>15}"
         print(
-            f"{name:<22}{result.rmse:>10.4f}{result.mae:>10.4f}"
+            f"{name:<22}{result.rmse:>10.4f}{result.mae:>10.4f}{like}"
             f"{np.max(np.abs(result.errors)):>10.2f}"
             f"{np.mean(result.fit_seconds):>12.1f}"
             f"{np.mean(result.predict_seconds):>12.2f}{coverage}",
             flush=True,
         )
-        worst = int(np.argmax(np.abs(result.errors)))
         notes.append(
             f"{name}: fit seconds per fold "
             + ", ".join(f"{seconds:.0f}" for seconds in result.fit_seconds)
-            + f"; largest error {result.errors[worst]:+.3f} eV, molecule "
-            f"{ids[worst]}"
         )
         if any(result.chosen):
             notes.append(f"{name}: " + "; ".join(map(str, result.chosen)))
-    print("\nper fold (fit times, hyperparameters chosen), and the worst molecule:")
+        worst = np.argsort(-np.abs(result.errors), kind="stable")[: args.worst]
+        notes += [
+            f"{name}: error {result.errors[i]:+.3f} eV, molecule {ids[i]} "
+            f"({_formula(X[i])}{'' if test_like[i] else ', not test-like'})"
+            for i in worst
+        ]
+    print(
+        "\nper fold (fit times, hyperparameters chosen), and the worst "
+        f"{'molecule' if args.worst == 1 else f'{args.worst} molecules'}:"
+    )
     print("\n".join(notes))
 
 

@@ -17,6 +17,13 @@ def qm7x_train():
 
 
 @pytest.fixture(scope="session")
+def qm7x_test():
+    from skqm7x import load_qm7x
+
+    return load_qm7x(subset="test")
+
+
+@pytest.fixture(scope="session")
 def small_molecules(qm7x_train):
     """Twenty real challenge molecules with their energies (eV)."""
     return qm7x_train.data[:20], qm7x_train.target[:20]

@@ -57,6 +57,7 @@ def test_submit_writes_a_valid_csv(small_data_dir, tmp_path, capsys):
     stdout = capsys.readouterr().out
     assert status == 0
     assert "2-fold CV: RMSE" in stdout and "fit on all labelled" in stdout
+    assert "2-fold CV over the" in stdout and "test-like molecules: RMSE" in stdout
     rows = read_rows(out)
     assert rows[0] == ["id", "energy"]
     assert [int(row[0]) for row in rows[1:]] == list(range(3793, 3801))
@@ -150,8 +151,9 @@ def test_cv_prints_one_row_per_model(small_data_dir, capsys):
         if line.split()[:1] in (["reference"], ["coulomb-krr"])
     }
     assert set(rows) == {"reference", "coulomb-krr"}
-    rmse, mae, largest = map(float, rows["coulomb-krr"][:3])
+    rmse, mae, like_rmse, like_mae, largest = map(float, rows["coulomb-krr"][:5])
     assert 0 < mae <= rmse <= largest
+    assert 0 < like_mae <= like_rmse <= largest
     assert rows["reference"][-2:] == ["-", "-"]  # no std, no coverage
     assert 0 <= float(rows["coulomb-krr"][-1]) <= 1
     assert "coulomb-krr: alpha=" in stdout  # the hyperparameters of each fold
@@ -170,6 +172,37 @@ def test_cv_matches_scikit_learn(capsys):
     errors = cross_val_predict(model, train.data, train.target, cv=folds) - train.target
     assert float(row.split()[1]) == pytest.approx(np.sqrt(np.mean(errors**2)), 1e-3)
     assert float(row.split()[2]) == pytest.approx(np.mean(np.abs(errors)), 1e-3)
+    like = skqm7x.molecules_like(train.data, skqm7x.load_qm7x(subset="test").data)
+    assert float(row.split()[3]) == pytest.approx(
+        np.sqrt(np.mean(errors[like] ** 2)), 1e-3
+    )
+    assert float(row.split()[4]) == pytest.approx(np.mean(np.abs(errors[like])), 1e-3)
+
+
+def test_cv_lists_the_worst_molecules_with_their_formulas(capsys):
+    args = ["cv", "reference", "--folds", "2", "--n-molecules", "300", "--worst", "3"]
+    assert main([*args, "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert "and the worst 3 molecules:" in stdout
+    worst = [line for line in stdout.splitlines() if ": error " in line]
+    assert len(worst) == 3
+    sizes = [abs(float(line.split()[2])) for line in worst]
+    assert sizes == sorted(sizes, reverse=True)
+    assert all(line.rstrip().endswith(")") and "(C" in line for line in worst)
+
+
+def test_cv_without_test_molecules_says_so(small_data_dir, tmp_path, capsys):
+    import shutil
+
+    labelled_only = tmp_path / "labelled_only"
+    shutil.copytree(small_data_dir, labelled_only)
+    shutil.rmtree(labelled_only / "atoms" / "test")
+    args = ["cv", "reference", "--data-dir", str(labelled_only), "--folds", "2"]
+    assert main([*args, "--quiet"]) == 0
+    stdout = capsys.readouterr().out
+    assert "has no atoms/test: no test-like columns" in stdout
+    row = next(line for line in stdout.splitlines() if line.startswith("reference"))
+    assert row.split()[3:5] == ["-", "-"]
 
 
 def test_models_lists_one_line_each():

@@ -8,8 +8,15 @@ torch.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from skqm7x.datasets._like import molecules_like
 from skqm7x.datasets._qm7x import load_qm7x
 from skqm7x.datasets._submission import write_submission
 from skqm7x.datasets._xyz import DataFormatError, read_xyz
 
-__all__ = ["DataFormatError", "load_qm7x", "read_xyz", "write_submission"]
+__all__ = [
+    "DataFormatError",
+    "load_qm7x",
+    "molecules_like",
+    "read_xyz",
+    "write_submission",
+]
