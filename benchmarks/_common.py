@@ -68,6 +68,21 @@ def load_labelled(data_dir=None, n_molecules=None):
     return X[:n_molecules], y[:n_molecules]
 
 
+def load_test_like(X, data_dir=None):
+    """Which molecules of ``X`` are test-like, and a line that says so.
+
+    Test-like: the molecule's element set and atom count occur among the test
+    molecules of the same folder (:func:`skqm7x.molecules_like`); their CV
+    error predicts the leaderboard score better than the error over all.
+    """
+    test = skqm7x.load_qm7x(data_dir, "test")
+    test_like = skqm7x.molecules_like(X, test.data)
+    return test_like, (
+        f"test-like: {test_like.sum()} of the {len(X)} molecules (element set "
+        f"and atom count occur among the {len(test.data)} test molecules)"
+    )
+
+
 def kfold(n_folds=5):
     """The folds of the benchmarks: KFold(n_folds, shuffle=True, random_state=0)."""
     return KFold(n_folds, shuffle=True, random_state=0)
@@ -105,6 +120,10 @@ class Stopwatch:
         return time.perf_counter() - self._start
 
 
+# The columns of the test-like RMSE and MAE, beside those over all molecules.
+TEST_LIKE_COLUMNS = [("test-like RMSE", ">16.4f"), ("test-like MAE", ">15.4f")]
+
+
 class Errors(NamedTuple):
     """RMSE, MAE and largest absolute error, in the unit of the errors."""
 
@@ -114,7 +133,9 @@ class Errors(NamedTuple):
 
 
 def error_scores(errors):
-    """:class:`Errors` of predicted minus true values."""
+    """:class:`Errors` of predicted minus true values (``nan`` if there are none)."""
+    if not len(errors):
+        return Errors(np.nan, np.nan, np.nan)
     absolute = np.abs(errors)
     return Errors(
         float(np.sqrt(np.mean(absolute**2))),

@@ -17,12 +17,14 @@ Usage::
 import numpy as np
 import torch
 from _common import (
+    TEST_LIKE_COLUMNS,
     Table,
     cross_validate,
     describe_cv,
     describe_machine,
     error_scores,
     load_labelled,
+    load_test_like,
     make_parser,
 )
 from sklearn.base import clone
@@ -71,12 +73,15 @@ def main():
             f"torch {torch.__version__}", f"{torch.get_num_threads()} threads", "CPU"
         )
     )
+    test_like, test_like_line = load_test_like(X, args.data_dir)
+    print(test_like_line)
     print(f"predict-the-mean RMSE: {np.std(y):.3f} eV\n")
     table = Table(
         [
             ("configuration", "<28"),
             ("RMSE (eV)", ">10.3f"),
             ("MAE (eV)", ">10.3f"),
+            *TEST_LIKE_COLUMNS,
             ("max |err|", ">10.2f"),
             ("fit s/fold", ">12.1f"),
         ]
@@ -85,7 +90,9 @@ def main():
         if args.only and args.only not in name:
             continue
         errors, fit_seconds = cross_validate(model, X, y, args.folds, args.n_jobs)
-        table.row(name, *error_scores(errors), np.mean(fit_seconds))
+        rmse, mae, largest = error_scores(errors)
+        like_rmse, like_mae, _ = error_scores(errors[test_like])
+        table.row(name, rmse, mae, like_rmse, like_mae, largest, np.mean(fit_seconds))
 
 
 if __name__ == "__main__":

@@ -19,6 +19,7 @@ Usage::
 
 import numpy as np
 from _common import (
+    TEST_LIKE_COLUMNS,
     Stopwatch,
     Table,
     describe_cv,
@@ -26,6 +27,7 @@ from _common import (
     error_scores,
     kfold,
     load_labelled,
+    load_test_like,
     make_parser,
 )
 from scipy.linalg import cho_factor, cho_solve
@@ -44,7 +46,8 @@ def main():
     X, y = load_labelled(args.data_dir, args.n_molecules)
     Z, R = skqm7x.unpack_molecules(X)
     elements = np.unique(Z[Z > 0])
-    print(f"{describe_cv(len(y))}; {describe_machine()}")
+    test_like, test_like_line = load_test_like(X, args.data_dir)
+    print(f"{describe_cv(len(y))}; {describe_machine()}\n{test_like_line}")
     errors = np.empty((len(args.sigmas), len(args.alphas), len(y)))
     for fold, (train, test) in enumerate(kfold().split(X)):
         watch = Stopwatch()
@@ -69,12 +72,18 @@ def main():
             ("alpha", ">10.0e"),
             ("RMSE (eV)", ">11.4f"),
             ("MAE (eV)", ">10.4f"),
+            *TEST_LIKE_COLUMNS,
         ],
         rule=False,
     )
     for i, sigma in enumerate(args.sigmas):
         for j, alpha in enumerate(args.alphas):
-            table.row(sigma, alpha, *error_scores(errors[i, j])[:2])
+            table.row(
+                sigma,
+                alpha,
+                *error_scores(errors[i, j])[:2],
+                *error_scores(errors[i, j, test_like])[:2],
+            )
 
 
 if __name__ == "__main__":

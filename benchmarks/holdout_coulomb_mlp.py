@@ -15,7 +15,13 @@ Usage::
 import ast
 
 import numpy as np
-from _common import Stopwatch, error_scores, load_labelled, make_parser
+from _common import (
+    Stopwatch,
+    error_scores,
+    load_labelled,
+    load_test_like,
+    make_parser,
+)
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -44,8 +50,9 @@ def main():
     args = parser.parse_args()
 
     X, y = load_labelled(args.data_dir)
-    X_train, X_test, y_train, y_test = train_test_split(
-        X, y, test_size=0.2, random_state=0
+    test_like, _ = load_test_like(X, args.data_dir)
+    X_train, X_test, y_train, y_test, _, held_out_like = train_test_split(
+        X, y, test_like, test_size=0.2, random_state=0
     )
     expander, mlp = parameters(args.expander), parameters(args.mlp)
     model = make_pipeline(
@@ -66,12 +73,14 @@ def main():
     watch = Stopwatch()
     model.fit(X_train, y_train)
     seconds = watch.seconds
-    scores = error_scores(model.predict(X_test) - y_test)
+    errors = model.predict(X_test) - y_test
+    scores, like = error_scores(errors), error_scores(errors[held_out_like])
     print(
         f"reference={args.reference} baseline={args.baseline} "
         f"expander={expander} mlp={mlp}: "
         f"held-out RMSE {scores.rmse:.3f} eV, "
-        f"MAE {scores.mae:.3f} eV, fit {seconds:.1f} s "
+        f"MAE {scores.mae:.3f} eV (test-like: {like.rmse:.3f}, {like.mae:.3f} "
+        f"eV), fit {seconds:.1f} s "
         f"(predict-the-mean RMSE {np.std(y_test):.3f} eV)"
     )
 
