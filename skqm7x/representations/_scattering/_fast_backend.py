@@ -50,10 +50,9 @@ PERIODIC_GRID = False
 # (`max_batch_size`, `_squared_moduli`, the order-0 densities): a batch's
 # temporaries then take a few times this, whatever the batch size and the
 # molecules. The allocator keeps freed blocks for reuse, so a process holds
-# several times the live memory of its batches: without the budget, a batch of
-# 8 large molecules had about 300 MB alive at once, and the whole challenge set
-# with two threads peaked at 2141 MiB. Smaller blocks were also faster on CPU
-# (docs/performance.md has the figures); GPUs were not measured.
+# several times the live memory of its largest batch: without a budget, a
+# batch of large molecules sets the peak of the whole run
+# (`bench_scattering.py --whole` measures it).
 BLOCK_BYTES = 4 * 2**20
 
 
