@@ -2,8 +2,9 @@
 
 Prints one row per configuration: per-element reference energies alone (a
 baseline), the seed-faithful defaults (Montavon et al., 2012) and the tuned
-configuration that ``make_model("coulomb-mlp")`` builds, and the same on top
-of a GFN2-xTB baseline (``make_model("xtb-coulomb-mlp")``, Delta-learning), by
+configuration that ``make_model("coulomb-mlp")`` builds, the same on top of a
+GFN2-xTB baseline (``make_model("xtb-coulomb-mlp")``, Delta-learning), and
+Montavon et al.'s own training protocol (``make_model("montavon-mlp")``), by
 KFold(5, shuffle=True, random_state=0) on the labelled challenge molecules.
 
 Usage::
@@ -47,12 +48,15 @@ def configurations():
     shorter = clone(tuned).set_params(regressor__sigmoidmlpregressor__max_epochs=600)
     delta = skqm7x.make_model("xtb-coulomb-mlp", random_state=0)
     delta.set_params(regressor__sigmoidmlpregressor__device="cpu")
+    montavon = skqm7x.make_model("montavon-mlp", random_state=0)
+    montavon.set_params(regressor__sigmoidmlpregressor__device="cpu")
     return {
         "atomic reference alone": skqm7x.AtomicReferenceRegressor(),
         "defaults (Montavon 2012)": defaults,
         "tuned, 600 epochs": shorter,
         "tuned (make_model)": tuned,
         "tuned + GFN2-xTB baseline": delta,
+        "Montavon's protocol (make_model)": montavon,
     }
 
 

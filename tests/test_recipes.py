@@ -11,7 +11,7 @@ def test_reference_refuses_a_memory(tmp_path):
     assert skqm7x.make_model("reference", memory=None) is not None
 
 
-@pytest.mark.parametrize("name", ["reference", "coulomb-mlp"])
+@pytest.mark.parametrize("name", ["reference", "coulomb-mlp", "montavon-mlp"])
 def test_a_model_without_parallel_work_refuses_n_jobs(name):
     with pytest.raises(ValueError, match=f"make_model\\('{name}'\\) has no work for"):
         skqm7x.make_model(name, n_jobs=2)
@@ -23,7 +23,7 @@ def test_every_search_gets_n_jobs_and_random_state():
 
     searched = []
     for name in skqm7x.available_models():
-        if name in ("reference", "coulomb-mlp"):
+        if name in ("reference", "coulomb-mlp", "montavon-mlp"):
             continue
         model = skqm7x.make_model(name, n_jobs=3, random_state=7)
         for search in [model, *model.get_params().values()]:
@@ -39,3 +39,12 @@ def test_every_search_gets_n_jobs_and_random_state():
         "scattering-ridge",
         "xtb-scattering-ridge",
     }
+
+
+def test_montavon_mlp_trains_as_montavon_did():
+    mlp = skqm7x.make_model("montavon-mlp").regressor[-1]
+    assert mlp.activation == "tanh"
+    assert mlp.standardize_inputs and mlp.fresh_draws and mlp.average_weights
+    assert (mlp.solver, mlp.momentum, mlp.batch_size) == ("sgd", 0.0, 25)
+    assert mlp.warmup_steps == 12500
+    assert (mlp.expander.noise, mlp.expander.theta) == (1.0, 1.0)

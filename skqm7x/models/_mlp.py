@@ -31,6 +31,12 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     ``base_learning_rate / sqrt(m)`` where ``m`` is its number of inputs. The
     target is standardized inside; computations run in float32 with skorch.
 
+    Montavon et al.'s own training differs from these defaults in five
+    parameters: ``activation="tanh"``, ``standardize_inputs=True``,
+    ``fresh_draws=True``, ``warmup_steps`` and ``average_weights=True``, with
+    plain SGD (``momentum=0``) for about a million steps;
+    ``make_model("montavon-mlp")`` sets them.
+
     The network may see each molecule through several views: random Coulomb
     matrices, drawn by an ``expander`` such as :class:`RandomCoulombExpander`
     from the full Coulomb matrices in ``X``. Each epoch then shows every
@@ -47,6 +53,9 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     base_learning_rate : float, default=0.01
         ``gamma_0``: a layer with ``m`` inputs learns at
         ``base_learning_rate / sqrt(m)``.
+    activation : {"sigmoid", "tanh"}, default="sigmoid"
+        The hidden units: the logistic sigmoid, or Montavon et al.'s
+        ``1.5 * tanh(x / 1.5)``.
     momentum : float, default=0.9
         Momentum of SGD (ignored by Adam).
     solver : {"sgd", "adam"}, default="sgd"
@@ -57,12 +66,32 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         Passes over the training molecules.
     batch_size : int, default=25
         Molecules per SGD step.
+    warmup_steps : int, default=0
+        The learning rate rises over the first ``warmup_steps`` SGD steps, in
+        Montavon et al.'s stages: a tenth of each layer's rate for the first
+        4 %, a quarter until 20 %, half until the end (their code: 12500
+        steps). 0 trains at the full rate from the start.
+    average_weights : bool, default=False
+        Make the final network the running (Polyak) average of the weights
+        after every SGD step past ``warmup_steps``, rather than the weights
+        of the last step. The losses recorded during training are those of
+        the weights of each step.
+    standardize_inputs : bool, default=False
+        Shift and scale each input column to zero mean and unit variance over
+        the training views (constant columns are only shifted).
     expander : transformer or None, default=None
         Turns each row of ``X`` into ``n_draws`` views laid side by side, as
         ``RandomCoulombExpander(n_draws=...)`` does; a clone is fitted on the
         training molecules (``expander_``) and the number of views is its
         ``n_draws``. When its ``random_state`` is None, it is seeded from this
         regressor's. ``None`` reads ``X`` as it is.
+    fresh_draws : bool, default=False
+        Show each training molecule through a new random matrix on every pass
+        (the expander's ``draw`` method; Montavon et al.'s protocol), rather
+        than through a choice among its ``n_draws`` fixed views.
+        :meth:`predict` averages over the expander's ``n_draws`` views either
+        way. Needs an expander with a ``draw`` method, such as
+        :class:`RandomCoulombExpander`.
     n_draws : int, default=1
         Views per molecule laid side by side in ``X`` itself, for input that
         an expander outside this regressor has already expanded; must divide
@@ -99,6 +128,12 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         The device used.
     expander_ : transformer or None
         The fitted clone of ``expander``.
+    input_mean_ : ndarray of shape (n_view_features,) or None
+        Mean of each input column over the training views, when
+        ``standardize_inputs``.
+    input_scale_ : ndarray of shape (n_view_features,) or None
+        Standard deviation of each input column (1 where it is 0), when
+        ``standardize_inputs``.
     n_draws_ : int
         Views per molecule.
     n_features_in_ : int
@@ -149,11 +184,16 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     _parameter_constraints: dict = {
         "hidden_layer_sizes": [tuple, list],
         "base_learning_rate": [Interval(Real, 0, None, closed="neither")],
+        "activation": [StrOptions({"sigmoid", "tanh"})],
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
+        "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "average_weights": ["boolean"],
+        "standardize_inputs": ["boolean"],
         "expander": [HasMethods(["fit", "transform"]), None],
+        "fresh_draws": ["boolean"],
         "n_draws": [
             Interval(Integral, 1, None, closed="left"),
             Hidden(StrOptions({_UNSET})),
@@ -169,11 +209,16 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         *,
         hidden_layer_sizes=(400, 100),
         base_learning_rate=0.01,
+        activation="sigmoid",
         momentum=0.9,
         solver="sgd",
         max_epochs=80,
         batch_size=25,
+        warmup_steps=0,
+        average_weights=False,
+        standardize_inputs=False,
         expander=None,
+        fresh_draws=False,
         n_draws=_UNSET,
         validation_fraction=None,
         device="auto",
@@ -182,11 +227,16 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     ):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.base_learning_rate = base_learning_rate
+        self.activation = activation
         self.momentum = momentum
         self.solver = solver
         self.max_epochs = max_epochs
         self.batch_size = batch_size
+        self.warmup_steps = warmup_steps
+        self.average_weights = average_weights
+        self.standardize_inputs = standardize_inputs
         self.expander = expander
+        self.fresh_draws = fresh_draws
         self.n_draws = n_draws
         self.validation_fraction = validation_fraction
         self.device = device
@@ -218,7 +268,19 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             )
         seed = int(check_random_state(self.random_state).randint(2**31 - 1))
         self.expander_, self.n_draws_ = self._fit_expander(X, seed)
+        if self.fresh_draws and not hasattr(self.expander_, "draw"):
+            raise ValueError(
+                "fresh_draws=True draws a new view of each molecule on every "
+                "pass, which needs an expander with a draw method, such as "
+                "expander=RandomCoulombExpander(...)."
+            )
         views = self._views(X)
+        self.input_mean_ = self.input_scale_ = None
+        if self.standardize_inputs:
+            flat = views.reshape(-1, views.shape[2])
+            self.input_mean_ = flat.mean(axis=0)
+            scale = flat.std(axis=0)
+            self.input_scale_ = np.where(scale > 0, scale, 1).astype(np.float32)
         # torch and skorch are hard dependencies, imported here so that
         # `import skqm7x` stays light for users who only load data.
         import skorch
@@ -226,10 +288,13 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
 
         from skqm7x.models._torch_mlp import (
             EpochProgressBar,
+            FreshDrawDataset,
             NewViewsEachEpoch,
             SigmoidMLP,
             ViewDataset,
+            WeightAverage,
             flush_denormals,
+            warmup_factor,
         )
 
         self.device_ = resolve_device(self.device)
@@ -237,7 +302,10 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.target_scale_ = float(np.std(y)) or 1.0
         y_scaled = ((y - self.target_mean_) / self.target_scale_).astype(np.float32)
 
-        dataset = ViewDataset(views, y_scaled[:, None], seed)
+        if self.fresh_draws:
+            dataset = FreshDrawDataset(self.expander_, X, y_scaled[:, None], seed)
+        else:
+            dataset = ViewDataset(views, y_scaled[:, None], seed)
         sizes = [views.shape[2], *map(int, self.hidden_layer_sizes)]
         # Montavon et al.: a layer with m inputs learns at gamma_0 / sqrt(m).
         param_groups = [
@@ -250,6 +318,19 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 self.validation_fraction, stratified=False, random_state=seed
             )
         callbacks = [("new_views", NewViewsEachEpoch(dataset))]
+        if self.warmup_steps:
+            callbacks.append(
+                (
+                    "warmup",
+                    skorch.callbacks.LRScheduler(
+                        torch.optim.lr_scheduler.LambdaLR,
+                        lr_lambda=warmup_factor(self.warmup_steps),
+                        step_every="batch",
+                    ),
+                )
+            )
+        if self.average_weights:
+            callbacks.append(("average", WeightAverage(start=self.warmup_steps)))
         if self.verbose == 1:
             callbacks.append(("progress", EpochProgressBar()))
         if self.solver == "sgd":
@@ -265,6 +346,9 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             self.net_ = skorch.NeuralNetRegressor(
                 SigmoidMLP,
                 module__sizes=sizes,
+                module__activation=self.activation,
+                module__input_mean=self.input_mean_,
+                module__input_scale=self.input_scale_,
                 criterion=torch.nn.MSELoss,
                 optimizer__param_groups=param_groups,
                 **optimizer,

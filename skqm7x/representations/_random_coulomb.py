@@ -183,6 +183,47 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
             draws[i] = binarize(random_matrices, self.theta).transpose(1, 0, 2, 3)
         return draws.reshape(len(X), -1)
 
+    def draw(self, X, random_state=None):
+        """One fresh random Coulomb matrix of each molecule, binarized.
+
+        Unlike :meth:`transform`, whose draws are fixed by ``random_state``
+        and the molecule, these come from ``random_state`` alone: called once
+        per training pass, it shows each molecule through a new random matrix
+        every time, as in Montavon et al.'s training
+        (``SigmoidMLPRegressor(fresh_draws=True)``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, n_atoms_**2)
+            Full Coulomb matrices, flattened.
+        random_state : int, RandomState instance or None, default=None
+            The source of the noise.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_molecules, 3 * n_atoms_**2)
+            The three binarized channels of one random matrix per molecule,
+            laid out as one draw of :meth:`transform`.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> from skqm7x import RandomCoulombExpander
+        >>> C = np.array([[36.9, 3.0, 3.0, 0.5]])
+        >>> expander = RandomCoulombExpander(random_state=0).fit(C)
+        >>> expander.draw(C, random_state=1).shape
+        (1, 12)
+        """
+        check_is_fitted(self)
+        X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
+        size = self.n_atoms_
+        C = sort_by_row_norm(X.reshape(-1, size, size).astype(float))
+        noise = check_random_state(random_state).normal(size=(len(C), size))
+        noisy_norms = np.linalg.norm(C, axis=2) + self._noise * noise
+        order = np.argsort(-noisy_norms, axis=1, kind="stable")
+        channels = binarize(permute(C, order), self.theta).transpose(1, 0, 2, 3)
+        return channels.reshape(len(X), -1).astype(X.dtype)
+
     def _molecule_rng(self, C):
         # float32 bytes: a rotated or translated copy differs in the last bits
         # of float64 only, and must get the same draws.

@@ -237,3 +237,153 @@ def test_progress_bar_only_when_verbose(capsys):
         X, X[:, 0]
     )
     assert "training MLP" in capsys.readouterr().err
+
+
+def numpy_forward(mlp, X):
+    """The network's output on standardized targets, computed by hand."""
+    state = {key: value.numpy() for key, value in mlp.net_.module_.state_dict().items()}
+    if mlp.standardize_inputs:
+        X = (X - state["input_mean"]) / state["input_scale"]
+    n_layers = len(mlp.hidden_layer_sizes) + 1
+    for i in range(n_layers):
+        X = X @ state[f"layers.{i}.weight"].T + state[f"layers.{i}.bias"]
+        if i < n_layers - 1:
+            X = (
+                1 / (1 + np.exp(-X))
+                if mlp.activation == "sigmoid"
+                else 1.5 * np.tanh(X / 1.5)
+            )
+    return X[:, 0]
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+@pytest.mark.parametrize("standardize_inputs", [False, True])
+def test_activation_and_input_standardization(activation, standardize_inputs):
+    rng = np.random.RandomState(0)
+    X = rng.normal(3.0, 5.0, size=(60, 5)).astype(np.float32)
+    mlp = SigmoidMLPRegressor(
+        hidden_layer_sizes=(7, 4),
+        activation=activation,
+        standardize_inputs=standardize_inputs,
+        n_draws=1,
+        max_epochs=2,
+        device="cpu",
+        random_state=0,
+    ).fit(X, X[:, 0])
+    expected = numpy_forward(mlp, X) * mlp.target_scale_ + mlp.target_mean_
+    np.testing.assert_allclose(mlp.predict(X), expected, rtol=1e-5, atol=1e-5)
+    if standardize_inputs:
+        np.testing.assert_allclose(mlp.input_mean_, X.mean(axis=0), rtol=1e-5)
+        np.testing.assert_allclose(mlp.input_scale_, X.std(axis=0), rtol=1e-5)
+    else:
+        assert mlp.input_mean_ is None and mlp.input_scale_ is None
+
+
+def test_standardized_inputs_make_the_scale_of_each_column_irrelevant():
+    rng = np.random.RandomState(0)
+    X = rng.normal(size=(80, 4))
+    y = X @ [1.0, -1.0, 0.5, 2.0]
+    scale, shift = np.array([0.01, 1.0, 30.0, 500.0]), np.array([5.0, 0.0, -2.0, 100])
+
+    def fitted(features):
+        params = dict(n_draws=1, max_epochs=5, device="cpu", random_state=0)
+        return SigmoidMLPRegressor(standardize_inputs=True, **params).fit(features, y)
+
+    np.testing.assert_allclose(
+        fitted(X * scale + shift).predict(X * scale + shift),
+        fitted(X).predict(X),
+        rtol=1e-3,
+        atol=1e-3,
+    )
+
+
+def test_warmup_lowers_the_learning_rate_in_montavons_stages():
+    from skqm7x.models._torch_mlp import warmup_factor
+
+    factor = warmup_factor(12500)
+    assert [factor(step) for step in (0, 499, 500, 2499, 2500, 12499, 12500)] == [
+        0.1,
+        0.1,
+        0.25,
+        0.25,
+        0.5,
+        0.5,
+        1.0,
+    ]
+    X = np.random.RandomState(0).normal(size=(50, 8))
+    mlp = SigmoidMLPRegressor(
+        warmup_steps=1000, n_draws=1, max_epochs=1, device="cpu", random_state=0
+    ).fit(X, X[:, 0])
+    rates = [group["lr"] for group in mlp.net_.optimizer_.param_groups]
+    np.testing.assert_allclose(rates, 0.1 * 0.01 / np.sqrt([8, 400, 100]))
+
+
+def test_averaged_weights_are_the_mean_over_the_steps():
+    X = np.random.RandomState(0).normal(size=(40, 6))
+    y = X[:, 0] - X[:, 1]
+
+    def fitted(max_epochs, average_weights=False):
+        # One batch per epoch: one SGD step per epoch.
+        return SigmoidMLPRegressor(
+            hidden_layer_sizes=(5,),
+            batch_size=40,
+            base_learning_rate=1.0,
+            momentum=0.0,
+            max_epochs=max_epochs,
+            average_weights=average_weights,
+            n_draws=1,
+            device="cpu",
+            random_state=0,
+        ).fit(X, y)
+
+    def weights(mlp):
+        return mlp.net_.module_.layers[0].weight.detach().numpy()
+
+    one, two, averaged = fitted(1), fitted(2), fitted(2, average_weights=True)
+    assert not np.allclose(weights(one), weights(two))
+    np.testing.assert_allclose(
+        weights(averaged), (weights(one) + weights(two)) / 2, rtol=1e-5, atol=1e-7
+    )
+    assert "average" in dict(averaged.net_.callbacks)
+    assert not hasattr(dict(averaged.net_.callbacks)["average"], "averaged_")
+
+
+def test_fresh_draws_show_new_matrices_every_pass(split):
+    from skqm7x.models._torch_mlp import FreshDrawDataset
+
+    X_train, y_train, X_test, _ = split
+    coulomb = CoulombMatrixTransformer().fit(X_train).transform(X_train[:50])
+    expander = RandomCoulombExpander(noise=5.0, random_state=0).fit(coulomb)
+    dataset = FreshDrawDataset(expander, coulomb, y_train[:50, None], seed=0)
+    first = np.stack([dataset[i][0] for i in range(50)])
+    dataset.new_views()
+    second = np.stack([dataset[i][0] for i in range(50)])
+    assert first.shape == (50, 3 * expander.n_atoms_**2)
+    assert not np.array_equal(first, second)
+    # The same molecules, only reordered: every draw has the same entries.
+    np.testing.assert_allclose(np.sort(first, axis=1), np.sort(second, axis=1))
+
+    model = coulomb_mlp(max_epochs=2, fresh_draws=True)
+    again = coulomb_mlp(max_epochs=2, fresh_draws=True)
+    predicted = model.fit(X_train[:200], y_train[:200]).predict(X_test[:20])
+    np.testing.assert_array_equal(
+        again.fit(X_train[:200], y_train[:200]).predict(X_test[:20]), predicted
+    )
+    assert np.all(np.isfinite(predicted))
+
+
+def test_draw_without_noise_is_the_sorted_matrix(split):
+    X_train = split[0]
+    coulomb = CoulombMatrixTransformer().fit(X_train).transform(X_train[:20])
+    expander = RandomCoulombExpander(noise=0.0, n_draws=2).fit(coulomb)
+    np.testing.assert_allclose(
+        expander.draw(coulomb, random_state=3),
+        expander.transform(coulomb)[:, : 3 * expander.n_atoms_**2],
+    )
+
+
+def test_fresh_draws_need_an_expander_that_draws():
+    with pytest.raises(ValueError, match="fresh_draws=True draws a new view"):
+        SigmoidMLPRegressor(fresh_draws=True, n_draws=1, device="cpu").fit(
+            np.ones((5, 4)), np.arange(5.0)
+        )
