@@ -181,6 +181,47 @@ def _leave_one_out_rmse(K, y, alphas):
     return np.array(rmse)
 
 
+def kernel_candidates(estimator, value, name):
+    """The candidates of ``gammas`` or ``alphas``, as positive floats."""
+    values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(
+            f"{type(estimator).__name__}: {name} must be positive numbers, "
+            f"got {value!r}."
+        )
+    return values
+
+
+def representation_parameters(estimator):
+    """The estimator's ``representation_params``, checked."""
+    try:
+        return check_fchl19_parameters(estimator.representation_params)
+    except ValueError as error:
+        raise ValueError(
+            f"{type(estimator).__name__}: representation_params: {error}"
+        ) from None
+
+
+def training_elements(estimator, Z):
+    """The elements a local kernel model represents, learned from ``Z``."""
+    name = type(estimator).__name__
+    check_atomic_numbers(Z, name, "FCHL19")
+    elements = fitted_elements(Z, estimator.elements)
+    if np.any(elements != np.round(elements)):
+        raise ValueError(
+            f"{name}: elements must be atomic numbers, got {elements.tolist()}."
+        )
+    missing = (Z > 0) & ~np.isin(Z, elements)
+    if missing.any():
+        molecule, slot = np.argwhere(missing)[0]
+        raise ValueError(
+            f"{name}: training molecule {molecule} has an element "
+            f"(Z={Z[molecule, slot]:g}) that is not in elements="
+            f"{elements.tolist()}."
+        )
+    return elements
+
+
 class LocalKernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on the atomic environments of the molecules.
 
@@ -357,22 +398,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.sigma = sigma
         self.alpha = alpha
 
-    @staticmethod
-    def _candidates(value, name):
-        values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
-        if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
-            raise ValueError(
-                f"LocalKernelRidge: {name} must be positive numbers, got {value!r}."
-            )
-        return values
-
     def _parameters(self):
-        try:
-            return check_fchl19_parameters(self.representation_params)
-        except ValueError as error:
-            raise ValueError(
-                f"LocalKernelRidge: representation_params: {error}"
-            ) from None
+        return representation_parameters(self)
 
     def _kernels(self, X_left, X_right, gammas):
         """The kernels between two sets of packed molecules, from the cache."""
@@ -406,31 +433,17 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        gammas = self._candidates(self.gammas, "gammas")
-        alphas = self._candidates(self.alphas, "alphas")
+        gammas = kernel_candidates(self, self.gammas, "gammas")
+        alphas = kernel_candidates(self, self.alphas, "alphas")
         sigma = renamed_value(self, "sigma", "gammas", "pass gammas=1 / (2 * sigma**2)")
         if sigma is not None:
-            gammas = 0.5 / self._candidates(sigma, "sigma") ** 2
+            gammas = 0.5 / kernel_candidates(self, sigma, "sigma") ** 2
         alpha = renamed_value(self, "alpha", "alphas", "pass alphas")
         if alpha is not None:
-            alphas = self._candidates(alpha, "alpha")
+            alphas = kernel_candidates(self, alpha, "alpha")
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
-        check_atomic_numbers(Z, type(self).__name__, "FCHL19")
-        self.elements_ = fitted_elements(Z, self.elements)
-        if np.any(self.elements_ != np.round(self.elements_)):
-            raise ValueError(
-                "LocalKernelRidge: elements must be atomic numbers, got "
-                f"{self.elements_.tolist()}."
-            )
-        missing = (Z > 0) & ~np.isin(Z, self.elements_)
-        if missing.any():
-            molecule, slot = np.argwhere(missing)[0]
-            raise ValueError(
-                f"LocalKernelRidge: training molecule {molecule} has an element "
-                f"(Z={Z[molecule, slot]:g}) that is not in elements="
-                f"{self.elements_.tolist()}."
-            )
+        self.elements_ = training_elements(self, Z)
         kernels = self._kernels(X, X, gammas)
         if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
