@@ -23,6 +23,7 @@ from skqm7x.models import (
     GaussianProcessKernelRidge,
     LocalKernelRidge,
     SigmoidMLPRegressor,
+    SparseLocalKernelRidge,
     local_kernels,
 )
 from skqm7x.recipes import available_models, make_model, make_scattering_ridge
@@ -52,6 +53,7 @@ __all__ = [
     "RandomCoulombExpander",
     "SigmoidMLPRegressor",
     "SolidHarmonicScatteringTransformer",
+    "SparseLocalKernelRidge",
     "TightBindingEnergyTransformer",
     "DataFormatError",
     "available_models",

@@ -2,7 +2,7 @@
 
 The regressors take features from ``skqm7x.representations`` (in a
 pipeline), or packed molecules where they compute their own
-(``LocalKernelRidge``); ``AtomicReferenceRegressor`` and
+(``LocalKernelRidge``, ``SparseLocalKernelRidge``); ``AtomicReferenceRegressor`` and
 ``ClippedRegressor`` wrap any regressor.
 """
 
@@ -13,6 +13,7 @@ from skqm7x.models._kernel_ridge import GaussianProcessKernelRidge
 from skqm7x.models._local_kernel_ridge import LocalKernelRidge, local_kernels
 from skqm7x.models._mlp import SigmoidMLPRegressor
 from skqm7x.models._reference import AtomicReferenceRegressor
+from skqm7x.models._sparse_local_kernel_ridge import SparseLocalKernelRidge
 
 __all__ = [
     "AtomicReferenceRegressor",
@@ -20,5 +21,6 @@ __all__ = [
     "GaussianProcessKernelRidge",
     "LocalKernelRidge",
     "SigmoidMLPRegressor",
+    "SparseLocalKernelRidge",
     "local_kernels",
 ]

@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 from skqm7x import (
     AtomicReferenceRegressor,
     LocalKernelRidge,
+    SparseLocalKernelRidge,
     make_model,
     pack_molecules,
     unpack_molecules,
@@ -18,6 +19,11 @@ from skqm7x.representations import fchl19_environments
 from tests.helpers import assert_invariant, assert_search_chose_its_best
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
+
+# What both local kernel models share is tested on each.
+local_models = pytest.mark.parametrize(
+    "model_class", [LocalKernelRidge, SparseLocalKernelRidge]
+)
 qmllib_representations = pytest.importorskip("qmllib.representations")
 
 
@@ -97,9 +103,10 @@ def test_learns_and_beats_the_reference_energies(molecules):
     assert rmse < 0.5 * baseline
 
 
-def test_invariant_to_translation_rotation_and_permutation(molecules):
+@local_models
+def test_invariant_to_translation_rotation_and_permutation(model_class, molecules):
     X, r = molecules
-    model = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:60], r[:60])
+    model = model_class(gammas=1 / 32, alphas=1e-6).fit(X[:60], r[:60])
     assert_invariant(model.predict, X[60:80], seeds=(1,), atol=1e-8)
 
 
@@ -120,10 +127,11 @@ def test_std_is_the_noise_at_a_training_molecule_and_grows_away(molecules):
     assert np.all(far > new[:5])
 
 
-def test_fixed_width_and_penalty_work_in_grid_search(molecules):
+@local_models
+def test_fixed_width_and_penalty_work_in_grid_search(model_class, molecules):
     X, r = molecules
     search = GridSearchCV(
-        LocalKernelRidge(),
+        model_class(),
         {"gammas": [0.125, 0.0078125], "alphas": [1e-6]},
         cv=KFold(3, shuffle=True, random_state=0),
         scoring="neg_root_mean_squared_error",
@@ -132,9 +140,10 @@ def test_fixed_width_and_penalty_work_in_grid_search(molecules):
     assert np.isnan(search.best_estimator_.loo_rmse_).all()
 
 
-def test_unknown_element_raises_or_is_left_out(molecules):
+@local_models
+def test_unknown_element_raises_or_is_left_out(model_class, molecules):
     X, r = molecules
-    model = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:40], r[:40])
+    model = model_class(gammas=1 / 32, alphas=1e-6).fit(X[:40], r[:40])
     Z, R = unpack_molecules(X[:1])
     z, p = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
     with_fluorine = pack_molecules(
@@ -180,24 +189,27 @@ def test_unknown_element_raises_or_is_left_out(molecules):
         ({"elements": [1, 6, 7, 8, 16.5]}, "elements must be atomic numbers"),
     ],
 )
-def test_bad_parameters_are_named(molecules, params, message):
+@local_models
+def test_bad_parameters_are_named(model_class, molecules, params, message):
     X, r = molecules
     with pytest.raises(ValueError, match=message):
-        LocalKernelRidge(**params).fit(X[:10], r[:10])
+        model_class(**params).fit(X[:10], r[:10])
 
 
-def test_fractional_charges_are_refused():
+@local_models
+def test_fractional_charges_are_refused(model_class):
     X = pack_molecules([([1, 1], [[0, 0, 0], [0.74, 0, 0]])] * 3)
     X[0, 0] = 1.5  # the Coulomb matrix takes fractional charges; FCHL19 cannot
     message = "molecule 0 has a nuclear charge of 1.5; FCHL19 needs"
     with pytest.raises(ValueError, match=message):
-        LocalKernelRidge().fit(X, [0.0, 1.0, 2.0])
+        model_class().fit(X, [0.0, 1.0, 2.0])
 
 
-def test_representation_params_reach_fchl19(molecules):
+@local_models
+def test_representation_params_reach_fchl19(model_class, molecules):
     X, r = molecules
-    default = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
-    short = LocalKernelRidge(
+    default = model_class(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
+    short = model_class(
         gammas=1 / 32, alphas=1e-6, representation_params={"rcut": 3.0, "acut": 3.0}
     ).fit(X[:30], r[:30])
     assert not np.allclose(default.predict(X[30:40]), short.predict(X[30:40]))
@@ -212,11 +224,12 @@ def test_fchl_krr_model_predicts_with_std(molecules, qm7x_train):
     assert model.regressor_.gamma_ in (0.125, 0.03125, 0.0078125)
 
 
-def test_sklearn_contract_on_real_molecules(molecules):
+@local_models
+def test_sklearn_contract_on_real_molecules(model_class, molecules):
     """What the common checks cannot feed a molecule model (tests/estimators.py)."""
     X, r = molecules
     X, r = X[:50], r[:50]
-    model = LocalKernelRidge(gammas=[0.125, 0.03125], alphas=1e-6)
+    model = model_class(gammas=[0.125, 0.03125], alphas=1e-6)
     params = model.get_params()
     with pytest.raises(NotFittedError):
         model.predict(X)
@@ -236,7 +249,8 @@ def test_sklearn_contract_on_real_molecules(molecules):
         model.predict(X[:, :-4])
 
 
-def test_listed_elements_beyond_the_training_set(molecules):
+@local_models
+def test_listed_elements_beyond_the_training_set(model_class, molecules):
     X, r = molecules
     Z, R = unpack_molecules(X[:1])
     z, p = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
@@ -244,21 +258,20 @@ def test_listed_elements_beyond_the_training_set(molecules):
         [(np.append(z, 9), np.vstack([p, p[0] + [0, 0, 3.0]]))],
         n_atoms_max=X.shape[1] // 4,
     )
-    model = LocalKernelRidge(
-        gammas=1 / 32, alphas=1e-6, elements=[1, 6, 7, 8, 9, 16, 17]
-    )
+    model = model_class(gammas=1 / 32, alphas=1e-6, elements=[1, 6, 7, 8, 9, 16, 17])
     prediction = model.fit(X[:40], r[:40]).predict(with_fluorine)
     assert model.elements_.tolist() == [1, 6, 7, 8, 9, 16, 17]
     assert np.isfinite(prediction).all()
 
 
-def test_verbose_shows_a_progress_bar_and_changes_nothing(molecules, capsys):
+@local_models
+def test_verbose_shows_a_progress_bar_and_changes_nothing(
+    model_class, molecules, capsys
+):
     X, r = molecules
-    quiet = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
+    quiet = model_class(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
     assert "local kernel" not in capsys.readouterr().err
-    loud = LocalKernelRidge(gammas=1 / 32, alphas=1e-6, verbose=True).fit(
-        X[:30], r[:30]
-    )
+    loud = model_class(gammas=1 / 32, alphas=1e-6, verbose=True).fit(X[:30], r[:30])
     assert "local kernel" in capsys.readouterr().err
     np.testing.assert_array_equal(loud.predict(X[30:40]), quiet.predict(X[30:40]))
 

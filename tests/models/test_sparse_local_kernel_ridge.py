@@ -1,0 +1,175 @@
+"""What only the sparse local kernel model does; what it shares with the exact
+one is tested on both in test_local_kernel_ridge.py."""
+
+import numpy as np
+import pytest
+
+from skqm7x import (
+    AtomicReferenceRegressor,
+    LocalKernelRidge,
+    SparseLocalKernelRidge,
+    make_model,
+    pack_molecules,
+    unpack_molecules,
+)
+from skqm7x.models._sparse_local_kernel_ridge import (
+    _projected_features,
+    farthest_points,
+    inducing_counts,
+)
+from skqm7x.representations import fchl19_environments
+
+pytest.importorskip("qmllib.representations")
+
+
+@pytest.fixture(scope="module")
+def molecules(qm7x_train):
+    """120 real molecules and their reference-energy residuals."""
+    X, y = qm7x_train.data[:120], qm7x_train.target[:120]
+    reference = AtomicReferenceRegressor().fit(X, y)
+    return X, y - reference.predict(X)
+
+
+def test_with_every_environment_representative_it_is_the_exact_model(molecules):
+    X, r = molecules
+    params = dict(gammas=0.125, alphas=1e-4)
+    exact = LocalKernelRidge(**params).fit(X[:40], r[:40])
+    sparse = SparseLocalKernelRidge(n_inducing=10**6, **params).fit(X[:40], r[:40])
+    n_atoms = int(np.count_nonzero(unpack_molecules(X[:40])[0]))
+    # Symmetric atoms share an environment: duplicates are left out.
+    assert 0.9 * n_atoms < sparse.inducing_.n_molecules <= n_atoms
+    np.testing.assert_allclose(
+        sparse.predict(X[40:60]), exact.predict(X[40:60]), rtol=0, atol=1e-6
+    )
+
+
+def test_more_representative_atoms_come_closer_to_the_exact_model(molecules):
+    X, r = molecules
+    exact = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:100], r[:100])
+    gaps = []
+    for n_inducing in (50, 200, 800):
+        sparse = SparseLocalKernelRidge(
+            n_inducing=n_inducing, gammas=1 / 32, alphas=1e-6
+        )
+        predicted = sparse.fit(X[:100], r[:100]).predict(X[100:])
+        gaps.append(np.sqrt(np.mean((predicted - exact.predict(X[100:])) ** 2)))
+    assert gaps[0] > gaps[1] > gaps[2]
+
+
+def test_leave_one_out_choice_matches_refits(molecules):
+    """The closed form equals refitting without each molecule (the
+    representative atoms fixed)."""
+    from skqm7x.models._sparse_local_kernel_ridge import _leave_one_out_rmse
+
+    X, r = molecules
+    model = SparseLocalKernelRidge(n_inducing=60, gammas=1 / 32, alphas=1e-6)
+    model.fit(X[:30], r[:30])
+    (K_nm,) = model._kernels(X[:30], [model.gamma_])
+    from skqm7x.models import local_kernels
+
+    (K_mm,) = local_kernels(model.inducing_, model.inducing_, [model.gamma_])
+    features, _ = _projected_features(K_nm, K_mm)
+    alphas = [1e-6, 1e-3]
+    refitted = []
+    for alpha in alphas:
+        errors = []
+        for i in range(30):
+            kept = np.arange(30) != i
+            A = features[kept].T @ features[kept] + alpha * np.eye(features.shape[1])
+            w = np.linalg.solve(A, features[kept].T @ r[:30][kept])
+            errors.append(features[i] @ w - r[i])
+        refitted.append(np.sqrt(np.mean(np.square(errors))))
+    np.testing.assert_allclose(
+        _leave_one_out_rmse(features, r[:30], alphas), refitted, rtol=1e-6
+    )
+
+
+def test_farthest_points_spread_over_the_environments():
+    rng = np.random.default_rng(0)
+    centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
+    points = np.vstack([centre + 0.1 * rng.normal(size=(50, 2)) for centre in centres])
+    chosen = farthest_points(points, 3)
+    # One point from each cluster, whatever their sizes.
+    assert sorted(chosen // 50) == [0, 1, 2]
+    np.testing.assert_array_equal(farthest_points(points, 3), chosen)
+
+
+def test_farthest_points_stop_at_duplicates():
+    points = np.repeat(np.eye(3), 4, axis=0)  # three points, four copies each
+    assert len(farthest_points(points, 10)) == 3
+
+
+def test_farthest_points_on_long_vectors_use_a_projection():
+    rng = np.random.default_rng(1)
+    centres = 20.0 * np.eye(4, 500)
+    points = np.vstack([centre + rng.normal(size=(30, 500)) for centre in centres])
+    assert sorted(farthest_points(points, 4) // 30) == [0, 1, 2, 3]
+
+
+def test_representative_atoms_are_shared_by_element():
+    charges = np.array([1] * 600 + [6] * 390 + [8] * 10)
+    assert inducing_counts(charges, 100) == {1: 60, 6: 39, 8: 10}
+    assert inducing_counts(charges, 1000) == {1: 600, 6: 390, 8: 10}
+    assert inducing_counts(charges, 20) == {1: 20, 6: 20, 8: 10}
+
+
+def test_representative_atoms_are_training_environments(molecules):
+    X, r = molecules
+    model = SparseLocalKernelRidge(n_inducing=100, gammas=1 / 32, alphas=1e-6)
+    model.fit(X[:50], r[:50])
+    training = fchl19_environments(X[:50], model.elements_)
+    for vector, charge in zip(
+        model.inducing_.vectors[::17], model.inducing_.charges[::17], strict=True
+    ):
+        same = training.vectors[training.charges == charge]
+        assert np.min(np.abs(same - vector).sum(axis=1)) == 0
+    assert set(model.inducing_.charges) == set(training.charges)
+
+
+def test_std_is_calibrated_and_grows_away_from_the_training_set(molecules):
+    X, r = molecules
+    model = SparseLocalKernelRidge(n_inducing=300).fit(X[:100], r[:100])
+    mean, std = model.predict(X[100:], return_std=True)
+    assert np.all(std > 0)
+    # A stretched molecule is far from everything seen.
+    Z, R = unpack_molecules(X[100:105])
+    stretched = pack_molecules(
+        [(z[z > 0].astype(int), 1.6 * p[z > 0]) for z, p in zip(Z, R, strict=True)],
+        n_atoms_max=X.shape[1] // 4,
+    )
+    _, far = model.predict(stretched, return_std=True)
+    assert np.all(far > std[:5])
+
+
+def test_memory_caches_the_kernels_to_the_representative_atoms(
+    molecules, tmp_path, monkeypatch
+):
+    from skqm7x.models import _sparse_local_kernel_ridge
+
+    X, r = molecules
+    calls = []
+    original = _sparse_local_kernel_ridge.local_kernels
+
+    def counted(left, right, *args, **kwargs):
+        calls.append(left.n_molecules)
+        return original(left, right, *args, **kwargs)
+
+    monkeypatch.setattr(_sparse_local_kernel_ridge, "local_kernels", counted)
+    model = SparseLocalKernelRidge(n_inducing=100, memory=tmp_path)
+    first = model.fit(X[:40], r[:40]).predict(X[40:50])
+    # The training molecules', the representative atoms' own, the queries'.
+    assert len(calls) == 3
+    again = SparseLocalKernelRidge(n_inducing=100, memory=str(tmp_path))
+    np.testing.assert_array_equal(again.fit(X[:40], r[:40]).predict(X[40:50]), first)
+    # Only the small kernel among the representative atoms is computed again.
+    assert calls[3:] == [model.inducing_.n_molecules]
+
+
+@pytest.mark.parametrize("name", ["sparse-fchl-krr", "xtb-sparse-fchl-krr"])
+def test_ready_made_sparse_models_predict_with_std(name, qm7x_train):
+    X, y = qm7x_train.data[:80], qm7x_train.target[:80]
+    model = make_model(name).set_params(regressor__n_inducing=200)
+    mean, std = model.fit(X[:60], y[:60]).predict(X[60:], return_std=True)
+    assert mean.shape == std.shape == (20,)
+    assert np.all(std > 0)
+    assert np.sqrt(np.mean((mean - y[60:]) ** 2)) < 0.5
