@@ -22,6 +22,7 @@ from skqm7x._molecules import (
 )
 from skqm7x._utils._cache import as_memory
 from skqm7x._utils._deprecation import DEPRECATED, renamed_value
+from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
 from skqm7x.representations import check_fchl19_parameters, fchl19_environments
 
@@ -444,6 +445,15 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)
+        n = len(X)
+        # The kernels, then the eigenvectors, the factor and a copy of one.
+        check_fits_in_memory(
+            8 * n * n * (gammas.size + 3),
+            f"LocalKernelRidge.fit on {n} molecules ({gammas.size} kernels of "
+            f"{n} x {n})",
+            "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
+            "linearly with the molecules; fewer gammas also help",
+        )
         kernels = self._kernels(X, X, gammas)
         if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)

@@ -18,6 +18,7 @@ from skqm7x._molecules import (
     check_molecules,
 )
 from skqm7x._utils._cache import as_memory
+from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._local_kernel_ridge import (
     _self_kernels,
     kernel_candidates,
@@ -371,6 +372,14 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         self.elements_ = training_elements(self, Z)
         environments = fchl19_environments(X, self.elements_, parameters)
         self.inducing_ = _select_inducing(environments, self.n_inducing)
+        n, m = len(X), self.inducing_.n_molecules
+        # The kernels and their projections, one per width, and an SVD.
+        check_fits_in_memory(
+            8 * n * m * (2 * gammas.size + 2),
+            f"SparseLocalKernelRidge.fit on {n} molecules with {m} "
+            f"representative atoms ({gammas.size} kernels of {n} x {m})",
+            "lower n_inducing, or pass fewer gammas",
+        )
         kernels = self._kernels(X, gammas, environments)
         inducing_kernels = local_kernels(self.inducing_, self.inducing_, gammas)
         projected = [

@@ -340,3 +340,24 @@ def test_sigma_and_alpha_are_deprecated(molecules):
     assert any("`alpha` was renamed `alphas`" in m for m in messages)
     assert old.gamma_ == renamed.gamma_
     np.testing.assert_array_equal(old.predict(X[30:35]), renamed.predict(X[30:35]))
+
+
+@local_models
+def test_a_fit_too_large_for_the_memory_says_so_before_it_starts(
+    model_class, molecules, monkeypatch
+):
+    from skqm7x._utils import _memory
+
+    X, r = molecules
+    monkeypatch.setattr(_memory, "available_memory", lambda: 1000)
+    remedy = (
+        "SparseLocalKernelRidge"
+        if model_class is LocalKernelRidge
+        else "lower n_inducing"
+    )
+    with pytest.raises(
+        MemoryError, match=rf"on 50 molecules .* MiB available; {remedy}"
+    ):
+        model_class(gammas=[0.1, 0.01]).fit(X[:50], r[:50])
+    monkeypatch.setattr(_memory, "available_memory", lambda: None)  # unknown
+    model_class(gammas=[0.1, 0.01]).fit(X[:50], r[:50])
