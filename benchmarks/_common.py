@@ -9,10 +9,13 @@ directory.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import multiprocessing
 import os
 import platform
 import re
+import resource
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -166,6 +169,44 @@ def cross_validate(model, X, y, n_folds=5, n_jobs=1):
     for (_, test), (fold_errors, _) in zip(folds, results, strict=True):
         errors[test] = fold_errors
     return errors, [seconds for _, seconds in results]
+
+
+def _measure(job, queue, threads, args):
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        watch = Stopwatch()
+        result = job(*args)
+        seconds = watch.seconds
+    from joblib.externals.loky import get_reusable_executor
+
+    # Workers (n_jobs > 1) count once they have exited.
+    get_reusable_executor().shutdown(wait=True)
+    peak = max(
+        resource.getrusage(who).ru_maxrss / 1024
+        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
+    )
+    queue.put((result, seconds, peak))
+
+
+def run_isolated(job, threads, *args):
+    """Run ``job(*args)`` in a fresh process: (result, seconds, peak MiB).
+
+    ``threads``, when set, is the process's number of torch threads. The peak
+    is the largest resident size of the process or of any process it waited
+    for (joblib's workers), so each measurement starts from a clean slate.
+    ``job`` must be importable (a module-level function of the script).
+    """
+    context = multiprocessing.get_context("spawn")
+    queue = context.Queue()
+    process = context.Process(target=_measure, args=(job, queue, threads, args))
+    process.start()
+    result = queue.get()
+    process.join()
+    return result
 
 
 # A column's format spec: alignment, width, then how a value is written.

@@ -43,10 +43,7 @@ baseline.
 
 import cProfile
 import io
-import multiprocessing
 import pstats
-import resource
-import warnings
 
 import numpy as np
 from _common import (
@@ -58,6 +55,7 @@ from _common import (
     load_labelled,
     load_test_like,
     make_parser,
+    run_isolated,
 )
 
 KYMATIO_SHAPE = (192, 128, 96)
@@ -140,38 +138,6 @@ def _converged_features(X_fit, X, params):
 
     _fast_backend.RESOLUTION, _fast_backend.PADDING = 3.0, 8.0
     return _transformer_features(X_fit, X, params)
-
-
-def _measure(job, queue, threads, args):
-    import torch
-
-    if threads:
-        torch.set_num_threads(threads)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        watch = Stopwatch()
-        result = job(*args)
-        seconds = watch.seconds
-    from joblib.externals.loky import get_reusable_executor
-
-    # Workers (n_jobs > 1) count once they have exited.
-    get_reusable_executor().shutdown(wait=True)
-    peak = max(
-        resource.getrusage(who).ru_maxrss / 1024
-        for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
-    )
-    queue.put((result, seconds, peak))
-
-
-def run_isolated(job, threads, *args):
-    """Run ``job(*args)`` in a fresh process: (result, seconds, peak MiB)."""
-    context = multiprocessing.get_context("spawn")
-    queue = context.Queue()
-    process = context.Process(target=_measure, args=(job, queue, threads, args))
-    process.start()
-    result = queue.get()
-    process.join()
-    return result
 
 
 def _differences(ours, reference, powers=POWERS):
