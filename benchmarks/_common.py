@@ -15,6 +15,7 @@ import platform
 import re
 import resource
 import time
+import traceback
 import warnings
 from typing import NamedTuple
 
@@ -179,7 +180,12 @@ def _measure(job, queue, threads, args):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         watch = Stopwatch()
-        result = job(*args)
+        try:
+            result = job(*args)
+        except BaseException:
+            # The parent waits on the queue: tell it, rather than let it hang.
+            queue.put(_Failed(traceback.format_exc()))
+            raise
         seconds = watch.seconds
     from joblib.externals.loky import get_reusable_executor
 
@@ -190,6 +196,10 @@ def _measure(job, queue, threads, args):
         for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)
     )
     queue.put((result, seconds, peak))
+
+
+class _Failed(str):
+    """The traceback of a job that raised in its fresh process."""
 
 
 def run_isolated(job, threads, *args):
@@ -206,6 +216,8 @@ def run_isolated(job, threads, *args):
     process.start()
     result = queue.get()
     process.join()
+    if isinstance(result, _Failed):
+        raise RuntimeError(f"{job.__name__}{args} failed in its process:\n{result}")
     return result
 
 
