@@ -6,6 +6,7 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from scipy import linalg
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
@@ -19,6 +20,7 @@ from skqm7x._molecules import (
 )
 from skqm7x._utils._cache import as_memory
 from skqm7x._utils._memory import check_fits_in_memory
+from skqm7x.models._inducing import select_inducing
 from skqm7x.models._local_kernel_ridge import (
     _self_kernels,
     kernel_candidates,
@@ -28,146 +30,208 @@ from skqm7x.models._local_kernel_ridge import (
 )
 from skqm7x.representations import AtomicEnvironments, fchl19_environments
 
-# The fewest representative atoms of an element (or all its atoms, if it has
-# fewer): a rare element still gets a few, whatever its share of the atoms.
-_MIN_PER_ELEMENT = 20
-# Farthest-point sampling runs on the vectors projected onto this many random
-# directions: it loops once per chosen point over all the element's atoms,
-# and in this size a loop reads a few MB instead of a vector's ~1000 floats
-# per atom; distances keep their order closely (Johnson-Lindenstrauss).
-_SAMPLING_DIMENSIONS = 128
 # Added to the diagonal of the representative atoms' kernel (whose diagonal
 # is 1): two very close environments make it singular to rounding.
 _JITTER = 1e-8
+# Kernel entries per chunk of molecules (all widths): bounds the memory of a
+# chunk's kernels and their projections, whatever the number of molecules.
+_CHUNK_ENTRIES = 2**24
 
 
-def inducing_counts(charges, n_inducing):
-    """How many representative atoms each element gets.
+def molecule_chunks(n_molecules, n_inducing, n_gammas):
+    """Slices of consecutive molecules, each small enough for its kernels."""
+    rows = max(1, _CHUNK_ENTRIES // max(1, n_inducing * n_gammas))
+    return [
+        slice(start, min(start + rows, n_molecules))
+        for start in range(0, n_molecules, rows)
+    ]
 
-    ``n_inducing`` is shared among the elements in proportion to their atoms,
-    each getting at least ``_MIN_PER_ELEMENT`` (or all of its atoms).
+
+def _as_environments(vectors, charges):
+    """Representative atoms as environments, each its own "molecule"."""
+    return AtomicEnvironments(vectors, charges, np.arange(len(charges)), len(charges))
+
+
+def _inducing_factors(inducing, gammas):
+    """Lower Cholesky factor of each width's kernel among representative atoms."""
+    factors = []
+    for K_mm in local_kernels(inducing, inducing, gammas):
+        K_mm.flat[:: len(K_mm) + 1] += _JITTER * np.max(np.diag(K_mm))
+        factors.append(linalg.cholesky(K_mm, lower=True))
+    return factors
+
+
+def _features(X, elements, parameters, inducing, factors, gammas):
+    """``Phi = K_nm L^-T`` of each width for some molecules, and ``k(x, x)``.
+
+    ``Phi Phi^T`` is the Nystroem approximation of the kernel between the
+    molecules, so the sparse model is ridge regression on the rows of ``Phi``.
     """
-    elements, counts = np.unique(charges, return_counts=True)
-    shares = np.ceil(n_inducing * counts / counts.sum()).astype(int)
-    return dict(
-        zip(
-            elements.tolist(),
-            np.minimum(counts, np.maximum(shares, _MIN_PER_ELEMENT)).tolist(),
-            strict=True,
-        )
+    environments = fchl19_environments(X, elements, parameters)
+    kernels = local_kernels(environments, inducing, gammas)
+    features = [
+        linalg.solve_triangular(L, K.T, lower=True).T
+        for K, L in zip(kernels, factors, strict=True)
+    ]
+    return features, [_self_kernels(environments, gamma) for gamma in gammas]
+
+
+def _normal_equations_of_chunk(X, y, **shared):
+    features, _ = _features(X, **shared)
+    return [(Phi.T @ Phi, Phi.T @ y) for Phi in features]
+
+
+def _leave_one_out_of_chunk(X, y, bases, alphas, **shared):
+    """Residuals and leverages of every (width, alpha), and ``k - Q``."""
+    features, self_kernels = _features(X, **shared)
+    residuals = np.empty((len(features), len(alphas), len(y)))
+    leverages = np.empty_like(residuals)
+    unexplained = np.empty((len(features), len(y)))
+    for k, (Phi, (values, vectors, projected_y)) in enumerate(
+        zip(features, bases, strict=True)
+    ):
+        rotated = Phi @ vectors
+        for a, alpha in enumerate(alphas):
+            inverse = 1.0 / (values + alpha)
+            residuals[k, a] = y - rotated @ (inverse * projected_y)
+            leverages[k, a] = rotated**2 @ inverse
+        unexplained[k] = self_kernels[k] - np.einsum("ij,ij->i", Phi, Phi)
+    return residuals, leverages, np.clip(unexplained, 0.0, None)
+
+
+def _over_chunks(function, X, y, chunks, n_jobs, verbose, desc, **shared):
+    """``function`` of each chunk of molecules, as joblib jobs, in order."""
+    results = Parallel(n_jobs=n_jobs, return_as="generator")(
+        delayed(function)(X[rows], None if y is None else y[rows], **shared)
+        for rows in chunks
     )
+    yield from tqdm(results, total=len(chunks), desc=desc, disable=not verbose)
 
 
-def farthest_points(vectors, n_points):
-    """Indices of up to ``n_points`` rows of ``vectors``, farthest-point first.
-
-    Starts from the row farthest from the mean, then repeatedly adds the row
-    farthest from all those chosen; stops early when every row left
-    duplicates a chosen one. Rows longer than ``_SAMPLING_DIMENSIONS`` are
-    compared through a fixed random projection to that size. Deterministic.
-    """
-    vectors = np.asarray(vectors, dtype=np.float64)
-    if vectors.shape[1] > _SAMPLING_DIMENSIONS:
-        directions = np.random.default_rng(0).normal(
-            size=(vectors.shape[1], _SAMPLING_DIMENSIONS)
-        )
-        vectors = vectors @ directions
-    squared_norms = np.einsum("ij,ij->i", vectors, vectors)
-    centred = vectors - vectors.mean(axis=0)
-    chosen = [int(np.argmax(np.einsum("ij,ij->i", centred, centred)))]
-    distances = np.full(len(vectors), np.inf)
-    for _ in range(min(n_points, len(vectors)) - 1):
-        last = vectors[chosen[-1]]
-        to_last = squared_norms + squared_norms[chosen[-1]] - 2.0 * (vectors @ last)
-        np.minimum(distances, to_last, out=distances)
-        farthest = int(np.argmax(distances))
-        if distances[farthest] <= 1e-12 * max(squared_norms[farthest], 1.0):
-            break
-        chosen.append(farthest)
-    return np.array(chosen)
-
-
-def _select_inducing(environments, n_inducing):
-    """Representative atoms of each element, by farthest-point sampling."""
-    counts = inducing_counts(environments.charges, n_inducing)
-    atoms = []
-    for element, count in counts.items():
-        of_element = np.flatnonzero(environments.charges == element)
-        atoms.append(
-            of_element[farthest_points(environments.vectors[of_element], count)]
-        )
-    atoms = np.concatenate(atoms)
-    return AtomicEnvironments(
-        environments.vectors[atoms],
-        environments.charges[atoms],
-        np.arange(len(atoms)),
-        len(atoms),
-    )
-
-
-def _kernels_to_inducing(
+def _fit_statistics(
     X,
+    y,
     elements,
     parameters,
     inducing_vectors,
     inducing_charges,
     gammas,
+    alphas,
     n_jobs=None,
     verbose=0,
-    environments=None,
 ):
-    """Kernels between molecules and representative atoms, one per width.
+    """What the sparse fit needs from the molecules, in two passes over chunks.
 
-    ``n_jobs``, ``verbose`` and ``environments`` (those of ``X``, when
-    already computed) do not change the result: a cache leaves them out of
-    its key.
+    The first pass sums the normal equations ``Phi^T Phi``, ``Phi^T y`` of
+    each width, whose eigendecompositions serve every alpha; the second
+    gives every molecule's leave-one-out residual and leverage for every
+    (width, alpha), and what the representative atoms miss of its kernel.
+    ``n_jobs`` and ``verbose`` do not change the result: a cache leaves them
+    out of its key.
     """
-    if environments is None:
-        environments = fchl19_environments(X, elements, parameters)
-    inducing = AtomicEnvironments(
-        inducing_vectors,
-        inducing_charges,
-        np.arange(len(inducing_charges)),
-        len(inducing_charges),
+    inducing = _as_environments(inducing_vectors, inducing_charges)
+    shared = dict(
+        elements=elements,
+        parameters=parameters,
+        inducing=inducing,
+        factors=_inducing_factors(inducing, gammas),
+        gammas=gammas,
     )
-    with tqdm(
-        total=int(np.isin(environments.charges, inducing.charges).sum()),
-        desc="local kernel to representative atoms",
-        unit="atom",
-        disable=not verbose,
-    ) as bar:
-        return local_kernels(
-            environments, inducing, gammas, progress=bar, n_jobs=n_jobs
+    chunks = molecule_chunks(len(X), len(inducing_charges), len(gammas))
+    totals = None
+    for sums in _over_chunks(
+        _normal_equations_of_chunk,
+        X,
+        y,
+        chunks,
+        n_jobs,
+        verbose,
+        "local kernel: normal equations",
+        **shared,
+    ):
+        totals = (
+            sums
+            if totals is None
+            else [
+                (G + G_chunk, b + b_chunk)
+                for (G, b), (G_chunk, b_chunk) in zip(totals, sums, strict=True)
+            ]
         )
+    bases = []
+    for G, b in totals:
+        values, vectors = linalg.eigh(G)
+        bases.append((np.clip(values, 0.0, None), vectors, vectors.T @ b))
+    parts = list(
+        _over_chunks(
+            _leave_one_out_of_chunk,
+            X,
+            y,
+            chunks,
+            n_jobs,
+            verbose,
+            "local kernel: leave-one-out",
+            bases=bases,
+            alphas=alphas,
+            **shared,
+        )
+    )
+    residuals, leverages, unexplained = (
+        np.concatenate(part, axis=-1) for part in zip(*parts, strict=True)
+    )
+    return shared["factors"], bases, residuals, leverages, unexplained
 
 
-def _projected_features(K_nm, K_mm):
-    """``Phi = K_nm L^-T`` with ``L L^T = K_mm``: ``Phi Phi^T`` is the
-    Nystroem approximation of the kernel between the molecules."""
-    K_mm = K_mm.copy()
-    K_mm.flat[:: len(K_mm) + 1] += _JITTER * np.max(np.diag(K_mm))
-    cholesky = linalg.cholesky(K_mm, lower=True)
-    features = linalg.solve_triangular(cholesky, K_nm.T, lower=True).T
-    return features, cholesky
+def _prediction_of_chunk(X, _, factor, basis, weights, alpha, **shared):
+    """Mean and, with ``basis``, the unit-scale variance of some molecules."""
+    (Phi,), (self_kernel,) = _features(X, factors=[factor], **shared)
+    mean = Phi @ weights
+    if basis is None:
+        return mean, None
+    values, vectors, _ = basis
+    sparse = (Phi @ vectors) ** 2 @ (1.0 / (values + alpha))
+    missed = self_kernel - np.einsum("ij,ij->i", Phi, Phi)
+    return mean, np.clip(missed, 0.0, None) + alpha * (1.0 + sparse)
 
 
-def _leave_one_out_rmse(features, y, alphas):
-    """Closed-form leave-one-out RMSE of ridge regression on ``features``.
-
-    One thin SVD serves every alpha: with ``features = U S V^T``, the fitted
-    values are ``U diag(s^2 / (s^2 + alpha)) U^T y`` and the leverages the
-    row sums of ``U^2`` weighted the same way.
-    """
-    U, s, _ = linalg.svd(features, full_matrices=False)
-    projected = U.T @ y
-    squared_U = U**2
-    rmse = []
-    for alpha in alphas:
-        shrink = s**2 / (s**2 + alpha)
-        residuals = y - U @ (shrink * projected)
-        leverages = squared_U @ shrink
-        rmse.append(np.sqrt(np.mean((residuals / (1.0 - leverages)) ** 2)))
-    return np.array(rmse)
+def _predictions(
+    X,
+    elements,
+    parameters,
+    inducing_vectors,
+    inducing_charges,
+    gamma,
+    factor,
+    basis,
+    weights,
+    alpha,
+    n_jobs=None,
+    verbose=0,
+):
+    """Means (and variances, given ``basis``) of molecules, chunk by chunk."""
+    chunks = molecule_chunks(len(X), len(inducing_charges), 1)
+    parts = list(
+        _over_chunks(
+            _prediction_of_chunk,
+            X,
+            None,
+            chunks,
+            n_jobs,
+            verbose,
+            "local kernel: predict",
+            factor=factor,
+            basis=basis,
+            weights=weights,
+            alpha=alpha,
+            elements=elements,
+            parameters=parameters,
+            inducing=_as_environments(inducing_vectors, inducing_charges),
+            gammas=[gamma],
+        )
+    )
+    means = np.concatenate([mean for mean, _ in parts])
+    if basis is None:
+        return means, None
+    return means, np.concatenate([variance for _, variance in parts])
 
 
 class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
@@ -186,10 +250,16 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
 
     The cost is that of the kernel between the training atoms and the
     representative ones and of one ``n_inducing``-square system: time
-    ``O(n n_inducing^2)`` and memory ``O(n n_inducing)`` for ``n`` molecules,
-    where :class:`LocalKernelRidge` takes ``O(n^3)`` and ``O(n^2)``. With
-    every distinct training environment representative, the mean is that of
-    :class:`LocalKernelRidge`.
+    ``O(n n_inducing^2)`` for ``n`` molecules, where :class:`LocalKernelRidge`
+    takes ``O(n^3)``. The molecules are processed a chunk at a time, never
+    all held at once: :meth:`fit` makes three passes over them (the
+    environments for the choice of representative atoms, the normal
+    equations, the leave-one-out terms), and its memory is that of a chunk
+    and of a few ``n_inducing``-square matrices per width, whatever ``n``.
+    The chunks are joblib jobs: ``n_jobs`` runs them in parallel processes,
+    and joblib's Dask backend (``joblib.parallel_config("dask")``) on a
+    cluster. With every distinct training environment representative, the
+    mean is that of :class:`LocalKernelRidge`.
 
     The representative atoms are chosen in :meth:`fit`, element by element,
     by farthest-point sampling over the training environments of that
@@ -231,16 +301,18 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         What :meth:`predict` does with an element not in ``elements_``:
         raise, or leave its atoms out.
     n_jobs : int, default=None
-        Blocks of atoms whose kernels are computed at once, in threads
-        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
-        context, ``-1`` all cores). It changes the result by rounding only.
+        Chunks of molecules computed at once, in joblib jobs (``None`` means
+        1 unless in a ``joblib.parallel_config`` context, ``-1`` all cores).
+        It changes the result by rounding only.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of the kernels between molecules and representative atoms,
-        keyed by the molecules, the representative atoms and the parameters.
-        ``None`` caches nothing.
+        Cache of what :meth:`fit` computes from the molecules (the normal
+        equations and leave-one-out terms) and of the kernels of the
+        molecules :meth:`predict` is given, keyed by the molecules, the
+        targets, the representative atoms and the parameters. ``None``
+        caches nothing.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the atoms while
-        computing kernels.
+        0 is silent; 1 or more shows a progress bar over the chunks of
+        molecules.
 
     Attributes
     ----------
@@ -331,23 +403,6 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         self.memory = memory
         self.verbose = verbose
 
-    def _kernels(self, X, gammas, environments=None):
-        """Kernels between molecules and the representative atoms."""
-        compute = as_memory(self.memory).cache(
-            _kernels_to_inducing, ignore=["n_jobs", "verbose", "environments"]
-        )
-        return compute(
-            X,
-            self.elements_,
-            representation_parameters(self),
-            self.inducing_.vectors,
-            self.inducing_.charges,
-            tuple(float(gamma) for gamma in gammas),
-            n_jobs=self.n_jobs,
-            verbose=self.verbose,
-            environments=environments,
-        )
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Choose the representative atoms, the width and the penalty; fit.
@@ -370,66 +425,61 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         parameters = representation_parameters(self)
         Z, _ = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)
-        environments = fchl19_environments(X, self.elements_, parameters)
-        self.inducing_ = _select_inducing(environments, self.n_inducing)
-        n, m = len(X), self.inducing_.n_molecules
-        # The kernels and their projections, one per width, and an SVD.
+        n_atoms = int(np.count_nonzero(np.isin(Z, self.elements_)))
+        # Every atom's projected environment, for the choice; then the
+        # n_inducing-square matrices of each width (factor, normal
+        # equations, eigenvectors) and a chunk's kernels and projections.
+        m = min(self.n_inducing, n_atoms)
         check_fits_in_memory(
-            8 * n * m * (2 * gammas.size + 2),
-            f"SparseLocalKernelRidge.fit on {n} molecules with {m} "
-            f"representative atoms ({gammas.size} kernels of {n} x {m})",
+            8 * (128 * n_atoms + 4 * gammas.size * m * m + 4 * _CHUNK_ENTRIES),
+            f"SparseLocalKernelRidge.fit on {len(X)} molecules ({n_atoms} atoms) "
+            f"with {m} representative atoms and {gammas.size} candidate gammas",
             "lower n_inducing, or pass fewer gammas",
         )
-        kernels = self._kernels(X, gammas, environments)
-        inducing_kernels = local_kernels(self.inducing_, self.inducing_, gammas)
-        projected = [
-            _projected_features(K_nm, K_mm)
-            for K_nm, K_mm in zip(kernels, inducing_kernels, strict=True)
-        ]
+        self.inducing_ = select_inducing(
+            X,
+            self.elements_,
+            parameters,
+            self.n_inducing,
+            molecule_chunks(len(X), self.n_inducing, gammas.size),
+            n_jobs=self.n_jobs,
+        )
+        statistics = as_memory(self.memory).cache(
+            _fit_statistics, ignore=["n_jobs", "verbose"]
+        )
+        factors, bases, residuals, leverages, unexplained = statistics(
+            X,
+            y,
+            self.elements_,
+            parameters,
+            self.inducing_.vectors,
+            self.inducing_.charges,
+            tuple(float(gamma) for gamma in gammas),
+            tuple(float(alpha) for alpha in alphas),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        errors = residuals / (1.0 - leverages)
+        self.loo_rmse_ = np.sqrt(np.mean(errors**2, axis=-1))
+        best_gamma, best_alpha = np.unravel_index(
+            np.argmin(self.loo_rmse_), self.loo_rmse_.shape
+        )
         if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
-            best_gamma, best_alpha = 0, 0
-        else:
-            self.loo_rmse_ = np.array(
-                [_leave_one_out_rmse(features, y, alphas) for features, _ in projected]
-            )
-            best_gamma, best_alpha = np.unravel_index(
-                np.argmin(self.loo_rmse_), self.loo_rmse_.shape
-            )
         self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
-        features, self._inducing_cholesky = projected[best_gamma]
-        self._fit_weights(features, y, _self_kernels(environments, self.gamma_))
-        return self
-
-    def _fit_weights(self, features, y, self_kernels):
-        gram = features.T @ features
-        gram.flat[:: len(gram) + 1] += self.alpha_
-        try:
-            self._posterior_cholesky = linalg.cholesky(gram, lower=True)
-        except linalg.LinAlgError as error:
-            raise ValueError(
-                f"{type(self).__name__}: the system of the representative atoms "
-                f"plus alpha={self.alpha_:g} is not numerically positive "
-                "definite; increase alpha."
-            ) from error
-        projected_weights = linalg.cho_solve(
-            (self._posterior_cholesky, True), features.T @ y
-        )
+        self._factor, self._basis = factors[best_gamma], bases[best_gamma]
+        values, vectors, projected_y = self._basis
+        self._projected_weights = vectors @ (projected_y / (values + self.alpha_))
         self.weights_ = linalg.solve_triangular(
-            self._inducing_cholesky, projected_weights, lower=True, trans="T"
+            self._factor, self._projected_weights, lower=True, trans="T"
         )
         # Leave-one-out calibration of the prior scale, as the exact model's:
-        # error_i = r_i / (1 - h_i), with the variance predict gives a new
+        # with error_i = r_i / (1 - h_i), the variance predict gives a new
         # molecule, alpha / (1 - h_i) + k_ii - Q_ii.
-        residuals = y - features @ projected_weights
-        half = linalg.solve_triangular(self._posterior_cholesky, features.T, lower=True)
-        leverages = np.einsum("ij,ij->j", half, half)
-        unexplained = np.clip(
-            self_kernels - np.einsum("ij,ij->i", features, features), 0.0, None
-        )
-        variances = self.alpha_ / (1.0 - leverages) + unexplained
-        errors = residuals / (1.0 - leverages)
-        self.std_scale_ = float(np.sqrt(np.mean(errors**2 / variances)))
+        best = (best_gamma, best_alpha)
+        variances = self.alpha_ / (1.0 - leverages[best]) + unexplained[best_gamma]
+        self.std_scale_ = float(np.sqrt(np.mean(errors[best] ** 2 / variances)))
+        return self
 
     def predict(self, X, return_std=False):
         """Predict the energies, and optionally their standard deviations.
@@ -454,18 +504,23 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         Z, _ = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "FCHL19")
         check_known_elements(Z, self.elements_, self.handle_unknown)
-        environments = fchl19_environments(
-            X, self.elements_, representation_parameters(self)
+        predictions = as_memory(self.memory).cache(
+            _predictions, ignore=["n_jobs", "verbose"]
         )
-        (K,) = self._kernels(X, [self.gamma_], environments)
-        mean = K @ self.weights_
+        mean, variance = predictions(
+            X,
+            self.elements_,
+            representation_parameters(self),
+            self.inducing_.vectors,
+            self.inducing_.charges,
+            self.gamma_,
+            self._factor,
+            self._basis if return_std else None,
+            self._projected_weights,
+            self.alpha_,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
         if not return_std:
             return mean
-        projected = linalg.solve_triangular(self._inducing_cholesky, K.T, lower=True)
-        half = linalg.solve_triangular(self._posterior_cholesky, projected, lower=True)
-        variance = (
-            _self_kernels(environments, self.gamma_)
-            - np.einsum("ij,ij->j", projected, projected)
-            + self.alpha_ * (1.0 + np.einsum("ij,ij->j", half, half))
-        )
         return mean, self.std_scale_ * np.sqrt(np.clip(variance, self.alpha_, None))

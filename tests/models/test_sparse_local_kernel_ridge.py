@@ -12,11 +12,8 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from skqm7x.models._sparse_local_kernel_ridge import (
-    _projected_features,
-    farthest_points,
-    inducing_counts,
-)
+from skqm7x.models._inducing import farthest_points, inducing_counts
+from skqm7x.models._sparse_local_kernel_ridge import _features
 from skqm7x.representations import fchl19_environments
 
 pytest.importorskip("qmllib.representations")
@@ -59,29 +56,29 @@ def test_more_representative_atoms_come_closer_to_the_exact_model(molecules):
 def test_leave_one_out_choice_matches_refits(molecules):
     """The closed form equals refitting without each molecule (the
     representative atoms fixed)."""
-    from skqm7x.models._sparse_local_kernel_ridge import _leave_one_out_rmse
-
     X, r = molecules
-    model = SparseLocalKernelRidge(n_inducing=60, gammas=1 / 32, alphas=1e-6)
-    model.fit(X[:30], r[:30])
-    (K_nm,) = model._kernels(X[:30], [model.gamma_])
-    from skqm7x.models import local_kernels
-
-    (K_mm,) = local_kernels(model.inducing_, model.inducing_, [model.gamma_])
-    features, _ = _projected_features(K_nm, K_mm)
+    X, r = X[:30], r[:30]
     alphas = [1e-6, 1e-3]
+    model = SparseLocalKernelRidge(n_inducing=60, gammas=1 / 32, alphas=alphas)
+    model.fit(X, r)
+    (features,), _ = _features(
+        X,
+        elements=model.elements_,
+        parameters={},
+        inducing=model.inducing_,
+        factors=[model._factor],
+        gammas=[model.gamma_],
+    )
     refitted = []
     for alpha in alphas:
         errors = []
         for i in range(30):
             kept = np.arange(30) != i
             A = features[kept].T @ features[kept] + alpha * np.eye(features.shape[1])
-            w = np.linalg.solve(A, features[kept].T @ r[:30][kept])
+            w = np.linalg.solve(A, features[kept].T @ r[kept])
             errors.append(features[i] @ w - r[i])
         refitted.append(np.sqrt(np.mean(np.square(errors))))
-    np.testing.assert_allclose(
-        _leave_one_out_rmse(features, r[:30], alphas), refitted, rtol=1e-6
-    )
+    np.testing.assert_allclose(model.loo_rmse_[0], refitted, rtol=1e-6)
 
 
 def test_farthest_points_spread_over_the_environments():
@@ -157,12 +154,12 @@ def test_memory_caches_the_kernels_to_the_representative_atoms(
     monkeypatch.setattr(_sparse_local_kernel_ridge, "local_kernels", counted)
     model = SparseLocalKernelRidge(n_inducing=100, memory=tmp_path)
     first = model.fit(X[:40], r[:40]).predict(X[40:50])
-    # The training molecules', the representative atoms' own, the queries'.
-    assert len(calls) == 3
+    # The representative atoms' own, the training molecules' in each of two
+    # passes (one chunk each), the queries'.
+    assert calls == [model.inducing_.n_molecules, 40, 40, 10]
     again = SparseLocalKernelRidge(n_inducing=100, memory=str(tmp_path))
     np.testing.assert_array_equal(again.fit(X[:40], r[:40]).predict(X[40:50]), first)
-    # Only the small kernel among the representative atoms is computed again.
-    assert calls[3:] == [model.inducing_.n_molecules]
+    assert len(calls) == 4  # all read from the cache
 
 
 @pytest.mark.parametrize("name", ["sparse-fchl-krr", "xtb-sparse-fchl-krr"])
@@ -173,3 +170,52 @@ def test_ready_made_sparse_models_predict_with_std(name, qm7x_train):
     assert mean.shape == std.shape == (20,)
     assert np.all(std > 0)
     assert np.sqrt(np.mean((mean - y[60:]) ** 2)) < 0.5
+
+
+def test_chunks_and_processes_change_nothing(molecules, monkeypatch):
+    from skqm7x.models import _sparse_local_kernel_ridge
+
+    X, r = molecules
+    params = dict(n_inducing=150, gammas=[0.125, 1 / 32], alphas=[1e-6, 1e-4])
+    whole = SparseLocalKernelRidge(**params).fit(X[:80], r[:80])
+    expected = whole.predict(X[80:], return_std=True)
+    # About 10 molecules per chunk.
+    monkeypatch.setattr(_sparse_local_kernel_ridge, "_CHUNK_ENTRIES", 20 * 150)
+    assert len(_sparse_local_kernel_ridge.molecule_chunks(80, 150, 2)) == 8
+    for n_jobs in (None, 2):
+        chunked = SparseLocalKernelRidge(n_jobs=n_jobs, **params).fit(X[:80], r[:80])
+        np.testing.assert_allclose(chunked.loo_rmse_, whole.loo_rmse_, rtol=1e-6)
+        predicted = chunked.predict(X[80:], return_std=True)
+        for got, want in zip(predicted, expected, strict=True):
+            np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+
+
+def test_runs_on_a_dask_cluster(molecules, monkeypatch):
+    distributed = pytest.importorskip("distributed")
+    from joblib import parallel_config
+
+    from skqm7x.models import _sparse_local_kernel_ridge
+
+    X, r = molecules
+    params = dict(n_inducing=100, gammas=1 / 32, alphas=1e-6)
+    local = SparseLocalKernelRidge(**params).fit(X[:60], r[:60])
+    expected = local.predict(X[60:80])
+    monkeypatch.setattr(_sparse_local_kernel_ridge, "_CHUNK_ENTRIES", 20 * 100)
+    with (
+        distributed.LocalCluster(
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        parallel_config(backend="dask"),
+        distributed.get_task_stream(client) as tasks,
+    ):
+        remote = SparseLocalKernelRidge(n_jobs=-1, **params).fit(X[:60], r[:60])
+        predicted = remote.predict(X[60:80])
+    workers = {task["worker"] for task in tasks.data}
+    assert len(workers) == 2  # the chunks ran on both workers
+    assert len(tasks.data) >= 3 * 3  # three passes of three chunks, and predict
+    np.testing.assert_allclose(predicted, expected, rtol=1e-6)
