@@ -10,6 +10,10 @@ atoms: RMSE, MAE and their test-like values (eV), the ratio of the RMSE to
 the exact model's, seconds to fit and predict a fold, peak memory. Width and
 penalty are chosen inside each fit (nested).
 
+``--dask``: ``sparse-fchl-krr`` fitted on the first ``--dask-size``
+conformers with its chunks on a local Dask cluster of one worker, then of two
+(one thread each), through joblib's Dask backend: seconds and speed-up.
+
 ``--scaling``: on generated conformers of the challenge molecules labelled
 with GFN2-xTB energies (``_conformers.py``; generated on the first run and
 cached in ``--data-cache``), ``sparse-fchl-krr`` fitted on each ``--sizes``
@@ -123,6 +127,48 @@ def fit_and_score(name, n_inducing, n_molecules, n_total, n_jobs, cache_dir):
     return seconds, error_scores(estimator.predict(X_test) - y_test).rmse
 
 
+def fit_on_dask(n_workers, n_inducing, n_molecules, n_total, cache_dir):
+    """Seconds to fit ``sparse-fchl-krr`` with its chunks on a local cluster."""
+    import distributed
+    from joblib import parallel_config
+
+    X, y = conformers(n_total, cache_dir=cache_dir)
+    X, y = X[:n_molecules], y[:n_molecules]
+    estimator = model("sparse-fchl-krr", n_inducing, -1)
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster),
+        parallel_config(backend="dask"),
+    ):
+        watch = Stopwatch()
+        estimator.fit(X, y)
+        return watch.seconds
+
+
+def dask(args):
+    n, m = args.dask_size, args.inducing[0]
+    print(
+        f"\n## On a local Dask cluster: sparse-fchl-krr, the first {n} of "
+        f"{describe(max(args.sizes))}, M={m}, one thread per worker, "
+        "joblib's Dask backend\n"
+    )
+    conformers(max(args.sizes), cache_dir=args.data_cache, n_jobs=args.n_jobs)
+    table = Table([("workers", ">8"), ("fit s", ">9.1f"), ("speed-up", ">10.2f")])
+    one = None
+    for n_workers in (1, 2):
+        seconds, _, _ = run_isolated(
+            fit_on_dask, None, n_workers, m, n, max(args.sizes), args.data_cache
+        )
+        one = one or seconds
+        table.row(n_workers, seconds, one / seconds)
+
+
 def _slope(x, y):
     return float(np.polyfit(np.log(x), np.log(y), 1)[0]) if len(x) > 1 else np.nan
 
@@ -188,6 +234,8 @@ def main():
     parser = make_parser(__doc__)
     parser.add_argument("--accuracy", action="store_true")
     parser.add_argument("--scaling", action="store_true")
+    parser.add_argument("--dask", action="store_true")
+    parser.add_argument("--dask-size", type=int, default=10000, metavar="N")
     parser.add_argument(
         "--inducing", type=int, nargs="+", default=[2000, 4000, 8000], metavar="M"
     )
@@ -203,6 +251,8 @@ def main():
         accuracy(args)
     if args.scaling:
         scaling(args)
+    if args.dask:
+        dask(args)
 
 
 if __name__ == "__main__":
