@@ -91,10 +91,11 @@ def _leave_one_out_of_chunk(X, y, bases, alphas, **shared):
         zip(features, bases, strict=True)
     ):
         rotated = Phi @ vectors
+        squared = rotated**2
         for a, alpha in enumerate(alphas):
             inverse = 1.0 / (values + alpha)
             residuals[k, a] = y - rotated @ (inverse * projected_y)
-            leverages[k, a] = rotated**2 @ inverse
+            leverages[k, a] = squared @ inverse
         unexplained[k] = self_kernels[k] - np.einsum("ij,ij->i", Phi, Phi)
     return residuals, leverages, np.clip(unexplained, 0.0, None)
 
@@ -149,14 +150,12 @@ def _fit_statistics(
         "local kernel: normal equations",
         **shared,
     ):
-        totals = (
-            sums
-            if totals is None
-            else [
-                (G + G_chunk, b + b_chunk)
-                for (G, b), (G_chunk, b_chunk) in zip(totals, sums, strict=True)
-            ]
-        )
+        if totals is None:
+            totals = sums
+            continue
+        for (G, b), (G_chunk, b_chunk) in zip(totals, sums, strict=True):
+            G += G_chunk
+            b += b_chunk
     bases = []
     for G, b in totals:
         values, vectors = linalg.eigh(G)
