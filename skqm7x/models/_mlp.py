@@ -93,12 +93,14 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         way. Needs an expander with a ``draw`` method, such as
         :class:`RandomCoulombExpander`.
     n_draws : int, default=1
-        Views per molecule laid side by side in ``X`` itself, for input that
-        an expander outside this regressor has already expanded; must divide
-        the number of columns. Such input cannot be checked against the
-        expander that made it, so prefer ``expander``, with which ``n_draws``
-        must stay 1. Left unset without an expander, it is 10, the former
-        default, with a ``FutureWarning``, until skqm7x 0.4.
+        Views per molecule laid side by side in ``X`` itself; must divide the
+        number of columns. 1 reads ordinary features. Values above 1, for
+        input that an expander outside this regressor has already expanded,
+        are deprecated since skqm7x 0.2 and refused from 0.4 (a
+        ``FutureWarning`` says so): such input cannot be checked against the
+        expander that made it, so pass ``expander`` instead, with which
+        ``n_draws`` must stay 1. Left unset without an expander, it is 10,
+        the former default, with a ``FutureWarning``, until 0.4.
     validation_fraction : float, default=None
         Hold out this fraction of the training molecules to record a
         validation loss every epoch (in ``validation_loss_curve_``); they are
@@ -410,6 +412,16 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     def _fit_expander(self, X, seed):
         if self.expander is None:
             if self.n_draws != _UNSET:
+                if self.n_draws > 1:
+                    warnings.warn(
+                        f"SigmoidMLPRegressor(n_draws={self.n_draws}) reads X as "
+                        "views laid side by side by an expander outside the "
+                        "network, whose n_draws it cannot check; this is "
+                        "deprecated since skqm7x 0.2 and refused from 0.4. Pass "
+                        "expander=RandomCoulombExpander(n_draws=...) instead.",
+                        FutureWarning,
+                        stacklevel=3,
+                    )
                 return None, self.n_draws
             warnings.warn(
                 f"SigmoidMLPRegressor reads X as {DEFAULT_N_DRAWS} views side by "

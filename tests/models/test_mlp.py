@@ -80,10 +80,10 @@ def test_validation_curve_and_pickle(split):
 
 def test_per_layer_learning_rates():
     X = np.random.RandomState(0).normal(size=(30, 16))
-    mlp = SigmoidMLPRegressor(n_draws=2, max_epochs=1, device="cpu", random_state=0)
+    mlp = SigmoidMLPRegressor(n_draws=1, max_epochs=1, device="cpu", random_state=0)
     mlp.fit(X, X[:, 0])
     rates = [group["lr"] for group in mlp.net_.optimizer_.param_groups]
-    np.testing.assert_allclose(rates, 0.01 / np.sqrt([8, 400, 100]))
+    np.testing.assert_allclose(rates, 0.01 / np.sqrt([16, 400, 100]))
     assert all(group["momentum"] == 0.9 for group in mlp.net_.optimizer_.param_groups)
 
 
@@ -91,7 +91,8 @@ def test_predict_averages_over_views():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 6))
     mlp = SigmoidMLPRegressor(n_draws=2, max_epochs=2, device="cpu", random_state=0)
-    mlp.fit(X, rng.normal(size=40))
+    with pytest.warns(FutureWarning, match=r"n_draws=2\) reads X as views laid"):
+        mlp.fit(X, rng.normal(size=40))
     first, second = np.hstack([X[:, :3], X[:, :3]]), np.hstack([X[:, 3:], X[:, 3:]])
     np.testing.assert_allclose(
         mlp.predict(X), (mlp.predict(first) + mlp.predict(second)) / 2, rtol=1e-5
@@ -127,7 +128,9 @@ def test_an_expander_inside_reads_its_own_views(split):
             device="cpu",
             random_state=0,
         ),
-    ).fit(X_train[:200], y_train[:200])
+    )
+    with pytest.warns(FutureWarning, match="Pass expander=RandomCoulombExpander"):
+        outside.fit(X_train[:200], y_train[:200])
     assert inside[-1].n_draws_ == 4
     assert inside[-1].expander_.n_draws == 4
     np.testing.assert_allclose(
@@ -181,8 +184,9 @@ def test_unset_n_draws_without_expander_warns_and_keeps_the_former_default():
 
 
 def test_n_draws_must_divide_features():
-    with pytest.raises(
-        ValueError, match="n_draws=4 must divide the number of features"
+    with (
+        pytest.warns(FutureWarning),
+        pytest.raises(ValueError, match="n_draws=4 must divide the number of features"),
     ):
         SigmoidMLPRegressor(n_draws=4, device="cpu").fit(np.ones((5, 6)), np.ones(5))
 
