@@ -617,7 +617,8 @@ def _cv(args):
         worst = np.argsort(-np.abs(result.errors), kind="stable")[: args.worst]
         notes += [
             f"{name}: error {result.errors[i]:+.3f} eV, molecule {ids[i]} "
-            f"({_formula(X[i])}{'' if test_like[i] else ', not test-like'})"
+            f"({_formula(X[i])}"
+            f"{', not test-like' if test_like.any() and not test_like[i] else ''})"
             for i in worst
         ]
     print(

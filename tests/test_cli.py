@@ -203,6 +203,7 @@ def test_cv_without_test_molecules_says_so(small_data_dir, tmp_path, capsys):
     assert "has no atoms/test: no test-like columns" in stdout
     row = next(line for line in stdout.splitlines() if line.startswith("reference"))
     assert row.split()[3:5] == ["-", "-"]
+    assert "not test-like" not in stdout  # nothing to compare with
 
 
 def test_models_lists_one_line_each():
