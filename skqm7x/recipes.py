@@ -586,11 +586,12 @@ def available_models(with_std=False):
     >>> from skqm7x import available_models
     >>> sorted(available_models())  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
-     'reference', 'scattering-krr', 'scattering-ridge', 'xtb-coulomb-mlp',
-     'xtb-fchl-krr', 'xtb-scattering-ridge']
+     'montavon-mlp', 'reference', 'scattering-krr', 'scattering-ridge',
+     'sparse-fchl-krr', 'xtb-coulomb-mlp', 'xtb-fchl-krr',
+     'xtb-scattering-ridge', 'xtb-sparse-fchl-krr']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
-     'scattering-krr', 'xtb-fchl-krr']
+     'scattering-krr', 'sparse-fchl-krr', 'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
     'alias of the best measured pipeline, now xtb-fchl-krr'
     """
