@@ -421,16 +421,9 @@ def _sparse_fchl_krr(random_state, verbose, n_jobs, memory):
 
 
 def _xtb_sparse_fchl_krr(random_state, verbose, n_jobs, memory):
+    sparse = _sparse_fchl_krr(random_state, verbose, n_jobs, memory).regressor
     return _xtb_fchl_krr(random_state, verbose, n_jobs, memory).set_params(
-        regressor=SparseLocalKernelRidge(
-            n_inducing=SPARSE_INDUCING,
-            gammas=DELTA_GAMMAS,
-            alphas=DELTA_ALPHAS,
-            handle_unknown="ignore",
-            n_jobs=n_jobs,
-            memory=memory,
-            verbose=verbose,
-        )
+        regressor=sparse.set_params(gammas=DELTA_GAMMAS, alphas=DELTA_ALPHAS)
     )
 
 

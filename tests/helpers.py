@@ -1,5 +1,7 @@
 """Small helpers shared by several test modules."""
 
+from contextlib import contextmanager
+
 import numpy as np
 
 from skqm7x import load_qm7x, pack_molecules, unpack_molecules
@@ -109,3 +111,26 @@ def assert_search_chose_its_best(search):
     refitted = search.best_estimator_.get_params()
     for name, value in search.best_params_.items():
         assert refitted[name] == value, name
+
+
+@contextmanager
+def local_dask_cluster(n_workers=2):
+    """A Dask cluster of worker processes on loopback, with joblib sent to it.
+
+    Yields the client.
+    """
+    import distributed
+    from joblib import parallel_config
+
+    with (
+        distributed.LocalCluster(
+            n_workers=n_workers,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+        parallel_config(backend="dask"),
+    ):
+        yield client

@@ -223,6 +223,15 @@ def training_elements(estimator, Z):
     return elements
 
 
+def check_query_molecules(estimator, X):
+    """Validate molecules to predict against what a local kernel model learned."""
+    X = validate_data(estimator, X, reset=False, dtype=np.float64)
+    Z, _ = check_molecules(X, type(estimator).__name__)
+    check_atomic_numbers(Z, type(estimator).__name__, "FCHL19")
+    check_known_elements(Z, estimator.elements_, estimator.handle_unknown)
+    return X
+
+
 class LocalKernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on the atomic environments of the molecules.
 
@@ -490,10 +499,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             ``return_std`` is True.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        Z, R = check_molecules(X, type(self).__name__)
-        check_atomic_numbers(Z, type(self).__name__, "FCHL19")
-        check_known_elements(Z, self.elements_, self.handle_unknown)
+        X = check_query_molecules(self, X)
         (K,) = self._kernels(X, self.X_fit_, [self.gamma_])
         mean = self.kernel_ridge_.predict(K)
         if not return_std:

@@ -14,8 +14,6 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
-    check_atomic_numbers,
-    check_known_elements,
     check_molecules,
 )
 from skqm7x._utils._cache import as_memory
@@ -23,6 +21,7 @@ from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._inducing import select_inducing
 from skqm7x.models._local_kernel_ridge import (
     _self_kernels,
+    check_query_molecules,
     kernel_candidates,
     local_kernels,
     representation_parameters,
@@ -499,10 +498,7 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
             ``return_std`` is True.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False, dtype=np.float64)
-        Z, _ = check_molecules(X, type(self).__name__)
-        check_atomic_numbers(Z, type(self).__name__, "FCHL19")
-        check_known_elements(Z, self.elements_, self.handle_unknown)
+        X = check_query_molecules(self, X)
         predictions = as_memory(self.memory).cache(
             _predictions, ignore=["n_jobs", "verbose"]
         )

@@ -6,7 +6,6 @@ from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 
 from skqm7x import (
-    AtomicReferenceRegressor,
     LocalKernelRidge,
     SparseLocalKernelRidge,
     make_model,
@@ -25,14 +24,6 @@ local_models = pytest.mark.parametrize(
     "model_class", [LocalKernelRidge, SparseLocalKernelRidge]
 )
 qmllib_representations = pytest.importorskip("qmllib.representations")
-
-
-@pytest.fixture(scope="module")
-def molecules(qm7x_train):
-    """120 real molecules and their reference-energy residuals."""
-    X, y = qm7x_train.data[:120], qm7x_train.target[:120]
-    reference = AtomicReferenceRegressor().fit(X, y)
-    return X, y - reference.predict(X)
 
 
 def test_kernel_matches_qmllib_local_kernel(molecules):

@@ -5,7 +5,6 @@ import numpy as np
 import pytest
 
 from skqm7x import (
-    AtomicReferenceRegressor,
     LocalKernelRidge,
     SparseLocalKernelRidge,
     make_model,
@@ -17,14 +16,6 @@ from skqm7x.models._sparse_local_kernel_ridge import _features
 from skqm7x.representations import fchl19_environments
 
 pytest.importorskip("qmllib.representations")
-
-
-@pytest.fixture(scope="module")
-def molecules(qm7x_train):
-    """120 real molecules and their reference-energy residuals."""
-    X, y = qm7x_train.data[:120], qm7x_train.target[:120]
-    reference = AtomicReferenceRegressor().fit(X, y)
-    return X, y - reference.predict(X)
 
 
 def test_with_every_environment_representative_it_is_the_exact_model(molecules):
@@ -192,9 +183,8 @@ def test_chunks_and_processes_change_nothing(molecules, monkeypatch):
 
 def test_runs_on_a_dask_cluster(molecules, monkeypatch):
     distributed = pytest.importorskip("distributed")
-    from joblib import parallel_config
-
     from skqm7x.models import _sparse_local_kernel_ridge
+    from tests.helpers import local_dask_cluster
 
     X, r = molecules
     params = dict(n_inducing=100, gammas=1 / 32, alphas=1e-6)
@@ -202,15 +192,7 @@ def test_runs_on_a_dask_cluster(molecules, monkeypatch):
     expected = local.predict(X[60:80])
     monkeypatch.setattr(_sparse_local_kernel_ridge, "_CHUNK_ENTRIES", 20 * 100)
     with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-        parallel_config(backend="dask"),
+        local_dask_cluster() as client,
         distributed.get_task_stream(client) as tasks,
     ):
         remote = SparseLocalKernelRidge(n_jobs=-1, **params).fit(X[:60], r[:60])

@@ -172,24 +172,13 @@ def test_features_do_not_depend_on_the_batch(small_molecules):
 
 
 def test_runs_on_a_dask_cluster(small_molecules):
-    import distributed
-    from joblib import parallel_config
+    from tests.helpers import local_dask_cluster
 
     X, _ = small_molecules
     X = X[:6]
     scattering = SolidHarmonicScatteringTransformer(J=1, L=1, batch_size=2).fit(X)
     local = scattering.transform(X)
-    with (
-        distributed.LocalCluster(
-            n_workers=2,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-        ) as cluster,
-        distributed.Client(cluster) as client,
-        parallel_config(backend="dask"),
-    ):
+    with local_dask_cluster() as client:
         remote = scattering.set_params(n_jobs=-1).transform(X)
         ran_on = client.run(lambda: True)
     assert len(ran_on) == 2
