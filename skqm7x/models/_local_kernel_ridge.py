@@ -131,18 +131,20 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     return K
 
 
-def _self_kernels(environments, gamma):
-    """``k(x, x)`` of each molecule: its own atoms against each other."""
-    diagonal = np.zeros(environments.n_molecules)
+def _self_kernels(environments, gammas):
+    """``k(x, x)`` of each molecule, one row per width: its atoms against each other."""
+    diagonal = np.zeros((len(gammas), environments.n_molecules))
     # The atoms are stored molecule after molecule.
     bounds = np.searchsorted(
         environments.owners, np.arange(environments.n_molecules + 1)
     )
     for molecule, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
         x, z = environments.vectors[start:stop], environments.charges[start:stop]
-        squared = np.sum((x[:, None, :] - x[None, :, :]) ** 2, axis=-1)
-        same = z[:, None] == z[None, :]
-        diagonal[molecule] = np.sum(np.exp(squared[same] * -gamma))
+        norms = np.einsum("ij,ij->i", x, x)
+        squared = norms[:, None] + norms[None, :] - 2.0 * (x @ x.T)
+        pairs = np.maximum(squared[z[:, None] == z[None, :]], 0.0)
+        for k, gamma in enumerate(gammas):
+            diagonal[k, molecule] = np.sum(np.exp(pairs * -gamma))
     return diagonal
 
 
@@ -508,7 +510,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         return mean, gaussian_process_std(
             self.cholesky_,
             K,
-            _self_kernels(queries, self.gamma_),
+            _self_kernels(queries, [self.gamma_])[0],
             self.alpha_,
             self.std_scale_,
         )

@@ -56,46 +56,70 @@ def _inducing_factors(inducing, gammas):
     factors = []
     for K_mm in local_kernels(inducing, inducing, gammas):
         K_mm.flat[:: len(K_mm) + 1] += _JITTER * np.max(np.diag(K_mm))
-        factors.append(linalg.cholesky(K_mm, lower=True))
+        factors.append(linalg.cholesky(K_mm, lower=True, overwrite_a=True))
     return factors
 
 
-def _features(X, elements, parameters, inducing, factors, gammas):
-    """``Phi = K_nm L^-T`` of each width for some molecules, and ``k(x, x)``.
-
-    ``Phi Phi^T`` is the Nystroem approximation of the kernel between the
-    molecules, so the sparse model is ridge regression on the rows of ``Phi``.
-    """
+def _kernels_to_inducing(
+    X, elements, parameters, inducing, gammas, with_self_kernels=True
+):
+    """``K_nm`` of each width for some molecules, and their ``k(x, x)``."""
     environments = fchl19_environments(X, elements, parameters)
     kernels = local_kernels(environments, inducing, gammas)
-    features = [
-        linalg.solve_triangular(L, K.T, lower=True).T
-        for K, L in zip(kernels, factors, strict=True)
-    ]
-    return features, [_self_kernels(environments, gamma) for gamma in gammas]
+    if not with_self_kernels:
+        return kernels, None
+    return kernels, _self_kernels(environments, gammas)
 
 
-def _normal_equations_of_chunk(X, y, **shared):
-    features, _ = _features(X, **shared)
-    return [(Phi.T @ Phi, Phi.T @ y) for Phi in features]
+def _normal_equations_of_chunk(X, y, factors, **shared):
+    """``Phi^T Phi`` and ``Phi^T y`` of each width, with ``Phi = K_nm L^-T``.
+
+    ``Phi Phi^T`` is the Nystroem approximation of the kernel between the
+    molecules, so the sparse model is ridge regression on the rows of
+    ``Phi``. Summing ``K_mn K_nm`` and applying ``L^-1`` afterwards would be
+    cheaper, but it squares the condition number of ``K_mm``: its rounding
+    would then reach the size of the smaller penalties.
+    """
+    kernels, _ = _kernels_to_inducing(X, **shared, with_self_kernels=False)
+    normal_equations = []
+    for K, L in zip(kernels, factors, strict=True):
+        Phi = linalg.solve_triangular(L, K.T, lower=True, overwrite_b=True).T
+        normal_equations.append((Phi.T @ Phi, Phi.T @ y))
+    return normal_equations
+
+
+def _eigenbasis(factors, normal_equations):
+    """Each width's solution of the sparse model for every alpha at once.
+
+    With ``U`` the eigenvectors of ``Phi^T Phi``, ``W = L^-T U`` has
+    ``W W^T = K_mm^-1``: the weights for a penalty alpha are
+    ``W (values + alpha)^-1 U^T Phi^T y``, and ``K_nm W`` holds what
+    leave-one-out and the predictive variance need, without a triangular
+    solve per molecule.
+    """
+    bases = []
+    for L, (G, b) in zip(factors, normal_equations, strict=True):
+        values, U = linalg.eigh(G, overwrite_a=True, driver="evd")
+        W = linalg.solve_triangular(L, U, lower=True, trans="T")
+        bases.append((np.clip(values, 0.0, None), W, U.T @ b))
+    return bases
 
 
 def _leave_one_out_of_chunk(X, y, bases, alphas, **shared):
     """Residuals and leverages of every (width, alpha), and ``k - Q``."""
-    features, self_kernels = _features(X, **shared)
-    residuals = np.empty((len(features), len(alphas), len(y)))
+    kernels, self_kernels = _kernels_to_inducing(X, **shared)
+    residuals = np.empty((len(kernels), len(alphas), len(y)))
     leverages = np.empty_like(residuals)
-    unexplained = np.empty((len(features), len(y)))
-    for k, (Phi, (values, vectors, projected_y)) in enumerate(
-        zip(features, bases, strict=True)
-    ):
-        rotated = Phi @ vectors
+    unexplained = np.empty((len(kernels), len(y)))
+    for k, (K, (values, W, projected_y)) in enumerate(zip(kernels, bases, strict=True)):
+        rotated = K @ W
         squared = rotated**2
         for a, alpha in enumerate(alphas):
             inverse = 1.0 / (values + alpha)
             residuals[k, a] = y - rotated @ (inverse * projected_y)
             leverages[k, a] = squared @ inverse
-        unexplained[k] = self_kernels[k] - np.einsum("ij,ij->i", Phi, Phi)
+        # W W^T = K_mm^-1, so the squared norm of K W is Q = K K_mm^-1 K^T.
+        unexplained[k] = self_kernels[k] - squared.sum(axis=1)
     return residuals, leverages, np.clip(unexplained, 0.0, None)
 
 
@@ -134,9 +158,9 @@ def _fit_statistics(
         elements=elements,
         parameters=parameters,
         inducing=inducing,
-        factors=_inducing_factors(inducing, gammas),
         gammas=gammas,
     )
+    factors = _inducing_factors(inducing, gammas)
     chunks = molecule_chunks(len(X), len(inducing_charges), len(gammas))
     totals = None
     for sums in _over_chunks(
@@ -147,6 +171,7 @@ def _fit_statistics(
         n_jobs,
         verbose,
         "local kernel: normal equations",
+        factors=factors,
         **shared,
     ):
         if totals is None:
@@ -155,10 +180,7 @@ def _fit_statistics(
         for (G, b), (G_chunk, b_chunk) in zip(totals, sums, strict=True):
             G += G_chunk
             b += b_chunk
-    bases = []
-    for G, b in totals:
-        values, vectors = linalg.eigh(G)
-        bases.append((np.clip(values, 0.0, None), vectors, vectors.T @ b))
+    bases = _eigenbasis(factors, totals)
     parts = list(
         _over_chunks(
             _leave_one_out_of_chunk,
@@ -176,18 +198,21 @@ def _fit_statistics(
     residuals, leverages, unexplained = (
         np.concatenate(part, axis=-1) for part in zip(*parts, strict=True)
     )
-    return shared["factors"], bases, residuals, leverages, unexplained
+    return bases, residuals, leverages, unexplained
 
 
-def _prediction_of_chunk(X, _, factor, basis, weights, alpha, **shared):
+def _prediction_of_chunk(X, _, basis, weights, alpha, **shared):
     """Mean and, with ``basis``, the unit-scale variance of some molecules."""
-    (Phi,), (self_kernel,) = _features(X, factors=[factor], **shared)
-    mean = Phi @ weights
+    (K,), self_kernels = _kernels_to_inducing(
+        X, **shared, with_self_kernels=basis is not None
+    )
+    mean = K @ weights
     if basis is None:
         return mean, None
-    values, vectors, _ = basis
-    sparse = (Phi @ vectors) ** 2 @ (1.0 / (values + alpha))
-    missed = self_kernel - np.einsum("ij,ij->i", Phi, Phi)
+    (self_kernel,), (values, W, _) = self_kernels, basis
+    squared = (K @ W) ** 2
+    sparse = squared @ (1.0 / (values + alpha))
+    missed = self_kernel - squared.sum(axis=1)
     return mean, np.clip(missed, 0.0, None) + alpha * (1.0 + sparse)
 
 
@@ -198,7 +223,6 @@ def _predictions(
     inducing_vectors,
     inducing_charges,
     gamma,
-    factor,
     basis,
     weights,
     alpha,
@@ -216,7 +240,6 @@ def _predictions(
             n_jobs,
             verbose,
             "local kernel: predict",
-            factor=factor,
             basis=basis,
             weights=weights,
             alpha=alpha,
@@ -425,8 +448,9 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         self.elements_ = training_elements(self, Z)
         n_atoms = int(np.count_nonzero(np.isin(Z, self.elements_)))
         # Every atom's projected environment, for the choice; then the
-        # n_inducing-square matrices of each width (factor, normal
-        # equations, eigenvectors) and a chunk's kernels and projections.
+        # n_inducing-square matrices of each width (normal equations,
+        # eigenvectors, the factor of one at a time) and a chunk's kernels
+        # and their products.
         m = min(self.n_inducing, n_atoms)
         check_fits_in_memory(
             8 * (128 * n_atoms + 4 * gammas.size * m * m + 4 * _CHUNK_ENTRIES),
@@ -445,7 +469,7 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         statistics = as_memory(self.memory).cache(
             _fit_statistics, ignore=["n_jobs", "verbose"]
         )
-        factors, bases, residuals, leverages, unexplained = statistics(
+        bases, residuals, leverages, unexplained = statistics(
             X,
             y,
             self.elements_,
@@ -465,12 +489,9 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
         self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
-        self._factor, self._basis = factors[best_gamma], bases[best_gamma]
-        values, vectors, projected_y = self._basis
-        self._projected_weights = vectors @ (projected_y / (values + self.alpha_))
-        self.weights_ = linalg.solve_triangular(
-            self._factor, self._projected_weights, lower=True, trans="T"
-        )
+        self._basis = bases[best_gamma]
+        values, W, projected_y = self._basis
+        self.weights_ = W @ (projected_y / (values + self.alpha_))
         # Leave-one-out calibration of the prior scale, as the exact model's:
         # with error_i = r_i / (1 - h_i), the variance predict gives a new
         # molecule, alpha / (1 - h_i) + k_ii - Q_ii.
@@ -509,9 +530,8 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
             self.inducing_.vectors,
             self.inducing_.charges,
             self.gamma_,
-            self._factor,
             self._basis if return_std else None,
-            self._projected_weights,
+            self.weights_,
             self.alpha_,
             n_jobs=self.n_jobs,
             verbose=self.verbose,

@@ -60,7 +60,7 @@ def test_prior_variance_is_the_kernel_diagonal(molecules):
     environments = fchl19_environments(X[:10], np.unique(Z[Z > 0]))
     (K,) = local_kernels(environments, environments, [0.05])
     np.testing.assert_allclose(
-        _self_kernels(environments, 0.05), np.diag(K), rtol=1e-10
+        _self_kernels(environments, [0.05])[0], np.diag(K), rtol=1e-10
     )
 
 

@@ -11,8 +11,8 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
+from skqm7x.models import local_kernels
 from skqm7x.models._inducing import farthest_points, inducing_counts
-from skqm7x.models._sparse_local_kernel_ridge import _features
 from skqm7x.representations import fchl19_environments
 
 pytest.importorskip("qmllib.representations")
@@ -52,22 +52,24 @@ def test_leave_one_out_choice_matches_refits(molecules):
     alphas = [1e-6, 1e-3]
     model = SparseLocalKernelRidge(n_inducing=60, gammas=1 / 32, alphas=alphas)
     model.fit(X, r)
-    (features,), _ = _features(
-        X,
-        elements=model.elements_,
-        parameters={},
-        inducing=model.inducing_,
-        factors=[model._factor],
-        gammas=[model.gamma_],
-    )
+    # The subset-of-regressors solution refitted without each molecule in
+    # turn, from the kernels themselves: w minimises |K_nm w - y|^2 +
+    # alpha w^T K_mm w, solved as least squares (the normal equations would
+    # square the condition number of K_mm).
+    environments = fchl19_environments(X, elements=model.elements_)
+    (K,) = local_kernels(environments, model.inducing_, [model.gamma_])
+    (K_mm,) = local_kernels(model.inducing_, model.inducing_, [model.gamma_])
+    values, vectors = np.linalg.eigh(K_mm)
+    root = np.sqrt(np.clip(values, 0.0, None))[:, None] * vectors.T
     refitted = []
     for alpha in alphas:
         errors = []
         for i in range(30):
             kept = np.arange(30) != i
-            A = features[kept].T @ features[kept] + alpha * np.eye(features.shape[1])
-            w = np.linalg.solve(A, features[kept].T @ r[kept])
-            errors.append(features[i] @ w - r[i])
+            stacked = np.vstack([K[kept], np.sqrt(alpha) * root])
+            targets = np.concatenate([r[kept], np.zeros(len(root))])
+            w = np.linalg.lstsq(stacked, targets, rcond=None)[0]
+            errors.append(K[i] @ w - r[i])
         refitted.append(np.sqrt(np.mean(np.square(errors))))
     np.testing.assert_allclose(model.loo_rmse_[0], refitted, rtol=1e-6)
 
