@@ -76,7 +76,7 @@ SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 # (widths 1, 2, 4 and 8)
 DELTA_GAMMAS = (0.5, 0.125, 0.03125, 0.0078125)
 DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-# bench_models.py --only xtb-sparse-fchl-krr xtb-fchl-krr (representative
+# bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
 # bench_models.py: the lowest 5-fold CV RMSE of its table
