@@ -1,0 +1,121 @@
+"""Routes to a better best model, screened by leave-one-out on the challenge.
+
+Each route changes one thing of the best model, ``xtb-fchl-krr`` (element
+energies and GFN2-xTB energy as a baseline, the local FCHL19 kernel on the
+remainder), and prints the closed-form leave-one-out RMSE of the local kernel
+model on all labelled molecules, its width and penalty chosen by that same
+leave-one-out over the ready-made grid (``DELTA_GAMMAS``, ``DELTA_ALPHAS``).
+It is a screen, one fit per route, not the nested CV of ``bench_models.py``:
+a route worth a model is then measured there.
+
+Routes:
+
+``gfn2``: the best model as it is (baseline coefficient 1).
+
+``gfn1+gfn2``: the GFN1-xTB and GFN2-xTB energies together, their
+coefficients fitted by least squares with the element energies (on all
+labelled molecules: three numbers, fitted once).
+
+``--fchl19 NAME=VALUE ...``: the best model with one FCHL19 parameter of
+qmllib's ``generate_fchl19`` changed (each a route of its own).
+
+Usage::
+
+    python benchmarks/bench_routes.py
+    python benchmarks/bench_routes.py --fchl19 rcut=6 two_body_decay=3.6
+"""
+
+# SPDX-License-Identifier: BSD-3-Clause
+
+import numpy as np
+from _common import (
+    Stopwatch,
+    Table,
+    describe_machine,
+    load_labelled,
+    make_parser,
+)
+
+import skqm7x
+from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS
+
+DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
+
+
+def remainder(y, counts, baselines):
+    """``y`` less the least-squares fit of element counts and baselines."""
+    design = np.column_stack([counts, *baselines])
+    coefficients = np.linalg.lstsq(design, y, rcond=None)[0]
+    return y - design @ coefficients, coefficients[counts.shape[1] :]
+
+
+def screen(X, y, representation_params=None, n_jobs=None):
+    model = skqm7x.LocalKernelRidge(
+        gammas=DELTA_GAMMAS,
+        alphas=DELTA_ALPHAS,
+        representation_params=representation_params,
+        n_jobs=n_jobs,
+    )
+    watch = Stopwatch()
+    model.fit(X, y)
+    return float(np.min(model.loo_rmse_)), model.gamma_, model.alpha_, watch.seconds
+
+
+def main():
+    parser = make_parser(__doc__, n_molecules=True)
+    parser.add_argument(
+        "--fchl19", nargs="*", default=DEFAULT_FCHL19, metavar="NAME=VALUE"
+    )
+    parser.add_argument("--n-jobs", type=int, default=None)
+    args = parser.parse_args()
+
+    X, y = load_labelled(args.data_dir, args.n_molecules)
+    Z, _ = skqm7x.unpack_molecules(X)
+    elements = np.unique(Z[Z > 0])
+    counts = (Z[:, :, None] == elements).sum(axis=1).astype(float)
+    print(
+        f"{len(y)} labelled molecules, leave-one-out RMSE of LocalKernelRidge "
+        f"on the remainder; {describe_machine(f'n_jobs={args.n_jobs}')}\n"
+    )
+    energies = {
+        method: skqm7x.TightBindingEnergyTransformer(method=method, n_jobs=args.n_jobs)
+        .fit_transform(X)
+        .ravel()
+        for method in ("GFN2-xTB", "GFN1-xTB")
+    }
+    gfn2 = y - energies["GFN2-xTB"]
+    gfn2 -= counts @ np.linalg.lstsq(counts, gfn2, rcond=None)[0]
+    both, coefficients = remainder(
+        y, counts, [energies["GFN2-xTB"], energies["GFN1-xTB"]]
+    )
+    routes = [
+        ("gfn2", gfn2, None, f"baseline RMSE {np.sqrt(np.mean(gfn2**2)):.4f}"),
+        (
+            "gfn1+gfn2",
+            both,
+            None,
+            f"baseline RMSE {np.sqrt(np.mean(both**2)):.4f}; coefficients "
+            f"GFN2 {coefficients[0]:.4f}, GFN1 {coefficients[1]:.4f}",
+        ),
+    ]
+    for change in args.fchl19:
+        name, value = change.split("=")
+        routes.append((f"fchl19 {change}", gfn2, {name: float(value)}, ""))
+
+    table = Table(
+        [
+            ("route", "<34"),
+            ("LOO RMSE (eV)", ">14.5f"),
+            ("gamma", ">11.5g"),
+            ("alpha", ">8.0e"),
+            ("fit s", ">8.1f"),
+            ("  note", "<"),
+        ]
+    )
+    for name, target, params, note in routes:
+        rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
+        table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
+
+
+if __name__ == "__main__":
+    main()
