@@ -19,10 +19,16 @@ labelled molecules: three numbers, fitted once).
 ``--fchl19 NAME=VALUE ...``: the best model with one FCHL19 parameter of
 qmllib's ``generate_fchl19`` changed (each a route of its own).
 
+``--charges W ...``: the GFN2-xTB partial charge of each atom (tblite's
+Mulliken charges of the same calculation), times ``W``, appended to the
+atom's FCHL19 vector, so that the kernel also compares the atoms' charges;
+``W`` 0 is the best model itself, by this route's own code (a check).
+
 Usage::
 
     python benchmarks/bench_routes.py
     python benchmarks/bench_routes.py --fchl19 rcut=6 two_body_decay=3.6
+    python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -35,9 +41,14 @@ from _common import (
     load_labelled,
     make_parser,
 )
+from joblib import Parallel, delayed
 
 import skqm7x
+from skqm7x._molecules import ANGSTROM_IN_BOHR
+from skqm7x.models import local_kernels
+from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse
 from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS
+from skqm7x.representations import AtomicEnvironments, fchl19_environments
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 
@@ -61,11 +72,57 @@ def screen(X, y, representation_params=None, n_jobs=None):
     return float(np.min(model.loo_rmse_)), model.gamma_, model.alpha_, watch.seconds
 
 
+def partial_charges(Z, R):
+    """GFN2-xTB (Mulliken) charge of each atom of one molecule."""
+    from tblite.interface import Calculator
+
+    present = Z > 0
+    numbers = Z[present].astype(int)
+    calculator = Calculator(
+        "GFN2-xTB",
+        numbers,
+        R[present] * ANGSTROM_IN_BOHR,
+        charge=0.0,
+        uhf=int(numbers.sum() % 2),
+    )
+    calculator.set("verbosity", 0)
+    return calculator.singlepoint().get("charges")
+
+
+def screen_with_charges(X, y, elements, weight, n_jobs=None):
+    """The route's leave-one-out RMSE, its width and penalty, and seconds."""
+    watch = Stopwatch()
+    Z, R = skqm7x.unpack_molecules(X)
+    charges = np.concatenate(
+        Parallel(n_jobs=n_jobs)(
+            delayed(partial_charges)(z, r) for z, r in zip(Z, R, strict=True)
+        )
+    )
+    environments = fchl19_environments(X, elements)
+    assert len(charges) == len(environments.charges)
+    augmented = AtomicEnvironments(
+        np.hstack([environments.vectors, weight * charges[:, None]]),
+        environments.charges,
+        environments.owners,
+        environments.n_molecules,
+    )
+    kernels = local_kernels(augmented, augmented, DELTA_GAMMAS, n_jobs=n_jobs)
+    rmse = np.array([_leave_one_out_rmse(K, y, DELTA_ALPHAS) for K in kernels])
+    best = np.unravel_index(np.argmin(rmse), rmse.shape)
+    return (
+        float(rmse[best]),
+        DELTA_GAMMAS[best[0]],
+        DELTA_ALPHAS[best[1]],
+        watch.seconds,
+    )
+
+
 def main():
     parser = make_parser(__doc__, n_molecules=True)
     parser.add_argument(
         "--fchl19", nargs="*", default=DEFAULT_FCHL19, metavar="NAME=VALUE"
     )
+    parser.add_argument("--charges", type=float, nargs="*", default=[], metavar="W")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
 
@@ -115,6 +172,11 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
+    for weight in args.charges:
+        rmse, gamma, alpha, seconds = screen_with_charges(
+            X, gfn2, elements, weight, args.n_jobs
+        )
+        table.row(f"gfn2 charges x {weight:g}", rmse, gamma, alpha, seconds, "")
 
 
 if __name__ == "__main__":
