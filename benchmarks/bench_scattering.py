@@ -30,9 +30,10 @@ labelled molecules for the features of each ``--backends``, computed once
 with the scale learned on all of them (from the geometries alone, not the
 energies). Two rows per backend: the alpha in ``logspace(-9, 1, 11)`` with
 the best CV RMSE (the same slightly optimistic protocol for both), and the
-nested figure, alpha chosen by an inner 5-fold search in each outer fold.
-Features are cached in ``--cache-dir``: the kymatio backend needs about 40
-minutes on two cores.
+nested figure, alpha chosen by an inner 5-fold search in each outer fold;
+``--worst N`` lists the N largest nested errors among the test-like
+molecules, with their formulas. Features are cached in ``--cache-dir``:
+the kymatio backend needs about 40 minutes on two cores.
 
 ``--dask``: the fast features of ``--dask-molecules`` molecules through
 joblib's Dask backend on a local ``dask.distributed`` cluster of 1, then 2
@@ -248,7 +249,7 @@ def whole(X_fit, X, n_jobs, threads, batch_size):
     )
 
 
-def ridge_cv(X, y, cache_dir, n_jobs, batch_size, data_dir, backends):
+def ridge_cv(X, y, cache_dir, n_jobs, batch_size, data_dir, backends, worst):
     from joblib import Memory
     from sklearn.linear_model import Ridge
     from sklearn.model_selection import GridSearchCV
@@ -275,6 +276,7 @@ def ridge_cv(X, y, cache_dir, n_jobs, batch_size, data_dir, backends):
     )
     cached = Memory(cache_dir, verbose=0).cache(_transformer_features)
     alphas = np.logspace(-9, 1, 11)
+    worst_errors = []
     for backend in backends:
         features = cached(
             X, X, dict(backend=backend, n_jobs=n_jobs, batch_size=batch_size)
@@ -303,6 +305,28 @@ def ridge_cv(X, y, cache_dir, n_jobs, batch_size, data_dir, backends):
                 like.mae,
                 np.max(np.abs(errors)),
             )
+        worst_errors.append((backend, nested[0]))
+    for backend, errors in worst_errors if worst else ():
+        _print_worst(X, errors, test_like, worst, f"{backend}, nested")
+
+
+def _print_worst(X, errors, test_like, n_worst, label):
+    """The largest errors among test-like molecules, and their share."""
+    from skqm7x.__main__ import _formula
+
+    like = np.flatnonzero(test_like)
+    order = like[np.argsort(-np.abs(errors[like]), kind="stable")][:n_worst]
+    share = np.sum(errors[order] ** 2) / np.sum(errors[like] ** 2)
+    print(
+        f"\n{label}: the {len(order)} largest test-like errors carry "
+        f"{share:.1%} of the test-like squared error"
+    )
+    for i in order:
+        n_atoms = int(np.count_nonzero(X[i, ::4]))
+        print(
+            f"  labelled molecule {i}: error {errors[i]:+.3f} eV, "
+            f"{_formula(X[i])}, {n_atoms} atoms"
+        )
 
 
 def _dask_features(X_fit, X, n_workers, threads):
@@ -379,6 +403,13 @@ def main():
     parser.add_argument(
         "--backends", nargs="+", default=["fast", "kymatio"], help="for --cv"
     )
+    parser.add_argument(
+        "--worst",
+        type=int,
+        default=0,
+        metavar="N",
+        help="for --cv: the N largest nested errors among test-like molecules",
+    )
     args = parser.parse_args()
     if not any((args.compare, args.profile, args.whole, args.cv, args.dask)):
         args.compare = True
@@ -414,6 +445,7 @@ def main():
             args.batch_size,
             args.data_dir,
             args.backends,
+            args.worst,
         )
     if args.dask:
         dask_scaling(X, X[rng.permutation(len(X))[: args.dask_molecules]], args.threads)
