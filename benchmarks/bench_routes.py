@@ -22,7 +22,9 @@ qmllib's ``generate_fchl19`` changed (each a route of its own).
 ``--charges W ...``: the GFN2-xTB partial charge of each atom (tblite's
 Mulliken charges of the same calculation), times ``W``, appended to the
 atom's FCHL19 vector, so that the kernel also compares the atoms' charges;
-``W`` 0 is the best model itself, by this route's own code (a check).
+``W`` 0 is the best model itself, by this route's own code (a check). With
+``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
+route instead: whether the two routes add up.
 
 Usage::
 
@@ -123,6 +125,7 @@ def main():
         "--fchl19", nargs="*", default=DEFAULT_FCHL19, metavar="NAME=VALUE"
     )
     parser.add_argument("--charges", type=float, nargs="*", default=[], metavar="W")
+    parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
 
@@ -172,11 +175,14 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
+    targets = {"gfn2": gfn2, "gfn1+gfn2": both}
     for weight in args.charges:
         rmse, gamma, alpha, seconds = screen_with_charges(
-            X, gfn2, elements, weight, args.n_jobs
+            X, targets[args.charges_on], elements, weight, args.n_jobs
         )
-        table.row(f"gfn2 charges x {weight:g}", rmse, gamma, alpha, seconds, "")
+        table.row(
+            f"{args.charges_on} charges x {weight:g}", rmse, gamma, alpha, seconds, ""
+        )
 
 
 if __name__ == "__main__":
