@@ -13,11 +13,12 @@ Routes:
 ``gfn2``: the best model as it is (baseline coefficient 1).
 
 ``gfn1+gfn2``: the GFN1-xTB and GFN2-xTB energies together, their
-coefficients fitted by least squares with the element energies (on all
-labelled molecules: three numbers, fitted once).
+coefficients fitted by least squares with the element energies (once, on
+all labelled molecules).
 
-``--fchl19 NAME=VALUE ...``: the best model with one FCHL19 parameter of
-qmllib's ``generate_fchl19`` changed (each a route of its own).
+``--fchl19 NAME=VALUE ...``: the best model with one real-valued FCHL19
+parameter of qmllib's ``generate_fchl19`` changed (``rcut``,
+``two_body_decay``, ...; each a route of its own).
 
 ``--charges W ...``: the GFN2-xTB partial charge of each atom (tblite's
 Mulliken charges of the same calculation), times ``W``, appended to the
