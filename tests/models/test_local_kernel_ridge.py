@@ -58,9 +58,12 @@ def test_prior_variance_is_the_kernel_diagonal(molecules):
     X, _ = molecules
     Z, _ = unpack_molecules(X[:10])
     environments = fchl19_environments(X[:10], np.unique(Z[Z > 0]))
-    (K,) = local_kernels(environments, environments, [0.05])
+    gammas = [0.05, 0.5]
+    kernels = local_kernels(environments, environments, gammas)
     np.testing.assert_allclose(
-        _self_kernels(environments, [0.05])[0], np.diag(K), rtol=1e-10
+        _self_kernels(environments, gammas),
+        [np.diag(K) for K in kernels],
+        rtol=1e-10,
     )
 
 

@@ -74,6 +74,30 @@ def test_leave_one_out_choice_matches_refits(molecules):
     np.testing.assert_allclose(model.loo_rmse_[0], refitted, rtol=1e-6)
 
 
+def test_std_is_the_projected_process_variance(molecules):
+    """k(x, x) - Q(x, x) + alpha (1 + k (K_mn K_nm + alpha K_mm)^-1 k^T),
+    from the kernels themselves, times the calibrated scale."""
+    X, r = molecules
+    model = SparseLocalKernelRidge(n_inducing=60, gammas=1 / 32, alphas=1e-3)
+    model.fit(X[:40], r[:40])
+    mean, std = model.predict(X[40:50], return_std=True)
+    gammas = [model.gamma_]
+    training = fchl19_environments(X[:40], model.elements_)
+    queries = fchl19_environments(X[40:50], model.elements_)
+    (K_nm,) = local_kernels(training, model.inducing_, gammas)
+    (K_xm,) = local_kernels(queries, model.inducing_, gammas)
+    (K_mm,) = local_kernels(model.inducing_, model.inducing_, gammas)
+    (K_xx,) = local_kernels(queries, queries, gammas)
+    A = K_nm.T @ K_nm + model.alpha_ * K_mm
+    np.testing.assert_allclose(
+        mean, K_xm @ np.linalg.solve(A, K_nm.T @ r[:40]), rtol=0, atol=1e-5
+    )
+    Q = np.einsum("ij,ji->i", K_xm, np.linalg.solve(K_mm, K_xm.T))
+    sparse = np.einsum("ij,ji->i", K_xm, np.linalg.solve(A, K_xm.T))
+    variance = np.diag(K_xx) - Q + model.alpha_ * (1.0 + sparse)
+    np.testing.assert_allclose(std, model.std_scale_ * np.sqrt(variance), rtol=1e-4)
+
+
 def test_farthest_points_spread_over_the_environments():
     rng = np.random.default_rng(0)
     centres = np.array([[0.0, 0.0], [10.0, 0.0], [0.0, 10.0]])
