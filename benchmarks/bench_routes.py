@@ -23,7 +23,9 @@ parameter of qmllib's ``generate_fchl19`` changed (``rcut``,
 ``--charges W ...``: the GFN2-xTB partial charge of each atom (tblite's
 Mulliken charges of the same calculation), times ``W``, appended to the
 atom's FCHL19 vector, so that the kernel also compares the atoms' charges;
-``W`` 0 is the best model itself, by this route's own code (a check). With
+``W`` 0 is the best model itself, by this route's own code (a check). The
+charges and vectors are computed once, before these rows; a row's seconds
+are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
 route instead: whether the two routes add up.
 
@@ -92,17 +94,20 @@ def partial_charges(Z, R):
     return calculator.singlepoint().get("charges")
 
 
-def screen_with_charges(X, y, elements, weight, n_jobs=None):
-    """The route's leave-one-out RMSE, its width and penalty, and seconds."""
-    watch = Stopwatch()
+def charged_environments(X, elements, n_jobs=None):
+    """Each atom's FCHL19 vector and GFN2-xTB charge, computed once."""
     Z, R = skqm7x.unpack_molecules(X)
     charges = np.concatenate(
         Parallel(n_jobs=n_jobs)(
             delayed(partial_charges)(z, r) for z, r in zip(Z, R, strict=True)
         )
     )
-    environments = fchl19_environments(X, elements)
-    assert len(charges) == len(environments.charges)
+    return fchl19_environments(X, elements), charges
+
+
+def screen_with_charges(y, environments, charges, weight, n_jobs=None):
+    """The route's leave-one-out RMSE, its width and penalty, and seconds."""
+    watch = Stopwatch()
     augmented = AtomicEnvironments(
         np.hstack([environments.vectors, weight * charges[:, None]]),
         environments.charges,
@@ -144,8 +149,7 @@ def main():
         .ravel()
         for method in ("GFN2-xTB", "GFN1-xTB")
     }
-    gfn2 = y - energies["GFN2-xTB"]
-    gfn2 -= counts @ np.linalg.lstsq(counts, gfn2, rcond=None)[0]
+    gfn2, _ = remainder(y - energies["GFN2-xTB"], counts, [])
     both, coefficients = remainder(
         y, counts, [energies["GFN2-xTB"], energies["GFN1-xTB"]]
     )
@@ -176,10 +180,15 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
-    targets = {"gfn2": gfn2, "gfn1+gfn2": both}
+    if not args.charges:
+        return
+    watch = Stopwatch()
+    environments, charges = charged_environments(X, elements, args.n_jobs)
+    print(f"(GFN2-xTB charges and FCHL19 vectors: {watch.seconds:.1f} s, once)")
+    target = {"gfn2": gfn2, "gfn1+gfn2": both}[args.charges_on]
     for weight in args.charges:
         rmse, gamma, alpha, seconds = screen_with_charges(
-            X, targets[args.charges_on], elements, weight, args.n_jobs
+            target, environments, charges, weight, args.n_jobs
         )
         table.row(
             f"{args.charges_on} charges x {weight:g}", rmse, gamma, alpha, seconds, ""

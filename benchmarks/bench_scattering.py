@@ -306,8 +306,9 @@ def ridge_cv(X, y, cache_dir, n_jobs, batch_size, data_dir, backends, worst):
                 np.max(np.abs(errors)),
             )
         worst_errors.append((backend, nested[0]))
-    for backend, errors in worst_errors if worst else ():
-        _print_worst(X, errors, test_like, worst, f"{backend}, nested")
+    if worst:
+        for backend, errors in worst_errors:
+            _print_worst(X, errors, test_like, worst, f"{backend}, nested")
 
 
 def _print_worst(X, errors, test_like, n_worst, label):
