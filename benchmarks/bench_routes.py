@@ -134,6 +134,13 @@ def main():
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
+    fchl19_changes = []
+    for change in args.fchl19:
+        name, _, value = change.partition("=")
+        try:
+            fchl19_changes.append((change, {name: float(value)}))
+        except ValueError:
+            parser.error(f"--fchl19 takes NAME=NUMBER, got {change!r}")
 
     X, y = load_labelled(args.data_dir, args.n_molecules)
     Z, _ = skqm7x.unpack_molecules(X)
@@ -163,9 +170,8 @@ def main():
             f"GFN2 {coefficients[0]:.4f}, GFN1 {coefficients[1]:.4f}",
         ),
     ]
-    for change in args.fchl19:
-        name, value = change.split("=")
-        routes.append((f"fchl19 {change}", gfn2, {name: float(value)}, ""))
+    for change, params in fchl19_changes:
+        routes.append((f"fchl19 {change}", gfn2, params, ""))
 
     table = Table(
         [
