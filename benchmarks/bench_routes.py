@@ -29,11 +29,23 @@ are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
 route instead: whether the two routes add up.
 
+``--second NAME ...``: a second kernel added to the best model's, ``K =
+K_fchl19(gamma) + w K_2`` (Bartok-style kernel sums), ``K_2`` scaled to the
+same mean diagonal and ``w`` in ``SECOND_WEIGHTS``, all chosen by the same
+leave-one-out: ``fchl19`` the local FCHL19 kernel at a second width (several
+length scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body
+tensors (widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's
+global SLATM vectors (widths 1, 10 and 100 times the median distance). The
+FCHL19 widths tried are the middle two of ``DELTA_GAMMAS`` (each row of
+``fchl19`` fixes one). A row also gives the second kernel alone on the same
+remainder, its seconds not counted.
+
 Usage::
 
     python benchmarks/bench_routes.py
     python benchmarks/bench_routes.py --fchl19 rcut=6 two_body_decay=3.6
     python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
+    python benchmarks/bench_routes.py --fchl19 --second fchl19 mbtr slatm
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -52,10 +64,11 @@ import skqm7x
 from skqm7x._molecules import ANGSTROM_IN_BOHR
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse
-from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS
+from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS, MBTR_GAMMAS
 from skqm7x.representations import AtomicEnvironments, fchl19_environments
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
+SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 
 
 def remainder(y, counts, baselines):
@@ -125,6 +138,73 @@ def screen_with_charges(y, environments, charges, weight, n_jobs=None):
     )
 
 
+def mbtr_kernels(X):
+    """Gaussian kernels on ``mbtr-krr``'s many-body tensors, by label."""
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    features = skqm7x.ManyBodyTensorTransformer(
+        distance_power=4.0, angle_power=4.0
+    ).fit_transform(X)
+    return {f"mbtr gamma {g:.3g}": rbf_kernel(features, gamma=g) for g in MBTR_GAMMAS}
+
+
+def slatm_kernels(X, n_jobs=None):
+    """Laplacian kernels on qmllib's global SLATM vectors, by label."""
+    from qmllib.representations import generate_slatm, get_slatm_mbtypes
+    from sklearn.metrics.pairwise import manhattan_distances
+
+    Z, R = skqm7x.unpack_molecules(X)
+    atoms = [(z[z > 0].astype(int), r[z > 0]) for z, r in zip(Z, R, strict=True)]
+    mbtypes = get_slatm_mbtypes([numbers for numbers, _ in atoms])
+    vectors = np.array(
+        Parallel(n_jobs=n_jobs)(
+            delayed(generate_slatm)(numbers, positions, mbtypes)
+            for numbers, positions in atoms
+        )
+    )
+    distances = manhattan_distances(vectors)
+    median = np.median(distances[np.triu_indices(len(distances), 1)])
+    return {
+        f"slatm {scale:g} x median": np.exp(-distances / (scale * median))
+        for scale in (1, 10, 100)
+    }
+
+
+def screen_second_kernel(y, first, second, gammas):
+    """The lowest leave-one-out RMSE of ``first[gamma] + w second[label]``.
+
+    ``first`` holds the FCHL19 kernels by width, ``second`` the candidates
+    of the second kernel by label; each candidate is scaled to the mean
+    diagonal of the first kernel it is added to. Returns the RMSE and the
+    ``(gamma, label, weight, alpha)`` that reach it.
+    """
+    best = (np.inf, None)
+    for gamma in gammas:
+        K1 = first[gamma]
+        for label, K2 in second.items():
+            scale = np.mean(np.diag(K1)) / np.mean(np.diag(K2))
+            for weight in SECOND_WEIGHTS:
+                rmse = _leave_one_out_rmse(K1 + weight * scale * K2, y, DELTA_ALPHAS)
+                if rmse.min() < best[0]:
+                    alpha = DELTA_ALPHAS[int(np.argmin(rmse))]
+                    best = (float(rmse.min()), (gamma, f"  {label}", weight, alpha))
+    return best
+
+
+def screen_alone(y, kernels):
+    """The lowest leave-one-out RMSE of one of ``kernels`` alone, and its label.
+
+    The penalties are ``DELTA_ALPHAS`` relative to each kernel's mean diagonal.
+    """
+    best = (np.inf, None)
+    for label, K in kernels.items():
+        alphas = np.mean(np.diag(K)) * np.array(DELTA_ALPHAS)
+        rmse = _leave_one_out_rmse(K, y, alphas)
+        if rmse.min() < best[0]:
+            best = (float(rmse.min()), label)
+    return best
+
+
 def main():
     parser = make_parser(__doc__, n_molecules=True)
     parser.add_argument(
@@ -132,6 +212,9 @@ def main():
     )
     parser.add_argument("--charges", type=float, nargs="*", default=[], metavar="W")
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
+    parser.add_argument(
+        "--second", nargs="*", choices=["fchl19", "mbtr", "slatm"], default=[]
+    )
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
     fchl19_changes = []
@@ -186,6 +269,8 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
+    if args.second:
+        second_kernel_routes(X, gfn2, elements, args.second, args.n_jobs)
     if not args.charges:
         return
     watch = Stopwatch()
@@ -199,6 +284,45 @@ def main():
         table.row(
             f"{args.charges_on} charges x {weight:g}", rmse, gamma, alpha, seconds, ""
         )
+
+
+def second_kernel_routes(X, y, elements, names, n_jobs=None):
+    """Print the best sum of the FCHL19 kernel and each second kernel."""
+    watch = Stopwatch()
+    environments = fchl19_environments(X, elements)
+    first = dict(
+        zip(
+            DELTA_GAMMAS,
+            local_kernels(environments, environments, DELTA_GAMMAS, n_jobs=n_jobs),
+            strict=True,
+        )
+    )
+    print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
+    table = Table(
+        [
+            ("second kernel", "<20"),
+            ("LOO RMSE (eV)", ">14.5f"),
+            ("gamma", ">11.5g"),
+            ("  added", "<26"),
+            ("w", ">6g"),
+            ("alpha", ">8.0e"),
+            ("s", ">8.1f"),
+            ("  alone: LOO RMSE, kernel", "<"),
+        ]
+    )
+    for name in names:
+        watch = Stopwatch()
+        if name == "fchl19":
+            for gamma in DELTA_GAMMAS:
+                others = {f"fchl19 gamma {g:g}": first[g] for g in first if g != gamma}
+                rmse, chosen = screen_second_kernel(y, first, others, [gamma])
+                table.row(name, rmse, *chosen, watch.seconds, "")
+            continue
+        second = mbtr_kernels(X) if name == "mbtr" else slatm_kernels(X, n_jobs)
+        rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
+        seconds = watch.seconds
+        alone, label = screen_alone(y, second)
+        table.row(name, rmse, *chosen, seconds, f"  {alone:.5f}, {label}")
 
 
 if __name__ == "__main__":
