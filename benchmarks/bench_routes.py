@@ -23,9 +23,13 @@ parameter of qmllib's ``generate_fchl19`` changed (``rcut``,
 ``--charges W ...``: the GFN2-xTB partial charge of each atom (tblite's
 Mulliken charges of the same calculation), times ``W``, appended to the
 atom's FCHL19 vector, so that the kernel also compares the atoms' charges;
-``W`` 0 is the best model itself, by this route's own code (a check). The
-charges and vectors are computed once, before these rows; a row's seconds
-are its kernels and leave-one-out. With
+``W`` 0 is the best model itself, by this route's own code (a check).
+``--atomic NAME=W[,NAME=W] ...`` appends any of the atom's GFN2-xTB
+quantities that way, one route per argument: ``charges``, ``valences`` (the
+sum of the atom's Wiberg bond orders) and ``energies`` (tblite's
+atom-resolved energy, Hartree); ``--charges W`` is ``--atomic charges=W``.
+The tight-binding quantities and vectors are computed once, before these
+rows; a row's seconds are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
 route instead: whether the two routes add up.
 
@@ -45,6 +49,7 @@ Usage::
     python benchmarks/bench_routes.py
     python benchmarks/bench_routes.py --fchl19 rcut=6 two_body_decay=3.6
     python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
+    python benchmarks/bench_routes.py --fchl19 --atomic valences=3 charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --second fchl19 mbtr slatm
 """
 
@@ -90,8 +95,11 @@ def screen(X, y, representation_params=None, n_jobs=None):
     return float(np.min(model.loo_rmse_)), model.gamma_, model.alpha_, watch.seconds
 
 
-def partial_charges(Z, R):
-    """GFN2-xTB (Mulliken) charge of each atom of one molecule."""
+ATOMIC_QUANTITIES = ("charges", "valences", "energies")
+
+
+def atomic_quantities(Z, R):
+    """GFN2-xTB's charge, valence and energy of each atom of one molecule."""
     from tblite.interface import Calculator
 
     present = Z > 0
@@ -104,25 +112,40 @@ def partial_charges(Z, R):
         uhf=int(numbers.sum() % 2),
     )
     calculator.set("verbosity", 0)
-    return calculator.singlepoint().get("charges")
+    result = calculator.singlepoint()
+    return np.column_stack(
+        [
+            result.get("charges"),
+            result.get("bond-orders").sum(axis=1),
+            result.get("energies"),
+        ]
+    )
 
 
-def charged_environments(X, elements, n_jobs=None):
-    """Each atom's FCHL19 vector and GFN2-xTB charge, computed once."""
+def tight_binding_environments(X, elements, n_jobs=None):
+    """Each atom's FCHL19 vector and GFN2-xTB quantities, computed once."""
     Z, R = skqm7x.unpack_molecules(X)
-    charges = np.concatenate(
+    quantities = np.concatenate(
         Parallel(n_jobs=n_jobs)(
-            delayed(partial_charges)(z, r) for z, r in zip(Z, R, strict=True)
+            delayed(atomic_quantities)(z, r) for z, r in zip(Z, R, strict=True)
         )
     )
-    return fchl19_environments(X, elements), charges
+    return fchl19_environments(X, elements), quantities
 
 
-def screen_with_charges(y, environments, charges, weight, n_jobs=None):
-    """The route's leave-one-out RMSE, its width and penalty, and seconds."""
+def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
+    """The route's leave-one-out RMSE, its width and penalty, and seconds.
+
+    ``weights`` maps names of ``ATOMIC_QUANTITIES`` to the factor their
+    column is appended with.
+    """
     watch = Stopwatch()
+    columns = [
+        weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
+        for name, weight in weights.items()
+    ]
     augmented = AtomicEnvironments(
-        np.hstack([environments.vectors, weight * charges[:, None]]),
+        np.hstack([environments.vectors, *columns]),
         environments.charges,
         environments.owners,
         environments.n_molecules,
@@ -136,6 +159,17 @@ def screen_with_charges(y, environments, charges, weight, n_jobs=None):
         DELTA_ALPHAS[best[1]],
         watch.seconds,
     )
+
+
+def parse_weights(spec):
+    """``"charges=3,energies=30"`` as ``{"charges": 3.0, "energies": 30.0}``."""
+    weights = {}
+    for part in spec.split(","):
+        name, _, value = part.partition("=")
+        if name not in ATOMIC_QUANTITIES:
+            raise ValueError(f"unknown quantity {name!r}")
+        weights[name] = float(value)
+    return weights
 
 
 def mbtr_kernels(X):
@@ -211,6 +245,7 @@ def main():
         "--fchl19", nargs="*", default=DEFAULT_FCHL19, metavar="NAME=VALUE"
     )
     parser.add_argument("--charges", type=float, nargs="*", default=[], metavar="W")
+    parser.add_argument("--atomic", nargs="*", default=[], metavar="NAME=W[,NAME=W]")
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument(
         "--second", nargs="*", choices=["fchl19", "mbtr", "slatm"], default=[]
@@ -224,6 +259,16 @@ def main():
             fchl19_changes.append((change, {name: float(value)}))
         except ValueError:
             parser.error(f"--fchl19 takes NAME=NUMBER, got {change!r}")
+
+    atomic_routes = [{"charges": weight} for weight in args.charges]
+    for spec in args.atomic:
+        try:
+            atomic_routes.append(parse_weights(spec))
+        except ValueError:
+            parser.error(
+                f"--atomic takes NAME=NUMBER pairs joined by commas, NAME one of "
+                f"{', '.join(ATOMIC_QUANTITIES)}; got {spec!r}"
+            )
 
     X, y = load_labelled(args.data_dir, args.n_molecules)
     Z, _ = skqm7x.unpack_molecules(X)
@@ -271,19 +316,18 @@ def main():
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
     if args.second:
         second_kernel_routes(X, gfn2, elements, args.second, args.n_jobs)
-    if not args.charges:
+    if not atomic_routes:
         return
     watch = Stopwatch()
-    environments, charges = charged_environments(X, elements, args.n_jobs)
-    print(f"(GFN2-xTB charges and FCHL19 vectors: {watch.seconds:.1f} s, once)")
+    environments, quantities = tight_binding_environments(X, elements, args.n_jobs)
+    print(f"(GFN2-xTB quantities and FCHL19 vectors: {watch.seconds:.1f} s, once)")
     target = {"gfn2": gfn2, "gfn1+gfn2": both}[args.charges_on]
-    for weight in args.charges:
-        rmse, gamma, alpha, seconds = screen_with_charges(
-            target, environments, charges, weight, args.n_jobs
+    for weights in atomic_routes:
+        rmse, gamma, alpha, seconds = screen_with_quantities(
+            target, environments, quantities, weights, args.n_jobs
         )
-        table.row(
-            f"{args.charges_on} charges x {weight:g}", rmse, gamma, alpha, seconds, ""
-        )
+        label = ", ".join(f"{name} x {weight:g}" for name, weight in weights.items())
+        table.row(f"{args.charges_on} {label}", rmse, gamma, alpha, seconds, "")
 
 
 def second_kernel_routes(X, y, elements, names, n_jobs=None):
