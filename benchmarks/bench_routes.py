@@ -369,13 +369,14 @@ def second_kernel_routes(X, y, elements, names, n_jobs=None):
         ]
     )
     for name in names:
-        watch = Stopwatch()
         if name == "fchl19":
             for gamma in DELTA_GAMMAS:
+                watch = Stopwatch()
                 others = {f"fchl19 gamma {g:g}": first[g] for g in first if g != gamma}
                 rmse, chosen = screen_second_kernel(y, first, others, [gamma])
                 table.row(name, rmse, *chosen, watch.seconds, "")
             continue
+        watch = Stopwatch()
         second = mbtr_kernels(X) if name == "mbtr" else slatm_kernels(X, n_jobs)
         rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
         seconds = watch.seconds
