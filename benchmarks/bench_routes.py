@@ -42,7 +42,9 @@ tensors (widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's
 global SLATM vectors (widths 1, 10 and 100 times the median distance). The
 FCHL19 widths tried are the middle two of ``DELTA_GAMMAS`` (each row of
 ``fchl19`` fixes one). A row also gives the second kernel alone on the same
-remainder, its seconds not counted.
+remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
+adds the second kernels to the FCHL19 kernel of vectors that carry those
+GFN2-xTB quantities (see ``--atomic``): whether the two routes add up.
 
 ``--element-weights``: the FCHL19 kernel split into one kernel per
 element (the pairs of hydrogen atoms, of carbon atoms, ...), summed again
@@ -60,6 +62,8 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
     python benchmarks/bench_routes.py --fchl19 --atomic valences=3 charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --second fchl19 mbtr slatm
+    python benchmarks/bench_routes.py --fchl19 --second mbtr \\
+        --second-atomic charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --element-weights
 """
 
@@ -144,23 +148,28 @@ def tight_binding_environments(X, elements, n_jobs=None):
     return fchl19_environments(X, elements), quantities
 
 
-def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
-    """The route's leave-one-out RMSE, its width and penalty, and seconds.
+def with_quantities(environments, quantities, weights):
+    """``environments`` with the weighted columns of ``quantities`` appended.
 
     ``weights`` maps names of ``ATOMIC_QUANTITIES`` to the factor their
     column is appended with.
     """
-    watch = Stopwatch()
     columns = [
         weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
         for name, weight in weights.items()
     ]
-    augmented = AtomicEnvironments(
+    return AtomicEnvironments(
         np.hstack([environments.vectors, *columns]),
         environments.charges,
         environments.owners,
         environments.n_molecules,
     )
+
+
+def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
+    """The route's leave-one-out RMSE, its width and penalty, and seconds."""
+    watch = Stopwatch()
+    augmented = with_quantities(environments, quantities, weights)
     kernels = local_kernels(augmented, augmented, DELTA_GAMMAS, n_jobs=n_jobs)
     rmse = np.array([_leave_one_out_rmse(K, y, DELTA_ALPHAS) for K in kernels])
     best = np.unravel_index(np.argmin(rmse), rmse.shape)
@@ -170,6 +179,11 @@ def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
         DELTA_ALPHAS[best[1]],
         watch.seconds,
     )
+
+
+def format_weights(weights):
+    """``{"charges": 3.0}`` as ``"charges x 3"``."""
+    return ", ".join(f"{name} x {weight:g}" for name, weight in weights.items())
 
 
 def parse_weights(spec):
@@ -261,6 +275,7 @@ def main():
     parser.add_argument(
         "--second", nargs="*", choices=["fchl19", "mbtr", "slatm"], default=[]
     )
+    parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
     parser.add_argument("--element-weights", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
@@ -282,6 +297,11 @@ def main():
                 f"{', '.join(ATOMIC_QUANTITIES)}; got {spec!r}"
             )
 
+    if args.second_atomic is not None:
+        try:
+            args.second_atomic = parse_weights(args.second_atomic)
+        except ValueError:
+            parser.error(f"--second-atomic: bad weights {args.second_atomic!r}")
     X, y = load_labelled(args.data_dir, args.n_molecules)
     Z, _ = skqm7x.unpack_molecules(X)
     elements = np.unique(Z[Z > 0])
@@ -327,7 +347,9 @@ def main():
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
     if args.second:
-        second_kernel_routes(X, gfn2, elements, args.second, args.n_jobs)
+        second_kernel_routes(
+            X, gfn2, elements, args.second, args.second_atomic, args.n_jobs
+        )
     if args.element_weights:
         element_weight_routes(X, gfn2, elements, args.n_jobs)
     if not atomic_routes:
@@ -340,14 +362,28 @@ def main():
         rmse, gamma, alpha, seconds = screen_with_quantities(
             target, environments, quantities, weights, args.n_jobs
         )
-        label = ", ".join(f"{name} x {weight:g}" for name, weight in weights.items())
-        table.row(f"{args.charges_on} {label}", rmse, gamma, alpha, seconds, "")
+        table.row(
+            f"{args.charges_on} {format_weights(weights)}",
+            rmse,
+            gamma,
+            alpha,
+            seconds,
+            "",
+        )
 
 
-def second_kernel_routes(X, y, elements, names, n_jobs=None):
-    """Print the best sum of the FCHL19 kernel and each second kernel."""
+def second_kernel_routes(X, y, elements, names, atomic=None, n_jobs=None):
+    """Print the best sum of the FCHL19 kernel and each second kernel.
+
+    With ``atomic`` (weights of ``ATOMIC_QUANTITIES``) the FCHL19 vectors
+    carry those GFN2-xTB quantities, as in ``--atomic``.
+    """
     watch = Stopwatch()
-    environments = fchl19_environments(X, elements)
+    if atomic:
+        environments, quantities = tight_binding_environments(X, elements, n_jobs)
+        environments = with_quantities(environments, quantities, atomic)
+    else:
+        environments = fchl19_environments(X, elements)
     first = dict(
         zip(
             DELTA_GAMMAS,
@@ -355,7 +391,11 @@ def second_kernel_routes(X, y, elements, names, n_jobs=None):
             strict=True,
         )
     )
-    print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
+    described = f" with {format_weights(atomic)}" if atomic else ""
+    print(
+        f"\n(FCHL19 kernels{described} at the {len(first)} widths: "
+        f"{watch.seconds:.1f} s, once)"
+    )
     table = Table(
         [
             ("second kernel", "<20"),
