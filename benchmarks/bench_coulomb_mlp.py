@@ -72,7 +72,9 @@ def main():
         "--n-jobs", type=int, default=1, help="folds trained in parallel processes"
     )
     parser.add_argument(
-        "--only", default=None, help="run configurations whose name contains this"
+        "--only",
+        default=None,
+        help="run configurations whose name contains this (any case)",
     )
     parser.add_argument(
         "--first-folds",
@@ -113,7 +115,7 @@ def main():
         ]
     )
     for name, model in configurations().items():
-        if args.only and args.only not in name:
+        if args.only and args.only.lower() not in name.lower():
             continue
         errors, fit_seconds = cross_validate(
             model, X, y, args.folds, args.n_jobs, args.first_folds
