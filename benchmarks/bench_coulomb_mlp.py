@@ -62,7 +62,7 @@ def configurations():
         "tuned, 600 epochs": shorter,
         "tuned (make_model)": tuned,
         "tuned + GFN2-xTB baseline": delta,
-        "Montavon's protocol (make_model)": montavon,
+        "Montavon's protocol (montavon-mlp)": montavon,
     }
 
 
