@@ -15,7 +15,7 @@ Usage::
 
 ``--first-folds K`` fits only the first K of the folds and scores the
 molecules they hold out: a partial figure, for a configuration too slow on a
-CPU for all five (``montavon-mlp``: about 40 minutes per fold on one core).
+CPU for all five (``montavon-mlp``: about an hour per fold on one core).
 """
 
 # SPDX-License-Identifier: BSD-3-Clause

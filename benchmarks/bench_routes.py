@@ -34,14 +34,14 @@ rows; a row's seconds are its kernels and leave-one-out. With
 route instead: whether the two routes add up.
 
 ``--second NAME ...``: a second kernel added to the best model's, ``K =
-K_fchl19(gamma) + w K_2`` (Bartok-style kernel sums), ``K_2`` scaled to the
-same mean diagonal and ``w`` in ``SECOND_WEIGHTS``, all chosen by the same
-leave-one-out: ``fchl19`` the local FCHL19 kernel at a second width (several
-length scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body
-tensors (widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's
-global SLATM vectors (widths 1, 10 and 100 times the median distance). The
-FCHL19 widths tried are the middle two of ``DELTA_GAMMAS`` (each row of
-``fchl19`` fixes one). A row also gives the second kernel alone on the same
+K_fchl19(gamma) + w K_2``, ``K_2`` scaled to the same mean diagonal and
+``w`` in ``SECOND_WEIGHTS``, all chosen by the same leave-one-out:
+``fchl19`` the local FCHL19 kernel at a second width (several length
+scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body tensors
+(widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's global
+SLATM vectors (widths 1, 10 and 100 times the median distance). The FCHL19
+widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
+fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
 adds the second kernels to the FCHL19 kernel of vectors that carry those
 GFN2-xTB quantities (see ``--atomic``): whether the two routes add up.
@@ -52,7 +52,7 @@ with a weight per element, ``K = sum_e w_e K_e``: the signal variance of
 each element's atomic contributions. The weights of H, C, N and O are chosen
 by coordinate descent on the leave-one-out RMSE (factors
 ``ELEMENT_FACTORS`` of each in turn, two rounds; S and Cl keep weight 1),
-at the middle two widths of ``DELTA_GAMMAS``. Five weights chosen on the
+at the middle two widths of ``DELTA_GAMMAS``. Four weights chosen on the
 same errors they are scored on: the figure is a little optimistic.
 
 Usage::
