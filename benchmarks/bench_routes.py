@@ -28,8 +28,8 @@ atom's FCHL19 vector, so that the kernel also compares the atoms' charges;
 quantities that way, one route per argument: ``charges``, ``valences`` (the
 sum of the atom's Wiberg bond orders) and ``energies`` (tblite's
 atom-resolved energy, Hartree); ``--charges W`` is ``--atomic charges=W``.
-The tight-binding quantities and vectors are computed once, before these
-rows; a row's seconds are its kernels and leave-one-out. With
+The FCHL19 vectors and tight-binding quantities are computed once, for all
+the routes below; a row's seconds are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
 route instead: whether the two routes add up.
 
@@ -80,11 +80,11 @@ from _common import (
 from joblib import Parallel, delayed
 
 import skqm7x
-from skqm7x._molecules import ANGSTROM_IN_BOHR
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse
 from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS, MBTR_GAMMAS
 from skqm7x.representations import AtomicEnvironments, fchl19_environments
+from skqm7x.representations._tight_binding import _single_point
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -113,21 +113,20 @@ def screen(X, y, representation_params=None, n_jobs=None):
 ATOMIC_QUANTITIES = ("charges", "valences", "energies")
 
 
-def atomic_quantities(Z, R):
-    """GFN2-xTB's charge, valence and energy of each atom of one molecule."""
-    from tblite.interface import Calculator
+def atomic_quantities(Z, R, xtb):
+    """GFN2-xTB's charge, valence and energy of each atom of one molecule.
 
+    ``xtb`` is a ``TightBindingEnergyTransformer``: the same settings as the
+    baseline's calculation.
+    """
     present = Z > 0
-    numbers = Z[present].astype(int)
-    calculator = Calculator(
-        "GFN2-xTB",
-        numbers,
-        R[present] * ANGSTROM_IN_BOHR,
-        charge=0.0,
-        uhf=int(numbers.sum() % 2),
+    result = _single_point(
+        Z[present].astype(int),
+        R[present],
+        xtb.method,
+        xtb.accuracy,
+        xtb.max_iterations,
     )
-    calculator.set("verbosity", 0)
-    result = calculator.singlepoint()
     return np.column_stack(
         [
             result.get("charges"),
@@ -137,15 +136,15 @@ def atomic_quantities(Z, R):
     )
 
 
-def tight_binding_environments(X, elements, n_jobs=None):
-    """Each atom's FCHL19 vector and GFN2-xTB quantities, computed once."""
+def tight_binding_quantities(X, n_jobs=None):
+    """``atomic_quantities`` of every atom of ``X``, molecule after molecule."""
     Z, R = skqm7x.unpack_molecules(X)
-    quantities = np.concatenate(
+    xtb = skqm7x.TightBindingEnergyTransformer()
+    return np.concatenate(
         Parallel(n_jobs=n_jobs)(
-            delayed(atomic_quantities)(z, r) for z, r in zip(Z, R, strict=True)
+            delayed(atomic_quantities)(z, r, xtb) for z, r in zip(Z, R, strict=True)
         )
     )
-    return fchl19_environments(X, elements), quantities
 
 
 def with_quantities(environments, quantities, weights):
@@ -166,19 +165,23 @@ def with_quantities(environments, quantities, weights):
     )
 
 
+def best_penalty(K, y, alphas=DELTA_ALPHAS):
+    """The lowest leave-one-out RMSE of kernel ``K`` over ``alphas``, and its alpha."""
+    rmse = _leave_one_out_rmse(K, y, alphas)
+    best = int(np.argmin(rmse))
+    return float(rmse[best]), alphas[best]
+
+
 def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
     """The route's leave-one-out RMSE, its width and penalty, and seconds."""
     watch = Stopwatch()
     augmented = with_quantities(environments, quantities, weights)
     kernels = local_kernels(augmented, augmented, DELTA_GAMMAS, n_jobs=n_jobs)
-    rmse = np.array([_leave_one_out_rmse(K, y, DELTA_ALPHAS) for K in kernels])
-    best = np.unravel_index(np.argmin(rmse), rmse.shape)
-    return (
-        float(rmse[best]),
-        DELTA_GAMMAS[best[0]],
-        DELTA_ALPHAS[best[1]],
-        watch.seconds,
+    (rmse, alpha), gamma = min(
+        (best_penalty(K, y), gamma)
+        for K, gamma in zip(kernels, DELTA_GAMMAS, strict=True)
     )
+    return rmse, gamma, alpha, watch.seconds
 
 
 def format_weights(weights):
@@ -243,10 +246,9 @@ def screen_second_kernel(y, first, second, gammas):
         for label, K2 in second.items():
             scale = np.mean(np.diag(K1)) / np.mean(np.diag(K2))
             for weight in SECOND_WEIGHTS:
-                rmse = _leave_one_out_rmse(K1 + weight * scale * K2, y, DELTA_ALPHAS)
-                if rmse.min() < best[0]:
-                    alpha = DELTA_ALPHAS[int(np.argmin(rmse))]
-                    best = (float(rmse.min()), (gamma, f"  {label}", weight, alpha))
+                rmse, alpha = best_penalty(K1 + weight * scale * K2, y)
+                if rmse < best[0]:
+                    best = (rmse, (gamma, f"  {label}", weight, alpha))
     return best
 
 
@@ -255,13 +257,10 @@ def screen_alone(y, kernels):
 
     The penalties are ``DELTA_ALPHAS`` relative to each kernel's mean diagonal.
     """
-    best = (np.inf, None)
-    for label, K in kernels.items():
-        alphas = np.mean(np.diag(K)) * np.array(DELTA_ALPHAS)
-        rmse = _leave_one_out_rmse(K, y, alphas)
-        if rmse.min() < best[0]:
-            best = (float(rmse.min()), label)
-    return best
+    return min(
+        (best_penalty(K, y, np.mean(np.diag(K)) * np.array(DELTA_ALPHAS))[0], label)
+        for label, K in kernels.items()
+    )
 
 
 def main():
@@ -346,17 +345,22 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
-    if args.second:
-        second_kernel_routes(
-            X, gfn2, elements, args.second, args.second_atomic, args.n_jobs
-        )
-    if args.element_weights:
-        element_weight_routes(X, gfn2, elements, args.n_jobs)
-    if not atomic_routes:
+    if not (args.second or args.element_weights or atomic_routes):
         return
     watch = Stopwatch()
-    environments, quantities = tight_binding_environments(X, elements, args.n_jobs)
-    print(f"(GFN2-xTB quantities and FCHL19 vectors: {watch.seconds:.1f} s, once)")
+    environments = fchl19_environments(X, elements)
+    quantities = None
+    if atomic_routes or args.second_atomic:
+        quantities = tight_binding_quantities(X, args.n_jobs)
+    print(f"\n(FCHL19 vectors and GFN2-xTB quantities: {watch.seconds:.1f} s, once)")
+    if args.second:
+        if args.second_atomic:
+            first = with_quantities(environments, quantities, args.second_atomic)
+        else:
+            first = environments
+        second_kernel_routes(X, gfn2, first, args.second, args.n_jobs)
+    if args.element_weights:
+        element_weight_routes(gfn2, environments, elements, args.n_jobs)
     target = {"gfn2": gfn2, "gfn1+gfn2": both}[args.charges_on]
     for weights in atomic_routes:
         rmse, gamma, alpha, seconds = screen_with_quantities(
@@ -372,18 +376,13 @@ def main():
         )
 
 
-def second_kernel_routes(X, y, elements, names, atomic=None, n_jobs=None):
+def second_kernel_routes(X, y, environments, names, n_jobs=None):
     """Print the best sum of the FCHL19 kernel and each second kernel.
 
-    With ``atomic`` (weights of ``ATOMIC_QUANTITIES``) the FCHL19 vectors
-    carry those GFN2-xTB quantities, as in ``--atomic``.
+    ``environments`` are the FCHL19 vectors, with any GFN2-xTB quantities
+    appended (``--second-atomic``).
     """
     watch = Stopwatch()
-    if atomic:
-        environments, quantities = tight_binding_environments(X, elements, n_jobs)
-        environments = with_quantities(environments, quantities, atomic)
-    else:
-        environments = fchl19_environments(X, elements)
     first = dict(
         zip(
             DELTA_GAMMAS,
@@ -391,11 +390,7 @@ def second_kernel_routes(X, y, elements, names, atomic=None, n_jobs=None):
             strict=True,
         )
     )
-    described = f" with {format_weights(atomic)}" if atomic else ""
-    print(
-        f"\n(FCHL19 kernels{described} at the {len(first)} widths: "
-        f"{watch.seconds:.1f} s, once)"
-    )
+    print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
     table = Table(
         [
             ("second kernel", "<20"),
@@ -439,11 +434,10 @@ def element_kernels(environments, elements, gammas, n_jobs=None):
     return kernels
 
 
-def element_weight_routes(X, y, elements, n_jobs=None):
+def element_weight_routes(y, environments, elements, n_jobs=None):
     """Print the per-element weights that coordinate descent finds."""
     watch = Stopwatch()
     gammas = DELTA_GAMMAS[1:3]
-    environments = fchl19_environments(X, elements)
     by_element = element_kernels(environments, elements, gammas, n_jobs)
     print(f"\n(FCHL19 kernels per element: {watch.seconds:.1f} s, once)")
     table = Table(
@@ -463,8 +457,7 @@ def element_weight_routes(X, y, elements, n_jobs=None):
 
         def loo(weights, k=k):
             K = sum(weight * by_element[e][k] for e, weight in weights.items())
-            rmse = _leave_one_out_rmse(K, y, DELTA_ALPHAS)
-            return float(rmse.min()), DELTA_ALPHAS[int(np.argmin(rmse))]
+            return best_penalty(K, y)
 
         equal = best = loo(weights)
         for _ in range(2):

@@ -256,6 +256,17 @@ def _molecule_keys(Z, R):
 
 def _total_energy(numbers, positions, method, accuracy, max_iterations):
     """Energy (hartree) of a neutral molecule in its lowest spin state."""
+    return _single_point(numbers, positions, method, accuracy, max_iterations).get(
+        "energy"
+    )
+
+
+def _single_point(numbers, positions, method, accuracy, max_iterations):
+    """tblite's result for a neutral molecule in its lowest spin state.
+
+    ``positions`` in Angstrom. Besides the energy it holds the atoms'
+    charges, bond orders and atom-resolved energies.
+    """
     from tblite.interface import Calculator
 
     calculator = Calculator(
@@ -268,7 +279,7 @@ def _total_energy(numbers, positions, method, accuracy, max_iterations):
     calculator.set("verbosity", 0)
     calculator.set("accuracy", float(accuracy))
     calculator.set("max-iter", int(max_iterations))
-    return calculator.singlepoint().get("energy")
+    return calculator.singlepoint()
 
 
 @lru_cache
