@@ -2,8 +2,10 @@
 
 Runs ``skqm7x submit`` (fit on every labelled molecule, predict the test
 molecules) twice with one fresh cache folder, each run a separate process
-as a user would start it, and prints the wall time of each, the size of the
-cache after it, and whether the two submissions are identical. With
+as a user would start it, and prints the wall time and peak memory (the
+largest resident set of the process) of each, the size of the cache after
+it, and whether the two submissions are identical. The first run is the
+main job as a user first meets it. With
 ``--cv K`` the command is ``skqm7x cv MODEL --folds K`` instead (every fold's
 fit and prediction; ``--n-molecules`` keeps the first N labelled molecules).
 
@@ -16,6 +18,7 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
 import subprocess
 import sys
 import tempfile
@@ -27,10 +30,15 @@ import skqm7x
 
 
 def _run(command):
-    """Wall seconds of one command in a child process."""
+    """Wall seconds and peak resident MiB of one command in a child process."""
     watch = Stopwatch()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    return watch.seconds
+    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    # wait4 gives this child's own resource use (ru_maxrss in KiB on Linux).
+    _, status, usage = os.wait4(child.pid, 0)
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        raise subprocess.CalledProcessError(child.returncode, command)
+    return watch.seconds, usage.ru_maxrss / 1024
 
 
 def _size(folder):
@@ -61,13 +69,20 @@ def main():
         command += ["--quiet", "--cache-dir", str(folder / "cache")]
         print("command: skqm7x " + " ".join(command[3:-1]) + " CACHE_DIR")
         print(describe_machine(f"skqm7x {skqm7x.__version__}"))
-        table = Table([("run", "<16"), ("wall s", ">9.1f"), ("cache MiB", ">11.1f")])
+        table = Table(
+            [
+                ("run", "<16"),
+                ("wall s", ">9.1f"),
+                ("peak MiB", ">10.0f"),
+                ("cache MiB", ">11.1f"),
+            ]
+        )
         outputs = []
         for run in ("first (empty)", "second (cached)"):
             out = folder / f"submission-{len(outputs)}.csv"
             extra = ["--out", str(out)] if args.cv is None else []
-            seconds = _run(command + extra)
-            table.row(run, seconds, _size(folder / "cache") / 2**20)
+            seconds, peak = _run(command + extra)
+            table.row(run, seconds, peak, _size(folder / "cache") / 2**20)
             outputs.append(out)
         if args.cv is None:
             same = outputs[0].read_bytes() == outputs[1].read_bytes()

@@ -76,6 +76,9 @@ SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 # (widths 1, 2, 4 and 8)
 DELTA_GAMMAS = (0.5, 0.125, 0.03125, 0.0078125)
 DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
+# bench_routes.py --fchl19 --atomic charges=3,energies=30 (leave-one-out on
+# the labelled molecules)
+TIGHT_BINDING_FEATURES = {"charges": 3.0, "energies": 30.0}
 # bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
@@ -406,6 +409,14 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
     )
 
 
+def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
+    # The kernel also compares the atoms' electrons: their GFN2-xTB charges
+    # and energies, from the calculation that gives the baseline.
+    model = _xtb_fchl_krr(random_state, verbose, n_jobs, memory)
+    model.regressor.set_params(tight_binding_features=TIGHT_BINDING_FEATURES)
+    return model
+
+
 def _sparse_fchl_krr(random_state, verbose, n_jobs, memory):
     # The kernel to a few thousand representative atoms instead of to every
     # training atom: memory and time grow linearly with the molecules.
@@ -522,6 +533,12 @@ _MODELS = {
         "leave-one-out), with a std",
         True,
     ),
+    "xtb-atoms-fchl-krr": (
+        _xtb_atoms_fchl_krr,
+        "xtb-fchl-krr with each atom's GFN2-xTB partial charge and energy "
+        "appended to its FCHL19 vector, with a std",
+        True,
+    ),
     "sparse-fchl-krr": (
         _sparse_fchl_krr,
         "fchl-krr through a few thousand representative atomic environments "
@@ -580,11 +597,12 @@ def available_models(with_std=False):
     >>> sorted(available_models())  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
      'montavon-mlp', 'reference', 'scattering-krr', 'scattering-ridge',
-     'sparse-fchl-krr', 'xtb-coulomb-mlp', 'xtb-fchl-krr',
+     'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-coulomb-mlp', 'xtb-fchl-krr',
      'xtb-scattering-ridge', 'xtb-sparse-fchl-krr']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
-     'scattering-krr', 'sparse-fchl-krr', 'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
+     'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-fchl-krr',
+     'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
     'alias of the best measured pipeline, now xtb-fchl-krr'
     """

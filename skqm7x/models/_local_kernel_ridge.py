@@ -19,12 +19,19 @@ from skqm7x._molecules import (
     check_known_elements,
     check_molecules,
     fitted_elements,
+    unpack_molecules,
 )
 from skqm7x._utils._cache import as_memory
 from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
-from skqm7x.representations import check_fchl19_parameters, fchl19_environments
+from skqm7x.representations import (
+    ATOM_QUANTITIES,
+    AtomicEnvironments,
+    check_fchl19_parameters,
+    fchl19_environments,
+    tight_binding_atoms,
+)
 
 # Atoms of one element per block of the kernel: bounds the float64 distance
 # temporaries to about 1024 x (atoms of that element in the other set).
@@ -148,13 +155,44 @@ def _self_kernels(environments, gammas):
     return diagonal
 
 
-def _kernels_between(X_left, X_right, elements, parameters, gammas, n_jobs, verbose):
+def atomic_environments(X, elements, parameters, atom_columns=None):
+    """FCHL19 vectors of the atoms, with columns of their own appended.
+
+    ``atom_columns`` holds, for the atom in each slot of ``X``, the values
+    appended to its vector (shape ``(n_molecules, n_atoms_max, k)``), or is
+    None.
+    """
+    environments = fchl19_environments(X, elements, parameters)
+    if atom_columns is None:
+        return environments
+    Z, _ = unpack_molecules(X)
+    # Row-major order of the kept slots is the order of fchl19_environments.
+    kept = atom_columns[np.isin(Z, elements)]
+    return AtomicEnvironments(
+        np.hstack([environments.vectors.reshape(len(kept), -1), kept]),
+        environments.charges,
+        environments.owners,
+        environments.n_molecules,
+    )
+
+
+def _kernels_between(
+    X_left,
+    X_right,
+    elements,
+    parameters,
+    columns_left,
+    columns_right,
+    gammas,
+    n_jobs,
+    verbose,
+):
     """``local_kernels`` of two sets of packed molecules, with a progress bar."""
-    left = fchl19_environments(X_left, elements, parameters)
+    left = atomic_environments(X_left, elements, parameters, columns_left)
     right = (
         left
         if X_right is X_left
-        else fchl19_environments(X_right, elements, parameters)
+        else atomic_environments(X_right, elements, parameters, columns_right)
     )
     with tqdm(
         total=int(np.isin(left.charges, right.charges).sum()),
@@ -203,6 +241,30 @@ def representation_parameters(estimator):
         raise ValueError(
             f"{type(estimator).__name__}: representation_params: {error}"
         ) from None
+
+
+def tight_binding_weights(estimator):
+    """The estimator's ``tight_binding_features`` as sorted ``(name, weight)`` pairs."""
+    features = estimator.tight_binding_features or {}
+    name = type(estimator).__name__
+    unknown = sorted(set(features) - set(ATOM_QUANTITIES))
+    if unknown:
+        raise ValueError(
+            f"{name}: tight_binding_features has unknown quantities {unknown}; "
+            f"choose from {list(ATOM_QUANTITIES)}."
+        )
+    for quantity, weight in features.items():
+        if not (
+            isinstance(weight, Real)
+            and not isinstance(weight, bool)
+            and np.isfinite(weight)
+            and weight > 0
+        ):
+            raise ValueError(
+                f"{name}: the weight of {quantity!r} in tight_binding_features "
+                f"must be a positive number, got {weight!r}."
+            )
+    return tuple((quantity, float(features[quantity])) for quantity in sorted(features))
 
 
 def training_elements(estimator, Z):
@@ -280,17 +342,32 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         ``nFourier``, ``two_body_decay``, ``three_body_decay``,
         ``three_body_weight``); ``None`` keeps its defaults, which its
         authors fitted to molecular energies.
+    tight_binding_features : dict, default=None
+        What a GFN2-xTB calculation knows about each atom's electrons,
+        appended to its FCHL19 vector: names of
+        :data:`~skqm7x.representations.ATOM_QUANTITIES` (``"charges"``,
+        partial charges in e; ``"valences"``, sums of Wiberg bond orders;
+        ``"energies"``, atom-resolved energies in hartree), each mapped to
+        the positive weight its column is multiplied by, which sets how far
+        apart two atoms that differ in it are for the kernel. Computed by
+        :func:`~skqm7x.representations.tight_binding_atoms` (with
+        :class:`~skqm7x.representations.TightBindingEnergyTransformer`'s
+        defaults), once per molecule and with ``memory``, from the same
+        single point as that transformer's energy. ``None`` appends nothing.
     elements : array-like of int, default=None
         Nuclear charges to represent. ``None`` learns them in :meth:`fit`
         from the training molecules.
     handle_unknown : {"error", "ignore"}, default="error"
         What :meth:`predict` does with an element not in ``elements_``:
         raise, or leave its atoms out (of the molecule and of its
-        neighbours' environments).
+        neighbours' environments; the tight-binding calculation still sees
+        the whole molecule).
     n_jobs : int, default=None
-        Blocks of atoms whose kernels are computed at once, in threads
-        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
-        context, ``-1`` all cores). It changes the result by rounding only.
+        Blocks of atoms whose kernels are computed at once, in threads, and
+        molecules whose tight-binding quantities are computed at once, in
+        processes (joblib; ``None`` means 1 unless in a
+        ``joblib.parallel_config`` context, ``-1`` all cores). It changes
+        the result by rounding only.
     memory : None, str, path or joblib.Memory, default=None
         Cache of the kernels between molecules and of their leave-one-out
         errors (a folder, or a ``joblib.Memory``), keyed by the molecules and
@@ -298,7 +375,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         them instead of computing them, so a second run of a workflow skips
         the costly part. A kernel between ``n`` and ``m`` molecules with
         ``k`` widths takes ``8 k n m`` bytes (460 MB for the 3792 labelled
-        challenge molecules with four widths). ``None`` caches nothing.
+        challenge molecules with four widths). The tight-binding quantities
+        are kept there too, one file per molecule. ``None`` caches nothing.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the atoms while
         computing kernels.
@@ -327,6 +405,10 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     X_fit_ : ndarray of shape (n_samples, n_features)
         The training molecules; :meth:`predict` recomputes their
         environments (cheap) instead of storing them (large).
+    tight_binding_fit_ : ndarray of shape (n_samples, n_atoms_max, n_quantities) or None
+        The weighted ``tight_binding_features`` of the training atoms, one
+        column per quantity in alphabetical order, kept so that
+        :meth:`predict` does not compute them again; None without them.
     n_features_in_ : int
         Number of columns of the packed molecules.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -368,6 +450,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "gammas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "alphas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "representation_params": [dict, None],
+        "tight_binding_features": [dict, None],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "n_jobs": [Integral, None],
@@ -391,6 +474,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         gammas=(0.125, 0.03125, 0.0078125),
         alphas=(1e-8, 1e-6, 1e-4),
         representation_params=None,
+        tight_binding_features=None,
         elements=None,
         handle_unknown="error",
         n_jobs=None,
@@ -402,6 +486,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.gammas = gammas
         self.alphas = alphas
         self.representation_params = representation_params
+        self.tight_binding_features = tight_binding_features
         self.elements = elements
         self.handle_unknown = handle_unknown
         self.n_jobs = n_jobs
@@ -413,7 +498,23 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _parameters(self):
         return representation_parameters(self)
 
-    def _kernels(self, X_left, X_right, gammas):
+    def _tight_binding_columns(self, X):
+        """The weighted ``tight_binding_features`` of each atom of ``X``, or None."""
+        weights = tight_binding_weights(self)
+        if not weights:
+            return None
+        quantities = tight_binding_atoms(
+            X, memory=self.memory, n_jobs=self.n_jobs, verbose=self.verbose
+        )
+        return np.stack(
+            [
+                weight * quantities[..., ATOM_QUANTITIES.index(name)]
+                for name, weight in weights
+            ],
+            axis=-1,
+        )
+
+    def _kernels(self, X_left, X_right, gammas, columns_left, columns_right):
         """The kernels between two sets of packed molecules, from the cache."""
         compute = as_memory(self.memory).cache(
             _kernels_between, ignore=["n_jobs", "verbose"]
@@ -423,6 +524,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             X_right,
             self.elements_,
             self._parameters(),
+            columns_left,
+            columns_right,
             tuple(float(gamma) for gamma in gammas),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
@@ -456,6 +559,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)
+        self.tight_binding_fit_ = self._tight_binding_columns(X)
         n = len(X)
         # The kernels, then the eigenvectors, the factor and a copy of one.
         check_fits_in_memory(
@@ -465,7 +569,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
             "linearly with the molecules; fewer gammas also help",
         )
-        kernels = self._kernels(X, X, gammas)
+        kernels = self._kernels(
+            X, X, gammas, self.tight_binding_fit_, self.tight_binding_fit_
+        )
         if gammas.size * alphas.size == 1:  # nothing to choose
             self.loo_rmse_ = np.full((1, 1), np.nan)
             best_gamma, best_alpha = 0, 0
@@ -502,11 +608,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_query_molecules(self, X)
-        (K,) = self._kernels(X, self.X_fit_, [self.gamma_])
+        columns = self._tight_binding_columns(X)
+        (K,) = self._kernels(
+            X, self.X_fit_, [self.gamma_], columns, self.tight_binding_fit_
+        )
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
-        queries = fchl19_environments(X, self.elements_, self._parameters())
+        queries = atomic_environments(X, self.elements_, self._parameters(), columns)
         return mean, gaussian_process_std(
             self.cholesky_,
             K,

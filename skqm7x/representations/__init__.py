@@ -2,8 +2,9 @@
 
 Each transformer takes the 2D molecule encoding (``skqm7x.pack_molecules``)
 and returns one row of features per molecule, invariant to translation,
-rotation and the order of the atoms. ``fchl19_environments`` describes each
-atom instead, for the local kernels of ``skqm7x.models``.
+rotation and the order of the atoms. ``fchl19_environments`` and
+``tight_binding_atoms`` describe each atom instead, for the local kernels of
+``skqm7x.models``.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -18,9 +19,14 @@ from skqm7x.representations._fchl19 import (
 from skqm7x.representations._mbtr import ManyBodyTensorTransformer
 from skqm7x.representations._random_coulomb import RandomCoulombExpander
 from skqm7x.representations._scattering import SolidHarmonicScatteringTransformer
-from skqm7x.representations._tight_binding import TightBindingEnergyTransformer
+from skqm7x.representations._tight_binding import (
+    ATOM_QUANTITIES,
+    TightBindingEnergyTransformer,
+    tight_binding_atoms,
+)
 
 __all__ = [
+    "ATOM_QUANTITIES",
     "AtomicEnvironments",
     "BagOfBondsTransformer",
     "CoulombMatrixTransformer",
@@ -30,4 +36,5 @@ __all__ = [
     "TightBindingEnergyTransformer",
     "check_fchl19_parameters",
     "fchl19_environments",
+    "tight_binding_atoms",
 ]

@@ -4,6 +4,7 @@
 
 import hashlib
 import os
+from contextlib import contextmanager
 from functools import lru_cache
 from importlib.metadata import version
 from numbers import Integral, Real
@@ -13,9 +14,15 @@ import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils._param_validation import (
+    HasMethods,
+    Interval,
+    StrOptions,
+    validate_params,
+)
 from sklearn.utils.validation import (
     _check_feature_names_in,
+    check_array,
     check_is_fitted,
     validate_data,
 )
@@ -29,6 +36,7 @@ from skqm7x._molecules import (
 )
 from skqm7x._utils._cache import cache_location, rows_with_progress
 
+_METHODS = {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
 # Molecules per task: a few milliseconds each, so chunks keep the parallel
@@ -110,7 +118,7 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
     """
 
     _parameter_constraints: dict = {
-        "method": [StrOptions({"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"})],
+        "method": [StrOptions(_METHODS)],
         "accuracy": [Interval(Real, 0, None, closed="neither")],
         "max_iterations": [Interval(Integral, 1, None, closed="left")],
         "n_jobs": [Integral, None],
@@ -229,13 +237,17 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         return np.asarray([f"{name}_atomization_energy"], dtype=object)
 
     def _check_elements(self, X):
-        name = type(self).__name__
-        Z, R = check_molecules(X, name)
-        check_atomic_numbers(Z, name, self.method, max_z=_MAX_TIGHT_BINDING_Z)
-        empty = np.flatnonzero(~(Z > 0).any(axis=1))
-        if empty.size:
-            raise ValueError(f"{name}: molecule {empty[0]} has no atoms.")
-        return Z, R
+        return _check_tight_binding_molecules(X, type(self).__name__, self.method)
+
+
+def _check_tight_binding_molecules(X, name, method):
+    """``Z, R`` of molecules tblite can compute, or an error naming ``name``."""
+    Z, R = check_molecules(X, name)
+    check_atomic_numbers(Z, name, method, max_z=_MAX_TIGHT_BINDING_Z)
+    empty = np.flatnonzero(~(Z > 0).any(axis=1))
+    if empty.size:
+        raise ValueError(f"{name}: molecule {empty[0]} has no atoms.")
+    return Z, R
 
 
 def _tblite():
@@ -289,14 +301,28 @@ def _free_atom_energy(z, method, accuracy, max_iterations):
     )
 
 
+@contextmanager
+def _failure_named(caller, method, index):
+    """Turn tblite's failure on molecule ``index`` into a ValueError naming it."""
+    from tblite.exceptions import TBLiteRuntimeError
+
+    try:
+        yield
+    except TBLiteRuntimeError as error:
+        remedy = ""
+        if "not converged" in str(error):
+            remedy = " Raise max_iterations or accuracy."
+        raise ValueError(
+            f"{caller}: {method} failed on molecule {index}: {error}.{remedy}"
+        ) from None
+
+
 def _energies(Z, R, indices, method, accuracy, max_iterations):
     """Atomization energies (eV) of a chunk of molecules.
 
     ``indices`` are the molecules' places in the caller's input, for error
     messages.
     """
-    from tblite.exceptions import TBLiteRuntimeError
-
     energies = np.empty(len(Z))
     # One OpenMP thread: a small molecule gains little from two (2.3 against
     # 2.7 ms on an idle 2-core machine), and with another job on the other
@@ -306,7 +332,7 @@ def _energies(Z, R, indices, method, accuracy, max_iterations):
         for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
             atoms = charges > 0
             numbers = charges[atoms].astype(int)
-            try:
+            with _failure_named("TightBindingEnergyTransformer", method, indices[i]):
                 molecule = _total_energy(
                     numbers,
                     positions[atoms].astype(float),
@@ -318,15 +344,146 @@ def _energies(Z, R, indices, method, accuracy, max_iterations):
                     _free_atom_energy(int(z), method, accuracy, max_iterations)
                     for z in numbers
                 )
-            except TBLiteRuntimeError as error:
-                remedy = (
-                    " Raise max_iterations or accuracy."
-                    if "not converged" in str(error)
-                    else ""
-                )
-                raise ValueError(
-                    f"TightBindingEnergyTransformer: {method} failed on molecule "
-                    f"{indices[i]}: {error}.{remedy}"
-                ) from None
             energies[i] = (molecule - free_atoms) * HARTREE_IN_EV
     return energies
+
+
+ATOM_QUANTITIES = ("charges", "valences", "energies")
+
+
+@validate_params(
+    {
+        "X": ["array-like"],
+        "method": [StrOptions(_METHODS)],
+        "accuracy": [Interval(Real, 0, None, closed="neither")],
+        "max_iterations": [Interval(Integral, 1, None, closed="left")],
+        "n_jobs": [Integral, None],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
+        "verbose": ["verbose"],
+    },
+    prefer_skip_nested_validation=True,
+)
+def tight_binding_atoms(
+    X,
+    method="GFN2-xTB",
+    *,
+    accuracy=1.0,
+    max_iterations=250,
+    n_jobs=None,
+    memory=None,
+    verbose=0,
+):
+    """Partial charge, valence and energy of every atom, by GFN-xTB.
+
+    What a tight-binding calculation knows about the electrons of each atom,
+    from the same single point as :class:`TightBindingEnergyTransformer`'s
+    energy (the molecule neutral, in its lowest spin state), computed by
+    `tblite <https://github.com/tblite/tblite>`_. Each is invariant to
+    translation and rotation and follows its atom under permutation, so it
+    can extend an atom's environment vector.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_molecules, 4 * n_atoms_max)
+        Packed molecules (see :func:`~skqm7x.pack_molecules`).
+    method : {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}, default="GFN2-xTB"
+        The tight-binding parametrization.
+    accuracy : float, default=1.0
+        tblite's numerical accuracy; smaller is tighter.
+    max_iterations : int, default=250
+        Self-consistent-charge iterations allowed per molecule.
+    n_jobs : int, default=None
+        Processes computing molecules in parallel (joblib; ``None`` means 1,
+        ``-1`` all cores).
+    memory : None, str, path or joblib.Memory, default=None
+        Cache, one file per molecule, as in
+        :class:`TightBindingEnergyTransformer`. ``None`` caches nothing.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the molecules.
+
+    Returns
+    -------
+    quantities : ndarray of shape (n_molecules, n_atoms_max, 3)
+        For the atom in each slot of ``X``: its partial charge (tblite's
+        Mulliken charge, in units of e), its valence (the sum of its Wiberg
+        bond orders) and its share of the molecule's energy (hartree), in
+        the order of ``ATOM_QUANTITIES``. Padding slots hold zeros.
+
+    Raises
+    ------
+    ValueError
+        Naming the molecule that is empty, has an element tblite does not
+        cover, or on which the calculation fails.
+
+    Examples
+    --------
+    >>> from skqm7x import pack_molecules
+    >>> from skqm7x.representations import tight_binding_atoms
+    >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
+    >>> tight_binding_atoms(pack_molecules([water]))[0].round(2)  # O, H, H
+    array([[-0.56,  1.84, -4.2 ],
+           [ 0.28,  0.92, -0.44],
+           [ 0.28,  0.92, -0.44]])
+    """
+    X = check_array(X, dtype=np.float64, input_name="X")
+    Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
+    location = cache_location(memory)
+    directory = None
+    if location is not None:
+        # A molecule's rows are as long as the padding: part of the key.
+        key = joblib.hash(
+            (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
+        )
+        directory = Path(location) / "skqm7x-tight-binding-atoms" / key
+
+    def compute(rows, progress):
+        tasks = (
+            delayed(_atom_quantities)(
+                Z[rows[start : start + _CHUNK]],
+                R[rows[start : start + _CHUNK]],
+                rows[start : start + _CHUNK],
+                method,
+                accuracy,
+                max_iterations,
+            )
+            for start in range(0, len(rows), _CHUNK)
+        )
+        chunks = []
+        for chunk in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+            chunks.append(chunk)
+            progress.update(len(chunk))
+        return np.concatenate(chunks)
+
+    return rows_with_progress(
+        compute,
+        len(Z),
+        directory,
+        lambda: _molecule_keys(Z, R),
+        disable=not verbose,
+        unit="mol",
+        desc=f"{method} atoms",
+    )
+
+
+def _atom_quantities(Z, R, indices, method, accuracy, max_iterations):
+    """``tight_binding_atoms`` of a chunk of molecules."""
+    quantities = np.zeros((*Z.shape, len(ATOM_QUANTITIES)))
+    with threadpool_limits(1, user_api="openmp"):
+        for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
+            atoms = charges > 0
+            with _failure_named("tight_binding_atoms", method, indices[i]):
+                result = _single_point(
+                    charges[atoms].astype(int),
+                    positions[atoms].astype(float),
+                    method,
+                    accuracy,
+                    max_iterations,
+                )
+            quantities[i, atoms] = np.column_stack(
+                [
+                    result.get("charges"),
+                    result.get("bond-orders").sum(axis=1),
+                    result.get("energies"),
+                ]
+            )
+    return quantities
