@@ -83,8 +83,11 @@ import skqm7x
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse
 from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS, MBTR_GAMMAS
-from skqm7x.representations import AtomicEnvironments, fchl19_environments
-from skqm7x.representations._tight_binding import _single_point
+from skqm7x.representations import (
+    AtomicEnvironments,
+    fchl19_environments,
+    tight_binding_atoms,
+)
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -113,38 +116,15 @@ def screen(X, y, representation_params=None, n_jobs=None):
 ATOMIC_QUANTITIES = ("charges", "valences", "energies")
 
 
-def atomic_quantities(Z, R, xtb):
-    """GFN2-xTB's charge, valence and energy of each atom of one molecule.
-
-    ``xtb`` is a ``TightBindingEnergyTransformer``: the same settings as the
-    baseline's calculation.
-    """
-    present = Z > 0
-    result = _single_point(
-        Z[present].astype(int),
-        R[present],
-        xtb.method,
-        xtb.accuracy,
-        xtb.max_iterations,
-    )
-    return np.column_stack(
-        [
-            result.get("charges"),
-            result.get("bond-orders").sum(axis=1),
-            result.get("energies"),
-        ]
-    )
-
-
 def tight_binding_quantities(X, n_jobs=None):
-    """``atomic_quantities`` of every atom of ``X``, molecule after molecule."""
-    Z, R = skqm7x.unpack_molecules(X)
-    xtb = skqm7x.TightBindingEnergyTransformer()
-    return np.concatenate(
-        Parallel(n_jobs=n_jobs)(
-            delayed(atomic_quantities)(z, r, xtb) for z, r in zip(Z, R, strict=True)
-        )
-    )
+    """GFN2-xTB's charge, valence and energy of every atom of ``X``.
+
+    One row per atom, molecule after molecule (the order of
+    ``fchl19_environments``), columns in the order of ``ATOMIC_QUANTITIES``;
+    the same settings as the baseline's calculation.
+    """
+    Z, _ = skqm7x.unpack_molecules(X)
+    return tight_binding_atoms(X, ATOMIC_QUANTITIES, n_jobs=n_jobs)[Z > 0]
 
 
 def with_quantities(environments, quantities, weights):

@@ -37,6 +37,7 @@ from skqm7x.representations import (
     TightBindingEnergyTransformer,
     check_fchl19_parameters,
     fchl19_environments,
+    tight_binding_atoms,
 )
 
 __version__ = "0.1.0"
@@ -66,6 +67,7 @@ __all__ = [
     "molecules_like",
     "pack_molecules",
     "read_xyz",
+    "tight_binding_atoms",
     "unpack_molecules",
     "write_submission",
 ]

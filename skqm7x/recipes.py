@@ -76,9 +76,11 @@ SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 # (widths 1, 2, 4 and 8)
 DELTA_GAMMAS = (0.5, 0.125, 0.03125, 0.0078125)
 DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
-# bench_routes.py --fchl19 --atomic charges=3,energies=30 (leave-one-out on
-# the labelled molecules)
+# bench_routes.py --fchl19 --second mbtr --second-atomic charges=3,energies=30
+# (leave-one-out on the labelled molecules)
 TIGHT_BINDING_FEATURES = {"charges": 3.0, "energies": 30.0}
+MOLECULE_GAMMA = MBTR_GAMMAS[1]
+MOLECULE_WEIGHT = 0.1
 # bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
@@ -410,10 +412,18 @@ def _xtb_fchl_krr(random_state, verbose, n_jobs, memory):
 
 
 def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
-    # The kernel also compares the atoms' electrons: their GFN2-xTB charges
-    # and energies, from the calculation that gives the baseline.
+    # The kernel also compares the atoms' electrons (their GFN2-xTB charges
+    # and energies, from the calculation that gives the baseline) and the
+    # molecules as wholes (mbtr-krr's many-body tensors).
     model = _xtb_fchl_krr(random_state, verbose, n_jobs, memory)
-    model.regressor.set_params(tight_binding_features=TIGHT_BINDING_FEATURES)
+    model.regressor.set_params(
+        tight_binding_features=TIGHT_BINDING_FEATURES,
+        molecule_features=ManyBodyTensorTransformer(
+            distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
+        ),
+        molecule_gamma=MOLECULE_GAMMA,
+        molecule_weights=MOLECULE_WEIGHT,
+    )
     return model
 
 
@@ -536,7 +546,8 @@ _MODELS = {
     "xtb-atoms-fchl-krr": (
         _xtb_atoms_fchl_krr,
         "xtb-fchl-krr with each atom's GFN2-xTB partial charge and energy "
-        "appended to its FCHL19 vector, with a std",
+        "appended to its FCHL19 vector, plus a Gaussian kernel on many-body "
+        "tensors; with a std",
         True,
     ),
     "sparse-fchl-krr": (

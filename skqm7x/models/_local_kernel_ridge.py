@@ -8,7 +8,8 @@ from numbers import Integral, Real
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from scipy import linalg, sparse
-from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
+from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
+from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
@@ -26,7 +27,6 @@ from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
 from skqm7x.representations import (
-    ATOM_QUANTITIES,
     AtomicEnvironments,
     check_fchl19_parameters,
     fchl19_environments,
@@ -247,11 +247,12 @@ def tight_binding_weights(estimator):
     """The estimator's ``tight_binding_features`` as sorted ``(name, weight)`` pairs."""
     features = estimator.tight_binding_features or {}
     name = type(estimator).__name__
-    unknown = sorted(set(features) - set(ATOM_QUANTITIES))
+    known = ("charges", "valences", "energies")
+    unknown = sorted(set(features) - set(known))
     if unknown:
         raise ValueError(
             f"{name}: tight_binding_features has unknown quantities {unknown}; "
-            f"choose from {list(ATOM_QUANTITIES)}."
+            f"choose from {list(known)}."
         )
     for quantity, weight in features.items():
         if not (
@@ -344,16 +345,31 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         authors fitted to molecular energies.
     tight_binding_features : dict, default=None
         What a GFN2-xTB calculation knows about each atom's electrons,
-        appended to its FCHL19 vector: names of
-        :data:`~skqm7x.representations.ATOM_QUANTITIES` (``"charges"``,
-        partial charges in e; ``"valences"``, sums of Wiberg bond orders;
-        ``"energies"``, atom-resolved energies in hartree), each mapped to
+        appended to its FCHL19 vector: any of ``"charges"`` (partial charges
+        in e), ``"valences"`` (sums of Wiberg bond orders) and
+        ``"energies"`` (atom-resolved energies in hartree), each mapped to
         the positive weight its column is multiplied by, which sets how far
         apart two atoms that differ in it are for the kernel. Computed by
         :func:`~skqm7x.representations.tight_binding_atoms` (with
         :class:`~skqm7x.representations.TightBindingEnergyTransformer`'s
         defaults), once per molecule and with ``memory``, from the same
         single point as that transformer's energy. ``None`` appends nothing.
+    molecule_features : transformer, default=None
+        A transformer of packed molecules into one vector per molecule (such
+        as :class:`~skqm7x.ManyBodyTensorTransformer`), cloned and fitted in
+        :meth:`fit`. Its Gaussian kernel is added to the local kernel, scaled
+        to the local kernel's mean diagonal on the training molecules and
+        times a weight: two molecules alike as wholes are then alike to the
+        model, whatever their atoms' environments say. ``None`` adds nothing.
+    molecule_gamma : float or "scale", default="scale"
+        Coefficient of that Gaussian kernel; ``"scale"`` is ``1 /
+        (n_features * variance)`` of the training vectors, as in
+        :class:`~sklearn.svm.SVR`.
+    molecule_weights : float or array-like of float, default=(0.1, 1.0)
+        Candidates for the weight of the molecules' kernel, relative to the
+        local kernel, chosen with ``gammas`` and ``alphas`` by leave-one-out
+        (one eigendecomposition per width and weight). Only with
+        ``molecule_features``.
     elements : array-like of int, default=None
         Nuclear charges to represent. ``None`` learns them in :meth:`fit`
         from the training molecules.
@@ -395,7 +411,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     alpha_ : float
         The regularization used.
     loo_rmse_ : ndarray of shape (n_gammas, n_alphas)
-        Leave-one-out RMSE of each candidate pair, in the target's unit.
+        Leave-one-out RMSE of each candidate pair, in the target's unit;
+        with ``molecule_features``, of shape ``(n_gammas,
+        n_molecule_weights, n_alphas)``.
     kernel_ridge_ : KernelRidge
         The fitted mean, on the precomputed training kernel.
     cholesky_ : ndarray of shape (n_samples, n_samples)
@@ -405,6 +423,18 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     X_fit_ : ndarray of shape (n_samples, n_features)
         The training molecules; :meth:`predict` recomputes their
         environments (cheap) instead of storing them (large).
+    molecule_features_ : transformer
+        The fitted clone of ``molecule_features``; only with it, as are the
+        four attributes below.
+    molecule_gamma_ : float
+        The coefficient of the molecules' Gaussian kernel.
+    molecule_weight_ : float
+        The weight chosen for the molecules' kernel.
+    molecule_scale_ : float
+        The mean diagonal of the local kernel chosen, on the training
+        molecules: the molecules' kernel is multiplied by it and the weight.
+    molecule_vectors_fit_ : ndarray of shape (n_samples, n_molecule_features)
+        The training molecules' vectors.
     tight_binding_fit_ : ndarray of shape (n_samples, n_atoms_max, n_quantities) or None
         The weighted ``tight_binding_features`` of the training atoms, one
         column per quantity in alphabetical order, kept so that
@@ -451,6 +481,12 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "alphas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "representation_params": [dict, None],
         "tight_binding_features": [dict, None],
+        "molecule_features": [HasMethods(["fit", "transform"]), None],
+        "molecule_gamma": [
+            Interval(Real, 0, None, closed="neither"),
+            StrOptions({"scale"}),
+        ],
+        "molecule_weights": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "n_jobs": [Integral, None],
@@ -475,6 +511,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         alphas=(1e-8, 1e-6, 1e-4),
         representation_params=None,
         tight_binding_features=None,
+        molecule_features=None,
+        molecule_gamma="scale",
+        molecule_weights=(0.1, 1.0),
         elements=None,
         handle_unknown="error",
         n_jobs=None,
@@ -487,6 +526,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.alphas = alphas
         self.representation_params = representation_params
         self.tight_binding_features = tight_binding_features
+        self.molecule_features = molecule_features
+        self.molecule_gamma = molecule_gamma
+        self.molecule_weights = molecule_weights
         self.elements = elements
         self.handle_unknown = handle_unknown
         self.n_jobs = n_jobs
@@ -503,16 +545,11 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         weights = tight_binding_weights(self)
         if not weights:
             return None
+        names, factors = zip(*weights, strict=True)
         quantities = tight_binding_atoms(
-            X, memory=self.memory, n_jobs=self.n_jobs, verbose=self.verbose
+            X, names, memory=self.memory, n_jobs=self.n_jobs, verbose=self.verbose
         )
-        return np.stack(
-            [
-                weight * quantities[..., ATOM_QUANTITIES.index(name)]
-                for name, weight in weights
-            ],
-            axis=-1,
-        )
+        return quantities * np.asarray(factors)
 
     def _kernels(self, X_left, X_right, gammas, columns_left, columns_right):
         """The kernels between two sets of packed molecules, from the cache."""
@@ -533,7 +570,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
-        """Choose the width and penalty, then fit the mean and its std.
+        """Choose the width, penalty and weights, then fit the mean and its std.
 
         Parameters
         ----------
@@ -560,10 +597,12 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)
         self.tight_binding_fit_ = self._tight_binding_columns(X)
+        molecule_kernel, weights = self._fit_molecule_features(X, y)
         n = len(X)
-        # The kernels, then the eigenvectors, the factor and a copy of one.
+        # The kernels, then the eigenvectors, the factor and a copy of one
+        # (and the molecules' kernel and a sum, with molecule_features).
         check_fits_in_memory(
-            8 * n * n * (gammas.size + 3),
+            8 * n * n * (gammas.size + 3 + 2 * (molecule_kernel is not None)),
             f"LocalKernelRidge.fit on {n} molecules ({gammas.size} kernels of "
             f"{n} x {n})",
             "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
@@ -572,21 +611,76 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         kernels = self._kernels(
             X, X, gammas, self.tight_binding_fit_, self.tight_binding_fit_
         )
-        if gammas.size * alphas.size == 1:  # nothing to choose
-            self.loo_rmse_ = np.full((1, 1), np.nan)
-            best_gamma, best_alpha = 0, 0
+        # The molecules' kernel is 1 on its diagonal: scaled to the local
+        # kernel's mean diagonal, its weight is a share of the prior variance.
+        scales = [float(np.mean(np.diag(K))) for K in kernels]
+
+        def total(k, weight):
+            if molecule_kernel is None:
+                return kernels[k]
+            return kernels[k] + (weight * scales[k]) * molecule_kernel
+
+        if gammas.size * weights.size * alphas.size == 1:  # nothing to choose
+            self.loo_rmse_ = np.full((1,) * (2 + (molecule_kernel is not None)), np.nan)
+            best_gamma, best_weight, best_alpha = 0, 0, 0
         else:
             leave_one_out = as_memory(self.memory).cache(_leave_one_out_rmse)
-            self.loo_rmse_ = np.array([leave_one_out(K, y, alphas) for K in kernels])
-            best_gamma, best_alpha = np.unravel_index(
-                np.argmin(self.loo_rmse_), self.loo_rmse_.shape
+            rmse = np.array(
+                [
+                    [leave_one_out(total(k, weight), y, alphas) for weight in weights]
+                    for k in range(gammas.size)
+                ]
             )
+            best_gamma, best_weight, best_alpha = np.unravel_index(
+                np.argmin(rmse), rmse.shape
+            )
+            self.loo_rmse_ = rmse[:, 0] if molecule_kernel is None else rmse
         self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
+        if molecule_kernel is not None:
+            self.molecule_weight_ = float(weights[best_weight])
+            self.molecule_scale_ = scales[best_gamma]
         self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
-            kernels[best_gamma], y, self.alpha_
+            total(best_gamma, weights[best_weight]), y, self.alpha_
         )
         self.X_fit_ = X
         return self
+
+    def _fit_molecule_features(self, X, y):
+        """Fit ``molecule_features``: its training kernel and weights, or None, [0]."""
+        if self.molecule_features is None:
+            return None, np.zeros(1)
+        weights = kernel_candidates(self, self.molecule_weights, "molecule_weights")
+        self.molecule_features_ = clone(self.molecule_features).fit(X, y)
+        features = self._molecule_vectors(X)
+        self.molecule_gamma_ = (
+            1.0 / (features.shape[1] * features.var())
+            if self.molecule_gamma == "scale"
+            else float(self.molecule_gamma)
+        )
+        self.molecule_vectors_fit_ = features
+        return rbf_kernel(features, gamma=self.molecule_gamma_), weights
+
+    def _molecule_vectors(self, X):
+        """``molecule_features_`` of ``X``, checked to be finite."""
+        features = np.asarray(self.molecule_features_.transform(X), dtype=np.float64)
+        if features.ndim != 2 or not np.all(np.isfinite(features)):
+            raise ValueError(
+                f"{type(self).__name__}: molecule_features must give a finite "
+                f"2D array, got shape {features.shape}"
+                + ("" if features.ndim != 2 else " with NaN or infinity")
+                + "."
+            )
+        return features
+
+    def _molecule_kernel(self, X):
+        """The weighted kernel of molecules between ``X`` and the training set."""
+        if self.molecule_features is None:
+            return 0.0
+        return (self.molecule_weight_ * self.molecule_scale_) * rbf_kernel(
+            self._molecule_vectors(X),
+            self.molecule_vectors_fit_,
+            gamma=self.molecule_gamma_,
+        )
 
     def predict(self, X, return_std=False):
         """Predict the energies, and optionally their standard deviations.
@@ -612,14 +706,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         (K,) = self._kernels(
             X, self.X_fit_, [self.gamma_], columns, self.tight_binding_fit_
         )
+        K = K + self._molecule_kernel(X)
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
         queries = atomic_environments(X, self.elements_, self._parameters(), columns)
+        prior_variance = _self_kernels(queries, [self.gamma_])[0]
+        if self.molecule_features is not None:
+            prior_variance += self.molecule_weight_ * self.molecule_scale_
         return mean, gaussian_process_std(
-            self.cholesky_,
-            K,
-            _self_kernels(queries, [self.gamma_])[0],
-            self.alpha_,
-            self.std_scale_,
+            self.cholesky_, K, prior_variance, self.alpha_, self.std_scale_
         )

@@ -20,13 +20,11 @@ from skqm7x.representations._mbtr import ManyBodyTensorTransformer
 from skqm7x.representations._random_coulomb import RandomCoulombExpander
 from skqm7x.representations._scattering import SolidHarmonicScatteringTransformer
 from skqm7x.representations._tight_binding import (
-    ATOM_QUANTITIES,
     TightBindingEnergyTransformer,
     tight_binding_atoms,
 )
 
 __all__ = [
-    "ATOM_QUANTITIES",
     "AtomicEnvironments",
     "BagOfBondsTransformer",
     "CoulombMatrixTransformer",

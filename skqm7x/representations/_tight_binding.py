@@ -354,6 +354,7 @@ ATOM_QUANTITIES = ("charges", "valences", "energies")
 @validate_params(
     {
         "X": ["array-like"],
+        "quantities": [list, tuple],
         "method": [StrOptions(_METHODS)],
         "accuracy": [Interval(Real, 0, None, closed="neither")],
         "max_iterations": [Interval(Integral, 1, None, closed="left")],
@@ -365,8 +366,9 @@ ATOM_QUANTITIES = ("charges", "valences", "energies")
 )
 def tight_binding_atoms(
     X,
-    method="GFN2-xTB",
+    quantities=ATOM_QUANTITIES,
     *,
+    method="GFN2-xTB",
     accuracy=1.0,
     max_iterations=250,
     n_jobs=None,
@@ -386,6 +388,12 @@ def tight_binding_atoms(
     ----------
     X : array-like of shape (n_molecules, 4 * n_atoms_max)
         Packed molecules (see :func:`~skqm7x.pack_molecules`).
+    quantities : sequence of str, default=("charges", "valences", "energies")
+        What to return of each atom, in this order, any of: ``"charges"``,
+        its partial charge (tblite's Mulliken charge, in units of e);
+        ``"valences"``, the sum of its Wiberg bond orders; ``"energies"``,
+        its share of the molecule's energy (hartree; the shares add up to
+        the total energy).
     method : {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}, default="GFN2-xTB"
         The tight-binding parametrization.
     accuracy : float, default=1.0
@@ -403,28 +411,34 @@ def tight_binding_atoms(
 
     Returns
     -------
-    quantities : ndarray of shape (n_molecules, n_atoms_max, 3)
-        For the atom in each slot of ``X``: its partial charge (tblite's
-        Mulliken charge, in units of e), its valence (the sum of its Wiberg
-        bond orders) and its share of the molecule's energy (hartree), in
-        the order of ``ATOM_QUANTITIES``. Padding slots hold zeros.
+    atoms : ndarray of shape (n_molecules, n_atoms_max, len(quantities))
+        The quantities of the atom in each slot of ``X``; padding slots hold
+        zeros.
 
     Raises
     ------
     ValueError
-        Naming the molecule that is empty, has an element tblite does not
-        cover, or on which the calculation fails.
+        Naming the unknown quantity, or the molecule that is empty, has an
+        element tblite does not cover, or on which the calculation fails.
 
     Examples
     --------
     >>> from skqm7x import pack_molecules
     >>> from skqm7x.representations import tight_binding_atoms
     >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
-    >>> tight_binding_atoms(pack_molecules([water]))[0].round(2)  # O, H, H
-    array([[-0.56,  1.84, -4.2 ],
-           [ 0.28,  0.92, -0.44],
-           [ 0.28,  0.92, -0.44]])
+    >>> atoms = tight_binding_atoms(pack_molecules([water]), ["charges", "valences"])
+    >>> atoms[0].round(2)  # O, H, H
+    array([[-0.56,  1.84],
+           [ 0.28,  0.92],
+           [ 0.28,  0.92]])
     """
+    unknown = [name for name in quantities if name not in ATOM_QUANTITIES]
+    if unknown or not quantities:
+        raise ValueError(
+            f"tight_binding_atoms: quantities must be some of "
+            f"{list(ATOM_QUANTITIES)}, got {list(quantities)!r}."
+        )
+    columns = [ATOM_QUANTITIES.index(name) for name in quantities]
     X = check_array(X, dtype=np.float64, input_name="X")
     Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
     location = cache_location(memory)
@@ -454,7 +468,7 @@ def tight_binding_atoms(
             progress.update(len(chunk))
         return np.concatenate(chunks)
 
-    return rows_with_progress(
+    every_quantity = rows_with_progress(
         compute,
         len(Z),
         directory,
@@ -463,6 +477,7 @@ def tight_binding_atoms(
         unit="mol",
         desc=f"{method} atoms",
     )
+    return every_quantity[..., columns]
 
 
 def _atom_quantities(Z, R, indices, method, accuracy, max_iterations):
@@ -479,10 +494,14 @@ def _atom_quantities(Z, R, indices, method, accuracy, max_iterations):
                     accuracy,
                     max_iterations,
                 )
+            n_atoms = int(atoms.sum())
+            # tblite labels its bond orders (n_atoms, n_atoms, n_spin) but
+            # lays them out spin channel after spin channel.
+            bond_orders = result.get("bond-orders").reshape(-1, n_atoms, n_atoms)
             quantities[i, atoms] = np.column_stack(
                 [
                     result.get("charges"),
-                    result.get("bond-orders").sum(axis=1),
+                    bond_orders.sum(axis=(0, 2)),
                     result.get("energies"),
                 ]
             )

@@ -2,6 +2,7 @@ import pickle
 
 import numpy as np
 import pytest
+from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import GridSearchCV, KFold
 
@@ -355,3 +356,210 @@ def test_a_fit_too_large_for_the_memory_says_so_before_it_starts(
         model_class(gammas=[0.1, 0.01]).fit(X[:50], r[:50])
     monkeypatch.setattr(_memory, "available_memory", lambda: None)  # unknown
     model_class(gammas=[0.1, 0.01]).fit(X[:50], r[:50])
+
+
+ELECTRONS = {"charges": 3.0, "energies": 30.0}
+
+
+def test_tight_binding_features_extend_each_atoms_vector(molecules):
+    from skqm7x.representations import tight_binding_atoms
+
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS
+    ).fit(X[:40], r[:40])
+    quantities = tight_binding_atoms(X[:40])
+    np.testing.assert_allclose(
+        model.tight_binding_fit_, quantities[..., [0, 2]] * [3.0, 30.0]
+    )
+    # The kernel is the local kernel of the extended vectors.
+    Z, _ = unpack_molecules(X[:40])
+    environments = fchl19_environments(X[:40], model.elements_)
+    kept = quantities[np.isin(Z, model.elements_)]
+    environments.vectors = np.hstack(
+        [environments.vectors, 3.0 * kept[:, [0]], 30.0 * kept[:, [2]]]
+    )
+    (K,) = local_kernels(environments, environments, [1 / 32])
+    fitted = model.kernel_ridge_.predict(K)
+    np.testing.assert_allclose(model.predict(X[:40]), fitted, rtol=1e-10, atol=1e-10)
+    plain = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:40], r[:40])
+    assert plain.tight_binding_fit_ is None
+    assert not np.allclose(plain.predict(X[40:50]), model.predict(X[40:50]))
+
+
+def test_tight_binding_features_keep_the_model_invariant(molecules):
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS
+    ).fit(X[:60], r[:60])
+    assert_invariant(model.predict, X[60:75], seeds=(1,), atol=1e-8)
+    mean, std = model.predict(X[60:75], return_std=True)
+    np.testing.assert_array_equal(mean, model.predict(X[60:75]))
+    assert np.all(std > 0)
+
+
+def test_tight_binding_features_with_an_unknown_element(molecules):
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32,
+        alphas=1e-6,
+        tight_binding_features={"valences": 1.0},
+        handle_unknown="ignore",
+    ).fit(X[:40], r[:40])
+    Z, R = unpack_molecules(X[:1])
+    z, p = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
+    with_fluorine = pack_molecules(
+        [(np.append(z, 9), np.vstack([p, p[0] + [0, 0, 3.0]]))],
+        n_atoms_max=X.shape[1] // 4,
+    )
+    # The fluorine atom is left out of the kernel but not of the calculation.
+    assert np.isfinite(model.predict(with_fluorine, return_std=True)).all()
+
+
+@pytest.mark.parametrize(
+    "features, message",
+    [
+        ({"dipoles": 1.0}, r"unknown quantities \['dipoles'\]; choose from"),
+        ({"charges": 0.0}, "weight of 'charges' in tight_binding_features must be"),
+        ({"energies": float("inf")}, "weight of 'energies' in"),
+        ({"charges": "3"}, "weight of 'charges' in"),
+    ],
+)
+def test_bad_tight_binding_features_are_named(molecules, features, message):
+    X, r = molecules
+    with pytest.raises(ValueError, match=message):
+        LocalKernelRidge(tight_binding_features=features).fit(X[:10], r[:10])
+
+
+def test_tight_binding_features_are_cached_with_the_kernels(
+    molecules, tmp_path, monkeypatch
+):
+    from skqm7x.representations import _tight_binding
+
+    X, r = molecules
+    computed = []
+    original = _tight_binding._atom_quantities
+
+    def counted(Z, *args):
+        computed.append(len(Z))
+        return original(Z, *args)
+
+    monkeypatch.setattr(_tight_binding, "_atom_quantities", counted)
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS, memory=tmp_path
+    )
+    first = model.fit(X[:30], r[:30]).predict(X[30:40])
+    # The training molecules' quantities are kept by the fit, not recomputed.
+    assert sum(computed) == 30 + 10
+    second = clone(model).fit(X[:30], r[:30]).predict(X[30:40])
+    assert sum(computed) == 30 + 10
+    np.testing.assert_array_equal(first, second)
+    # Other weights: the same quantities from the cache, another kernel.
+    other = clone(model).set_params(tight_binding_features={"charges": 1.0})
+    assert not np.allclose(other.fit(X[:30], r[:30]).predict(X[30:40]), first)
+    assert sum(computed) == 30 + 10
+
+
+def test_sklearn_contract_with_tight_binding_features(molecules):
+    X, r = molecules
+    X, r = X[:40], r[:40]
+    model = LocalKernelRidge(
+        gammas=[0.125, 0.03125], alphas=1e-6, tight_binding_features=ELECTRONS
+    )
+    params = model.get_params()
+    assert model.fit(X, r) is model
+    assert model.get_params() == params
+    full = model.predict(X)
+    np.testing.assert_allclose(model.predict(X[7:13]), full[7:13], rtol=1e-10)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), full)
+
+
+def test_molecule_features_add_a_kernel_of_whole_molecules(molecules):
+    from sklearn.metrics.pairwise import rbf_kernel
+
+    from skqm7x import ManyBodyTensorTransformer
+
+    X, r = molecules
+    mbtr = ManyBodyTensorTransformer(handle_unknown="ignore")
+    model = LocalKernelRidge(
+        gammas=[0.125, 1 / 32],
+        alphas=[1e-6, 1e-4],
+        molecule_features=mbtr,
+        molecule_weights=[0.1, 1.0, 10.0],
+    ).fit(X[:60], r[:60])
+    assert model.loo_rmse_.shape == (2, 3, 2)
+    assert model.molecule_features_ is not mbtr
+    assert not hasattr(mbtr, "scales_")  # the parameter is cloned, not fitted
+    features = model.molecule_features_.transform(X[:60])
+    assert model.molecule_gamma_ == pytest.approx(
+        1 / (features.shape[1] * features.var())
+    )
+    # The kernel is the local one plus the scaled and weighted Gaussian one.
+    plain = LocalKernelRidge(gammas=model.gamma_, alphas=model.alpha_).fit(
+        X[:60], r[:60]
+    )
+    (K,) = plain._kernels(X[:60], X[:60], [model.gamma_], None, None)
+    assert model.molecule_scale_ == pytest.approx(np.mean(np.diag(K)))
+    K += (
+        model.molecule_weight_
+        * model.molecule_scale_
+        * rbf_kernel(features, gamma=model.molecule_gamma_)
+    )
+    np.testing.assert_allclose(
+        model.predict(X[:60]), model.kernel_ridge_.predict(K), rtol=1e-9, atol=1e-9
+    )
+    # The weight chosen is the one of the lowest leave-one-out error.
+    best = np.unravel_index(np.argmin(model.loo_rmse_), model.loo_rmse_.shape)
+    assert model.molecule_weight_ == [0.1, 1.0, 10.0][best[1]]
+    # The prior variance grows by the added kernel's diagonal.
+    mean, std = model.predict(X[60:70], return_std=True)
+    np.testing.assert_array_equal(mean, model.predict(X[60:70]))
+    assert np.all(std > 0)
+    assert_invariant(model.predict, X[60:75], seeds=(1,), atol=1e-8)
+
+
+def test_molecule_features_with_one_candidate_choose_nothing(molecules):
+    from skqm7x import ManyBodyTensorTransformer
+
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32,
+        alphas=1e-6,
+        molecule_features=ManyBodyTensorTransformer(),
+        molecule_gamma=0.01,
+        molecule_weights=0.3,
+    ).fit(X[:40], r[:40])
+    assert np.isnan(model.loo_rmse_).all() and model.loo_rmse_.shape == (1, 1, 1)
+    assert (model.molecule_gamma_, model.molecule_weight_) == (0.01, 0.3)
+    restored = pickle.loads(pickle.dumps(model))
+    np.testing.assert_array_equal(restored.predict(X[40:50]), model.predict(X[40:50]))
+
+
+class _NotFinite(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.full((len(X), 2), np.nan)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"molecule_weights": [0.1, -1.0]}, "molecule_weights must be positive"),
+        ({"molecule_gamma": "auto"}, "'molecule_gamma' parameter of LocalKernelRidge"),
+        (
+            {"molecule_features": "mbtr"},
+            "'molecule_features' parameter of LocalKernelRidge",
+        ),
+        (
+            {"molecule_features": _NotFinite()},
+            "molecule_features must give a finite 2D array, got shape",
+        ),
+    ],
+)
+def test_bad_molecule_features_are_named(molecules, params, message):
+    X, r = molecules
+    params.setdefault("molecule_features", _NotFinite())
+    with pytest.raises(ValueError, match=message):
+        LocalKernelRidge(**params).fit(X[:10], r[:10])

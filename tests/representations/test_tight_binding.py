@@ -236,3 +236,128 @@ def test_a_failure_behind_cached_molecules_names_its_own_place(
     monkeypatch.setattr(_tight_binding, "_total_energy", failing)
     with pytest.raises(ValueError, match="failed on molecule 2: SCF not converged"):
         xtb.transform(X[:4])
+
+
+def test_atoms_share_out_the_molecule(X):
+    from skqm7x.representations import tight_binding_atoms
+    from skqm7x.representations._tight_binding import _total_energy
+
+    quantities = tight_binding_atoms(X[:4])
+    assert quantities.shape == (4, X.shape[1] // 4, 3)
+    np.testing.assert_array_equal(
+        tight_binding_atoms(X[:4], ["energies", "charges"]), quantities[..., [2, 0]]
+    )
+    charges, valences, energies = np.moveaxis(quantities, -1, 0)
+    Z, R = unpack_molecules(X[:4])
+    np.testing.assert_array_equal(quantities[Z == 0], 0.0)
+    for z, r, charge, valence, energy in zip(
+        Z, R, charges, valences, energies, strict=True
+    ):
+        atoms = z > 0
+        total = _total_energy(z[atoms].astype(int), r[atoms], "GFN2-xTB", 1.0, 250)
+        # Neutral molecules: the partial charges cancel, the atoms' energies
+        # add up to the molecule's.
+        assert abs(charge.sum()) < 1e-10
+        np.testing.assert_allclose(energy.sum(), total, rtol=1e-12)
+        # Hydrogen makes one bond, carbon about four.
+        np.testing.assert_allclose(valence[z == 1], 1.0, atol=0.15)
+        np.testing.assert_allclose(valence[z == 6], 4.0, atol=0.5)
+
+
+def test_atom_quantities_follow_their_atoms(X):
+    from skqm7x.representations import tight_binding_atoms
+
+    def per_slot(X):
+        return tight_binding_atoms(X).reshape(len(X), -1)
+
+    def per_molecule(X):
+        # Sorted within each molecule: the order of the atoms drops out.
+        return np.sort(tight_binding_atoms(X), axis=1).reshape(len(X), -1)
+
+    assert_invariant(per_slot, X[:6], motions=("translation", "rotation"), atol=1e-6)
+    assert_invariant(per_molecule, X[:6], atol=1e-6)
+
+
+def test_atoms_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
+    from skqm7x.representations import _tight_binding, tight_binding_atoms
+
+    computed = []
+    original = _tight_binding._atom_quantities
+
+    def counted(Z, *args):
+        computed.append(len(Z))
+        return original(Z, *args)
+
+    monkeypatch.setattr(_tight_binding, "_atom_quantities", counted)
+    uncached = tight_binding_atoms(X[:6])
+    first = tight_binding_atoms(X[:4], memory=tmp_path)
+    second = tight_binding_atoms(X[2:6], memory=str(tmp_path))
+    assert sum(computed) == 6 + 4 + 2
+    np.testing.assert_array_equal(first, uncached[:4])
+    np.testing.assert_array_equal(second, uncached[2:6])
+    # A molecule's rows are as long as the padding: another width is computed.
+    padded = tight_binding_atoms(np.hstack([X[:2], np.zeros((2, 8))]), memory=tmp_path)
+    assert sum(computed) == 6 + 4 + 2 + 2
+    np.testing.assert_array_equal(padded[:, : X.shape[1] // 4], uncached[:2])
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"method": "GFN3-xTB"}, "'method' parameter of tight_binding_atoms"),
+        ({"quantities": ["dipoles"]}, r"quantities must be some of \['charges',"),
+        ({"quantities": []}, "quantities must be some of"),
+        ({"quantities": "charges"}, "'quantities' parameter of tight_binding_atoms"),
+        ({"accuracy": 0.0}, "'accuracy' parameter of tight_binding_atoms"),
+        ({"max_iterations": 0}, "'max_iterations' parameter of tight_binding_atoms"),
+    ],
+)
+def test_atoms_bad_parameters_are_named(X, params, message):
+    from skqm7x.representations import tight_binding_atoms
+
+    with pytest.raises(ValueError, match=message):
+        tight_binding_atoms(X[:2], **params)
+
+
+def test_atoms_bad_molecules_are_named(water, monkeypatch):
+    from tblite.exceptions import TBLiteRuntimeError
+
+    from skqm7x.representations import _tight_binding, tight_binding_atoms
+
+    heavy = water.copy()
+    heavy[0, 0] = 92
+    with pytest.raises(ValueError, match="tight_binding_atoms: molecule 0 has a"):
+        tight_binding_atoms(heavy)
+    with pytest.raises(ValueError, match="tight_binding_atoms: molecule 0 has no"):
+        tight_binding_atoms(np.zeros_like(water))
+
+    original, calls = _tight_binding._single_point, []
+
+    def second_fails(*args):
+        calls.append(1)
+        if len(calls) == 2:
+            raise TBLiteRuntimeError("SCF not converged")
+        return original(*args)
+
+    monkeypatch.setattr(_tight_binding, "_single_point", second_fails)
+    with pytest.raises(
+        ValueError, match="molecule 1: SCF not converged. Raise max_iterations"
+    ):
+        tight_binding_atoms(np.vstack([water, water]))
+
+
+def test_atoms_of_a_radical():
+    from skqm7x.representations import tight_binding_atoms
+
+    methyl = pack_molecules(
+        [
+            (
+                ["C", "H", "H", "H"],
+                [[0, 0, 0], [1.08, 0, 0], [-0.54, 0.935, 0], [-0.54, -0.935, 0]],
+            )
+        ]
+    )
+    charges, valences, _ = tight_binding_atoms(methyl)[0].T
+    # Three C-H bonds, whatever the spin channels tblite reports.
+    np.testing.assert_allclose(valences, [3.0, 1.0, 1.0, 1.0], atol=0.05)
+    assert abs(charges.sum()) < 1e-10
