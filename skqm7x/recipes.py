@@ -85,7 +85,7 @@ MOLECULE_WEIGHT = 0.1
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
 # bench_models.py: the lowest 5-fold CV RMSE of its table
-BEST = "xtb-fchl-krr"
+BEST = "xtb-atoms-fchl-krr"
 
 
 def make_scattering_ridge(
@@ -615,7 +615,7 @@ def available_models(with_std=False):
      'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-fchl-krr',
      'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
-    'alias of the best measured pipeline, now xtb-fchl-krr'
+    'alias of the best measured pipeline, now xtb-atoms-fchl-krr'
     """
     return {
         name: description
@@ -647,8 +647,9 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
         Where the model caches what it computes from molecules (a folder, or
         a ``joblib.Memory``), so that a later fit or prediction on the same
         molecules, in this run or the next, reads it back: the GFN2-xTB
-        energies and the scattering features per molecule, the FCHL19
-        kernels per set of molecules, and the fitted transformers of the
+        energies and atom quantities and the scattering features per
+        molecule, the FCHL19 kernels per set of molecules, and the fitted
+        transformers of the
         other pipelines (as ``Pipeline(memory=...)``). ``None`` keeps nothing
         after the model is gone; the models whose searches transform the same
         folds for every candidate (scattering, many-body tensor) then cache

@@ -363,8 +363,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         model, whatever their atoms' environments say. ``None`` adds nothing.
     molecule_gamma : float or "scale", default="scale"
         Coefficient of that Gaussian kernel; ``"scale"`` is ``1 /
-        (n_features * variance)`` of the training vectors, as in
-        :class:`~sklearn.svm.SVR`.
+        (n_features * variance)`` of the training vectors (1 if they are all
+        alike), as in :class:`~sklearn.svm.SVR`.
     molecule_weights : float or array-like of float, default=(0.1, 1.0)
         Candidates for the weight of the molecules' kernel, relative to the
         local kernel, chosen with ``gammas`` and ``alphas`` by leave-one-out
@@ -423,9 +423,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     X_fit_ : ndarray of shape (n_samples, n_features)
         The training molecules; :meth:`predict` recomputes their
         environments (cheap) instead of storing them (large).
-    molecule_features_ : transformer
-        The fitted clone of ``molecule_features``; only with it, as are the
-        four attributes below.
+    molecule_features_ : transformer or None
+        The fitted clone of ``molecule_features``, or None without it (and
+        then none of the four attributes below).
     molecule_gamma_ : float
         The coefficient of the molecules' Gaussian kernel.
     molecule_weight_ : float
@@ -648,15 +648,18 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _fit_molecule_features(self, X, y):
         """Fit ``molecule_features``: its training kernel and weights, or None, [0]."""
         if self.molecule_features is None:
+            self.molecule_features_ = None
             return None, np.zeros(1)
         weights = kernel_candidates(self, self.molecule_weights, "molecule_weights")
         self.molecule_features_ = clone(self.molecule_features).fit(X, y)
         features = self._molecule_vectors(X)
-        self.molecule_gamma_ = (
-            1.0 / (features.shape[1] * features.var())
-            if self.molecule_gamma == "scale"
-            else float(self.molecule_gamma)
-        )
+        if self.molecule_gamma != "scale":
+            self.molecule_gamma_ = float(self.molecule_gamma)
+        else:  # as SVR's gamma="scale", 1 for vectors that are all alike
+            variance = features.var()
+            self.molecule_gamma_ = (
+                1.0 / (features.shape[1] * variance) if variance > 0 else 1.0
+            )
         self.molecule_vectors_fit_ = features
         return rbf_kernel(features, gamma=self.molecule_gamma_), weights
 
@@ -674,7 +677,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
 
     def _molecule_kernel(self, X):
         """The weighted kernel of molecules between ``X`` and the training set."""
-        if self.molecule_features is None:
+        if self.molecule_features_ is None:
             return 0.0
         return (self.molecule_weight_ * self.molecule_scale_) * rbf_kernel(
             self._molecule_vectors(X),
@@ -712,7 +715,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             return mean
         queries = atomic_environments(X, self.elements_, self._parameters(), columns)
         prior_variance = _self_kernels(queries, [self.gamma_])[0]
-        if self.molecule_features is not None:
+        if self.molecule_features_ is not None:
             prior_variance += self.molecule_weight_ * self.molecule_scale_
         return mean, gaussian_process_std(
             self.cholesky_, K, prior_variance, self.alpha_, self.std_scale_

@@ -563,3 +563,34 @@ def test_bad_molecule_features_are_named(molecules, params, message):
     params.setdefault("molecule_features", _NotFinite())
     with pytest.raises(ValueError, match=message):
         LocalKernelRidge(**params).fit(X[:10], r[:10])
+
+
+def test_refit_without_molecule_features_forgets_them(molecules):
+    from skqm7x import ManyBodyTensorTransformer
+
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, molecule_features=ManyBodyTensorTransformer()
+    ).fit(X[:30], r[:30])
+    model.set_params(molecule_features=None).fit(X[:30], r[:30])
+    assert model.molecule_features_ is None
+    assert model.loo_rmse_.ndim == 2
+    plain = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:30], r[:30])
+    np.testing.assert_array_equal(model.predict(X[30:35]), plain.predict(X[30:35]))
+
+
+class _Constant(TransformerMixin, BaseEstimator):
+    def fit(self, X, y=None):
+        return self
+
+    def transform(self, X):
+        return np.ones((len(X), 3))
+
+
+def test_molecule_gamma_scale_of_vectors_all_alike(molecules):
+    X, r = molecules
+    model = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, molecule_features=_Constant()
+    ).fit(X[:20], r[:20])
+    assert model.molecule_gamma_ == 1.0
+    assert np.isfinite(model.predict(X[20:25])).all()
