@@ -417,7 +417,7 @@ def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
     # molecules as wholes (mbtr-krr's many-body tensors).
     model = _xtb_fchl_krr(random_state, verbose, n_jobs, memory)
     model.regressor.set_params(
-        tight_binding_features=TIGHT_BINDING_FEATURES,
+        tight_binding_features=dict(TIGHT_BINDING_FEATURES),
         molecule_features=ManyBodyTensorTransformer(
             distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
         ),
