@@ -649,12 +649,12 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
         molecules, in this run or the next, reads it back: the GFN2-xTB
         energies and atom quantities and the scattering features per
         molecule, the FCHL19 kernels per set of molecules, and the fitted
-        transformers of the
-        other pipelines (as ``Pipeline(memory=...)``). ``None`` keeps nothing
-        after the model is gone; the models whose searches transform the same
-        folds for every candidate (scattering, many-body tensor) then cache
-        them in a temporary folder removed with the model. ``"reference"``
-        has nothing to cache and refuses a ``memory``.
+        transformers of the other pipelines (as ``Pipeline(memory=...)``).
+        ``None`` keeps nothing after the model is gone; the models whose
+        searches transform the same folds for every candidate (scattering,
+        many-body tensor) then cache them in a temporary folder removed with
+        the model. ``"reference"`` has nothing to cache and refuses a
+        ``memory``.
 
     Returns
     -------
