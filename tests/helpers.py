@@ -134,3 +134,20 @@ def local_dask_cluster(n_workers=2):
         parallel_config(backend="dask"),
     ):
         yield client
+
+
+def molecules_computed(monkeypatch, module, name):
+    """Count the molecules ``module.name(Z, ...)`` is called on.
+
+    Wraps the function (a per-chunk worker such as the tight-binding ones)
+    for the test's duration; returns the list of each call's ``len(Z)``.
+    """
+    computed = []
+    original = getattr(module, name)
+
+    def counted(Z, *args):
+        computed.append(len(Z))
+        return original(Z, *args)
+
+    monkeypatch.setattr(module, name, counted)
+    return computed

@@ -179,44 +179,26 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z, R = self._check_elements(X)
-        energies = rows_with_progress(
-            lambda rows, progress: self._compute(Z[rows], R[rows], rows, progress),
-            len(Z),
-            self._cache_directory(),
-            lambda: _molecule_keys(Z, R),
-            disable=not self.verbose,
-            unit="mol",
+        energies = _per_molecule(
+            _energies,
+            Z,
+            R,
+            (self.method, self.accuracy, self.max_iterations),
+            directory=_cache_directory(
+                self.memory,
+                "skqm7x-tight-binding",
+                (
+                    self.method,
+                    float(self.accuracy),
+                    int(self.max_iterations),
+                    _tblite(),
+                ),
+            ),
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
             desc=self.method,
         )
         return energies[:, None]
-
-    def _compute(self, Z, R, indices, progress):
-        tasks = (
-            delayed(_energies)(
-                Z[start : start + _CHUNK],
-                R[start : start + _CHUNK],
-                indices[start : start + _CHUNK],
-                self.method,
-                self.accuracy,
-                self.max_iterations,
-            )
-            for start in range(0, len(Z), _CHUNK)
-        )
-        energies = []
-        for chunk in Parallel(n_jobs=self.n_jobs, return_as="generator")(tasks):
-            energies.append(chunk)
-            progress.update(len(chunk))
-        return np.concatenate(energies)
-
-    def _cache_directory(self):
-        """Where this transformer's per-molecule energies live, or None."""
-        location = cache_location(self.memory)
-        if location is None:
-            return None
-        key = joblib.hash(
-            (self.method, float(self.accuracy), int(self.max_iterations), _tblite())
-        )
-        return Path(location) / "skqm7x-tight-binding" / key
 
     def get_feature_names_out(self, input_features=None):
         """Name of the output column, after the method.
@@ -248,6 +230,47 @@ def _check_tight_binding_molecules(X, name, method):
     if empty.size:
         raise ValueError(f"{name}: molecule {empty[0]} has no atoms.")
     return Z, R
+
+
+def _per_molecule(compute, Z, R, settings, *, directory, n_jobs, verbose, desc):
+    """``compute(Z, R, indices, *settings)`` for every molecule.
+
+    In chunks of ``_CHUNK`` molecules over ``n_jobs`` processes, each
+    molecule cached in ``directory`` (None: nothing cached), with a progress
+    bar over the molecules computed. ``indices`` are the molecules' places in
+    ``Z``, for error messages.
+    """
+
+    def in_chunks(rows, progress):
+        tasks = (
+            delayed(compute)(Z[chunk], R[chunk], chunk, *settings)
+            for chunk in (
+                rows[start : start + _CHUNK] for start in range(0, len(rows), _CHUNK)
+            )
+        )
+        results = []
+        for result in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
+            results.append(result)
+            progress.update(len(result))
+        return np.concatenate(results)
+
+    return rows_with_progress(
+        in_chunks,
+        len(Z),
+        directory,
+        lambda: _molecule_keys(Z, R),
+        disable=not verbose,
+        unit="mol",
+        desc=desc,
+    )
+
+
+def _cache_directory(memory, folder, key):
+    """The folder of ``memory`` for the results under ``key``, or None."""
+    location = cache_location(memory)
+    if location is None:
+        return None
+    return Path(location) / folder / joblib.hash(key)
 
 
 def _tblite():
@@ -441,40 +464,16 @@ def tight_binding_atoms(
     columns = [ATOM_QUANTITIES.index(name) for name in quantities]
     X = check_array(X, dtype=np.float64, input_name="X")
     Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
-    location = cache_location(memory)
-    directory = None
-    if location is not None:
-        # A molecule's rows are as long as the padding: part of the key.
-        key = joblib.hash(
-            (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
-        )
-        directory = Path(location) / "skqm7x-tight-binding-atoms" / key
-
-    def compute(rows, progress):
-        tasks = (
-            delayed(_atom_quantities)(
-                Z[rows[start : start + _CHUNK]],
-                R[rows[start : start + _CHUNK]],
-                rows[start : start + _CHUNK],
-                method,
-                accuracy,
-                max_iterations,
-            )
-            for start in range(0, len(rows), _CHUNK)
-        )
-        chunks = []
-        for chunk in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
-            chunks.append(chunk)
-            progress.update(len(chunk))
-        return np.concatenate(chunks)
-
-    every_quantity = rows_with_progress(
-        compute,
-        len(Z),
-        directory,
-        lambda: _molecule_keys(Z, R),
-        disable=not verbose,
-        unit="mol",
+    # A molecule's rows are as long as the padding: part of the key.
+    key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
+    every_quantity = _per_molecule(
+        _atom_quantities,
+        Z,
+        R,
+        (method, accuracy, max_iterations),
+        directory=_cache_directory(memory, "skqm7x-tight-binding-atoms", key),
+        n_jobs=n_jobs,
+        verbose=verbose,
         desc=f"{method} atoms",
     )
     return every_quantity[..., columns]

@@ -16,7 +16,11 @@ from skqm7x import (
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _self_kernels
 from skqm7x.representations import fchl19_environments
-from tests.helpers import assert_invariant, assert_search_chose_its_best
+from tests.helpers import (
+    assert_invariant,
+    assert_search_chose_its_best,
+    molecules_computed,
+)
 
 qmllib_kernels = pytest.importorskip("qmllib.kernels")
 
@@ -437,14 +441,7 @@ def test_tight_binding_features_are_cached_with_the_kernels(
     from skqm7x.representations import _tight_binding
 
     X, r = molecules
-    computed = []
-    original = _tight_binding._atom_quantities
-
-    def counted(Z, *args):
-        computed.append(len(Z))
-        return original(Z, *args)
-
-    monkeypatch.setattr(_tight_binding, "_atom_quantities", counted)
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
     model = LocalKernelRidge(
         gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS, memory=tmp_path
     )

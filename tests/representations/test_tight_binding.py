@@ -9,7 +9,7 @@ from skqm7x import (
     pack_molecules,
     unpack_molecules,
 )
-from tests.helpers import assert_invariant
+from tests.helpers import assert_invariant, molecules_computed
 
 
 @pytest.fixture(scope="module")
@@ -196,14 +196,7 @@ def test_xtb_coulomb_mlp_is_the_coulomb_mlp_on_a_baseline(qm7x_train):
 def test_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
     from skqm7x.representations import _tight_binding
 
-    computed = []
-    original = _tight_binding._energies
-
-    def counted(Z, *args):
-        computed.append(len(Z))
-        return original(Z, *args)
-
-    monkeypatch.setattr(_tight_binding, "_energies", counted)
+    computed = molecules_computed(monkeypatch, _tight_binding, "_energies")
     uncached = TightBindingEnergyTransformer().fit_transform(X[:8])
     xtb = TightBindingEnergyTransformer(memory=tmp_path).fit(X)
     first = xtb.transform(X[:6])
@@ -281,14 +274,7 @@ def test_atom_quantities_follow_their_atoms(X):
 def test_atoms_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
     from skqm7x.representations import _tight_binding, tight_binding_atoms
 
-    computed = []
-    original = _tight_binding._atom_quantities
-
-    def counted(Z, *args):
-        computed.append(len(Z))
-        return original(Z, *args)
-
-    monkeypatch.setattr(_tight_binding, "_atom_quantities", counted)
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
     uncached = tight_binding_atoms(X[:6])
     first = tight_binding_atoms(X[:4], memory=tmp_path)
     second = tight_binding_atoms(X[2:6], memory=str(tmp_path))
@@ -299,6 +285,16 @@ def test_atoms_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
     padded = tight_binding_atoms(np.hstack([X[:2], np.zeros((2, 8))]), memory=tmp_path)
     assert sum(computed) == 6 + 4 + 2 + 2
     np.testing.assert_array_equal(padded[:, : X.shape[1] // 4], uncached[:2])
+
+
+def test_atoms_in_parallel_with_a_progress_bar(X, capsys):
+    from skqm7x.representations import tight_binding_atoms
+
+    serial = tight_binding_atoms(X[:6])
+    assert "GFN2-xTB atoms" not in capsys.readouterr().err
+    parallel = tight_binding_atoms(X[:6], n_jobs=2, verbose=1)
+    assert "GFN2-xTB atoms" in capsys.readouterr().err
+    np.testing.assert_array_equal(parallel, serial)
 
 
 @pytest.mark.parametrize(
