@@ -1,11 +1,11 @@
 """What ``--cache-dir`` saves: the same command twice, the second from the cache.
 
 Runs ``skqm7x submit`` (fit on every labelled molecule, predict the test
-molecules) twice with one fresh cache folder, each run a separate process
-as a user would start it, and prints the wall time and peak memory (the
-largest resident set of the process) of each, the size of the cache after
-it, and whether the two submissions are identical. The first run is the
-main job as a user first meets it. With
+molecules) three times, each run a separate process as a user would start
+it: without ``--cache-dir`` (the README's main job), then twice with one
+fresh cache folder. It prints the wall time and peak memory (the largest
+resident set of the process) of each, the size of the cache after it, and
+whether the three submissions are identical. With
 ``--cv K`` the command is ``skqm7x cv MODEL --folds K`` instead (every fold's
 fit and prediction; ``--n-molecules`` keeps the first N labelled molecules).
 
@@ -66,8 +66,9 @@ def main():
         ):
             if value is not None:
                 command += [option, str(value)]
-        command += ["--quiet", "--cache-dir", str(folder / "cache")]
-        print("command: skqm7x " + " ".join(command[3:-1]) + " CACHE_DIR")
+        command += ["--quiet"]
+        cached = ["--cache-dir", str(folder / "cache")]
+        print("command: skqm7x " + " ".join(command[3:]) + " [--cache-dir CACHE_DIR]")
         print(describe_machine(f"skqm7x {skqm7x.__version__}"))
         table = Table(
             [
@@ -78,14 +79,19 @@ def main():
             ]
         )
         outputs = []
-        for run in ("first (empty)", "second (cached)"):
+        for run, cache in (
+            ("no cache", []),
+            ("first (empty)", cached),
+            ("second (cached)", cached),
+        ):
             out = folder / f"submission-{len(outputs)}.csv"
             extra = ["--out", str(out)] if args.cv is None else []
-            seconds, peak = _run(command + extra)
-            table.row(run, seconds, peak, _size(folder / "cache") / 2**20)
+            seconds, peak = _run(command + cache + extra)
+            size = _size(folder / "cache") / 2**20 if cache else 0.0
+            table.row(run, seconds, peak, size)
             outputs.append(out)
         if args.cv is None:
-            same = outputs[0].read_bytes() == outputs[1].read_bytes()
+            same = len({out.read_bytes() for out in outputs}) == 1
             print(f"identical submissions: {'yes' if same else 'NO'}")
 
 

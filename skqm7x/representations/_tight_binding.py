@@ -42,6 +42,8 @@ _MAX_TIGHT_BINDING_Z = 86
 # Molecules per task: a few milliseconds each, so chunks keep the parallel
 # overhead small and the progress bar moving.
 _CHUNK = 64
+# What a single point gives of each atom: the columns of every cached row.
+ATOM_QUANTITIES = ("charges", "valences", "energies")
 
 
 class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
@@ -76,12 +78,15 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         Processes computing molecules in parallel (joblib; ``None`` means 1,
         ``-1`` all cores). Each runs tblite on one OpenMP thread.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of the energies (a folder, or a ``joblib.Memory``), one file
-        per molecule, keyed by the method, its settings, the tblite version
-        and the molecule itself: any later call reuses the molecules it has
-        seen, whatever the other molecules, so the folds of a
-        cross-validation and a second run of a workflow compute each
-        molecule once. ``None`` caches nothing.
+        Cache of the calculations (a folder, or a ``joblib.Memory``), one
+        file per molecule, keyed by the method, its settings, the tblite
+        version, the molecule itself and the padding width of ``X``: any
+        later call reuses the molecules it has seen, whatever the other
+        molecules, so the folds of a cross-validation and a second run of a
+        workflow compute each molecule once. The files hold what
+        :func:`tight_binding_atoms` returns, whose atoms' energies add up to
+        the molecule's: with the same ``memory`` and settings, either reads
+        what the other computed. ``None`` caches nothing.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the molecules.
 
@@ -179,25 +184,22 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
         Z, R = self._check_elements(X)
-        energies = _per_molecule(
-            _energies,
+        atoms = _atom_table(
             Z,
             R,
-            (self.method, self.accuracy, self.max_iterations),
-            directory=_cache_directory(
-                self.memory,
-                "skqm7x-tight-binding",
-                (
-                    self.method,
-                    float(self.accuracy),
-                    int(self.max_iterations),
-                    _tblite(),
-                ),
-            ),
+            type(self).__name__,
+            method=self.method,
+            accuracy=self.accuracy,
+            max_iterations=self.max_iterations,
+            memory=self.memory,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
-            desc=self.method,
         )
+        molecule = atoms[..., ATOM_QUANTITIES.index("energies")].sum(axis=1)
+        free_atoms = _free_atom_energies(
+            Z, self.method, self.accuracy, self.max_iterations
+        )
+        energies = (molecule - free_atoms) * HARTREE_IN_EV
         return energies[:, None]
 
     def get_feature_names_out(self, input_features=None):
@@ -340,40 +342,6 @@ def _failure_named(caller, method, index):
         ) from None
 
 
-def _energies(Z, R, indices, method, accuracy, max_iterations):
-    """Atomization energies (eV) of a chunk of molecules.
-
-    ``indices`` are the molecules' places in the caller's input, for error
-    messages.
-    """
-    energies = np.empty(len(Z))
-    # One OpenMP thread: a small molecule gains little from two (2.3 against
-    # 2.7 ms on an idle 2-core machine), and with another job on the other
-    # core two threads took 24 to 46 ms against 5 to 7 ms for one. n_jobs
-    # parallelizes over molecules instead.
-    with threadpool_limits(1, user_api="openmp"):
-        for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
-            atoms = charges > 0
-            numbers = charges[atoms].astype(int)
-            with _failure_named("TightBindingEnergyTransformer", method, indices[i]):
-                molecule = _total_energy(
-                    numbers,
-                    positions[atoms].astype(float),
-                    method,
-                    accuracy,
-                    max_iterations,
-                )
-                free_atoms = sum(
-                    _free_atom_energy(int(z), method, accuracy, max_iterations)
-                    for z in numbers
-                )
-            energies[i] = (molecule - free_atoms) * HARTREE_IN_EV
-    return energies
-
-
-ATOM_QUANTITIES = ("charges", "valences", "energies")
-
-
 @validate_params(
     {
         "X": ["array-like"],
@@ -427,8 +395,10 @@ def tight_binding_atoms(
         Processes computing molecules in parallel (joblib; ``None`` means 1,
         ``-1`` all cores).
     memory : None, str, path or joblib.Memory, default=None
-        Cache, one file per molecule, as in
-        :class:`TightBindingEnergyTransformer`. ``None`` caches nothing.
+        Cache, one file per molecule, shared with
+        :class:`TightBindingEnergyTransformer`: with the same ``memory`` and
+        settings, the molecules whose energy it computed are read, not
+        computed again (and the other way round). ``None`` caches nothing.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the molecules.
 
@@ -464,28 +434,60 @@ def tight_binding_atoms(
     columns = [ATOM_QUANTITIES.index(name) for name in quantities]
     X = check_array(X, dtype=np.float64, input_name="X")
     Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
-    # A molecule's rows are as long as the padding: part of the key.
-    key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
-    every_quantity = _per_molecule(
-        _atom_quantities,
+    every_quantity = _atom_table(
         Z,
         R,
-        (method, accuracy, max_iterations),
-        directory=_cache_directory(memory, "skqm7x-tight-binding-atoms", key),
+        "tight_binding_atoms",
+        method=method,
+        accuracy=accuracy,
+        max_iterations=max_iterations,
+        memory=memory,
         n_jobs=n_jobs,
         verbose=verbose,
-        desc=f"{method} atoms",
     )
     return every_quantity[..., columns]
 
 
-def _atom_quantities(Z, R, indices, method, accuracy, max_iterations):
-    """``tight_binding_atoms`` of a chunk of molecules."""
+def _atom_table(
+    Z, R, caller, *, method, accuracy, max_iterations, memory, n_jobs, verbose
+):
+    """Every atom's ``ATOM_QUANTITIES``, shape ``(n_molecules, n_atoms_max, 3)``.
+
+    One single point per molecule, cached per molecule in one folder for
+    both :class:`TightBindingEnergyTransformer` (whose energy is the sum of
+    the atoms') and :func:`tight_binding_atoms`: a model that uses both
+    computes each molecule once. ``caller`` names the failing molecule's
+    caller in errors.
+    """
+    # A molecule's rows are as long as the padding: part of the key.
+    key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
+    return _per_molecule(
+        _atom_quantities,
+        Z,
+        R,
+        (caller, method, accuracy, max_iterations),
+        directory=_cache_directory(memory, "skqm7x-tight-binding-atoms", key),
+        n_jobs=n_jobs,
+        verbose=verbose,
+        desc=method,
+    )
+
+
+def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
+    """``_atom_table`` of a chunk of molecules.
+
+    ``indices`` are the molecules' places in the caller's input, for error
+    messages.
+    """
     quantities = np.zeros((*Z.shape, len(ATOM_QUANTITIES)))
+    # One OpenMP thread: a small molecule gains little from two (2.3 against
+    # 2.7 ms on an idle 2-core machine), and with another job on the other
+    # core two threads took 24 to 46 ms against 5 to 7 ms for one. n_jobs
+    # parallelizes over molecules instead.
     with threadpool_limits(1, user_api="openmp"):
         for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
             atoms = charges > 0
-            with _failure_named("tight_binding_atoms", method, indices[i]):
+            with _failure_named(caller, method, indices[i]):
                 result = _single_point(
                     charges[atoms].astype(int),
                     positions[atoms].astype(float),
@@ -505,3 +507,16 @@ def _atom_quantities(Z, R, indices, method, accuracy, max_iterations):
                 ]
             )
     return quantities
+
+
+def _free_atom_energies(Z, method, accuracy, max_iterations):
+    """The sum of the free atoms' energies (hartree) of each molecule."""
+    elements = np.unique(Z[Z > 0]).astype(int)
+    with threadpool_limits(1, user_api="openmp"):
+        energy = {
+            z: _free_atom_energy(z, method, accuracy, max_iterations)
+            for z in elements.tolist()
+        }
+    table = np.zeros(int(Z.max()) + 1)
+    table[elements] = [energy[z] for z in elements]
+    return table[Z.astype(int)].sum(axis=1)

@@ -89,7 +89,7 @@ def test_tblite_runs_on_one_openmp_thread(X, monkeypatch):
     from skqm7x.representations import _tight_binding
 
     threads = []
-    compute = _tight_binding._total_energy
+    compute = _tight_binding._single_point
 
     def spy(*args):
         threads.extend(
@@ -99,7 +99,7 @@ def test_tblite_runs_on_one_openmp_thread(X, monkeypatch):
         )
         return compute(*args)
 
-    monkeypatch.setattr(_tight_binding, "_total_energy", spy)
+    monkeypatch.setattr(_tight_binding, "_single_point", spy)
     TightBindingEnergyTransformer().fit_transform(X[:2])
     assert threads and set(threads) == {1}
 
@@ -196,21 +196,35 @@ def test_xtb_coulomb_mlp_is_the_coulomb_mlp_on_a_baseline(qm7x_train):
 def test_memory_computes_each_molecule_once(X, tmp_path, monkeypatch):
     from skqm7x.representations import _tight_binding
 
-    computed = molecules_computed(monkeypatch, _tight_binding, "_energies")
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
     uncached = TightBindingEnergyTransformer().fit_transform(X[:8])
     xtb = TightBindingEnergyTransformer(memory=tmp_path).fit(X)
     first = xtb.transform(X[:6])
-    # Other molecules around them, and padded to more atoms, are reused.
-    padded = np.hstack([X[2:8], np.zeros((6, 8))])
-    second = TightBindingEnergyTransformer(memory=str(tmp_path)).fit_transform(padded)
+    # Other molecules around them are reused.
+    second = TightBindingEnergyTransformer(memory=str(tmp_path)).fit_transform(X[2:8])
     assert sum(computed) == 8 + 6 + 2
     np.testing.assert_array_equal(first, uncached[:6])
     np.testing.assert_array_equal(second, uncached[2:8])
-    # Another method is another cache.
+    # Another method is another cache, and so is another padding width.
     TightBindingEnergyTransformer(method="GFN1-xTB", memory=tmp_path).fit_transform(
         X[:2]
     )
-    assert sum(computed) == 8 + 6 + 2 + 2
+    padded = np.hstack([X[:2], np.zeros((2, 8))])
+    TightBindingEnergyTransformer(memory=tmp_path).fit_transform(padded)
+    assert sum(computed) == 8 + 6 + 2 + 2 + 2
+
+
+def test_energies_and_atoms_share_one_calculation(X, tmp_path, monkeypatch):
+    from skqm7x.representations import _tight_binding, tight_binding_atoms
+
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
+    energies = TightBindingEnergyTransformer(memory=tmp_path).fit_transform(X[:4])
+    atoms = tight_binding_atoms(X[2:6], memory=tmp_path)
+    assert sum(computed) == 4 + 2
+    again = TightBindingEnergyTransformer(memory=tmp_path).fit_transform(X[:6])
+    assert sum(computed) == 4 + 2
+    np.testing.assert_array_equal(again[:4], energies)
+    np.testing.assert_array_equal(atoms, tight_binding_atoms(X[2:6]))
 
 
 def test_a_failure_behind_cached_molecules_names_its_own_place(
@@ -226,7 +240,7 @@ def test_a_failure_behind_cached_molecules_names_its_own_place(
     def failing(*args):
         raise TBLiteRuntimeError("SCF not converged")
 
-    monkeypatch.setattr(_tight_binding, "_total_energy", failing)
+    monkeypatch.setattr(_tight_binding, "_single_point", failing)
     with pytest.raises(ValueError, match="failed on molecule 2: SCF not converged"):
         xtb.transform(X[:4])
 
@@ -291,9 +305,9 @@ def test_atoms_in_parallel_with_a_progress_bar(X, capsys):
     from skqm7x.representations import tight_binding_atoms
 
     serial = tight_binding_atoms(X[:6])
-    assert "GFN2-xTB atoms" not in capsys.readouterr().err
+    assert "GFN2-xTB" not in capsys.readouterr().err
     parallel = tight_binding_atoms(X[:6], n_jobs=2, verbose=1)
-    assert "GFN2-xTB atoms" in capsys.readouterr().err
+    assert "GFN2-xTB" in capsys.readouterr().err
     np.testing.assert_array_equal(parallel, serial)
 
 
