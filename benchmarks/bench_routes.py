@@ -39,7 +39,10 @@ K_fchl19(gamma) + w K_2``, ``K_2`` scaled to the same mean diagonal and
 ``fchl19`` the local FCHL19 kernel at a second width (several length
 scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body tensors
 (widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's global
-SLATM vectors (widths 1, 10 and 100 times the median distance). The FCHL19
+SLATM vectors (widths 1, 10 and 100 times the median distance), ``soap`` the
+local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
+power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
+length, widths ``SOAP_GAMMAS``; ``pip install dscribe``). The FCHL19
 widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
 fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
@@ -62,6 +65,8 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
     python benchmarks/bench_routes.py --fchl19 --atomic valences=3 charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --second fchl19 mbtr slatm
+    python benchmarks/bench_routes.py --fchl19 --second soap \\
+        --second-atomic charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --second mbtr \\
         --second-atomic charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --element-weights
@@ -92,6 +97,10 @@ from skqm7x.representations import (
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 ELEMENT_FACTORS = (0.25, 0.5, 2.0, 4.0)
+# Common settings for small organic molecules (Bartok et al. 2017 use a
+# 5 Angstrom cut-off); unit vectors lie within distance 2 of each other.
+SOAP_PARAMETERS = {"r_cut": 5.0, "n_max": 6, "l_max": 4, "sigma": 0.5}
+SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 
 
 def remainder(y, counts, baselines):
@@ -212,6 +221,34 @@ def slatm_kernels(X, n_jobs=None):
     }
 
 
+def soap_kernels(X, n_jobs=None):
+    """Local Gaussian kernels on each atom's SOAP power spectrum, by label."""
+    from ase import Atoms
+    from dscribe.descriptors import SOAP
+
+    Z, R = skqm7x.unpack_molecules(X)
+    present = Z > 0
+    molecules = [
+        Atoms(numbers=z[atoms].astype(int), positions=r[atoms])
+        for z, r, atoms in zip(Z, R, present, strict=True)
+    ]
+    soap = SOAP(
+        species=np.unique(Z[present]).astype(int).tolist(),
+        periodic=False,
+        **SOAP_PARAMETERS,
+    )
+    vectors = np.vstack(soap.create(molecules, n_jobs=n_jobs or 1))
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    atoms = AtomicEnvironments(
+        vectors,
+        Z[present].astype(int),
+        np.nonzero(present)[0],
+        len(X),
+    )
+    kernels = local_kernels(atoms, atoms, SOAP_GAMMAS, n_jobs=n_jobs)
+    return {f"soap gamma {g:g}": K for g, K in zip(SOAP_GAMMAS, kernels, strict=True)}
+
+
 def screen_second_kernel(y, first, second, gammas):
     """The lowest leave-one-out RMSE of ``first[gamma] + w second[label]``.
 
@@ -252,7 +289,10 @@ def main():
     parser.add_argument("--atomic", nargs="*", default=[], metavar="NAME=W[,NAME=W]")
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument(
-        "--second", nargs="*", choices=["fchl19", "mbtr", "slatm"], default=[]
+        "--second",
+        nargs="*",
+        choices=["fchl19", "mbtr", "slatm", "soap"],
+        default=[],
     )
     parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
     parser.add_argument("--element-weights", action="store_true")
@@ -392,7 +432,12 @@ def second_kernel_routes(X, y, environments, names, n_jobs=None):
                 table.row(name, rmse, *chosen, watch.seconds, "")
             continue
         watch = Stopwatch()
-        second = mbtr_kernels(X) if name == "mbtr" else slatm_kernels(X, n_jobs)
+        if name == "mbtr":
+            second = mbtr_kernels(X)
+        elif name == "soap":
+            second = soap_kernels(X, n_jobs)
+        else:
+            second = slatm_kernels(X, n_jobs)
         rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
         seconds = watch.seconds
         alone, label = screen_alone(y, second)
