@@ -42,7 +42,7 @@ scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body tensors
 SLATM vectors (widths 1, 10 and 100 times the median distance), ``soap`` the
 local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
 power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
-length, widths ``SOAP_GAMMAS``; ``pip install dscribe``). The FCHL19
+length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``). The FCHL19
 widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
 fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
