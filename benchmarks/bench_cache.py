@@ -24,6 +24,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+import numpy as np
 from _common import Stopwatch, Table, describe_machine, make_parser
 
 import skqm7x
@@ -92,7 +93,14 @@ def main():
             outputs.append(out)
         if args.cv is None:
             same = len({out.read_bytes() for out in outputs}) == 1
-            print(f"identical submissions: {'yes' if same else 'NO'}")
+            energies = [
+                np.loadtxt(out, delimiter=",", skiprows=1)[:, 1] for out in outputs
+            ]
+            largest = max(np.max(np.abs(e - energies[0])) for e in energies[1:])
+            print(
+                f"identical submissions: {'yes' if same else 'NO'} "
+                f"(largest difference {largest:.3g} eV)"
+            )
 
 
 if __name__ == "__main__":
