@@ -97,8 +97,9 @@ from skqm7x.representations import (
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
 ELEMENT_FACTORS = (0.25, 0.5, 2.0, 4.0)
-# Common settings for small organic molecules (Bartok et al. 2017 use a
-# 5 Angstrom cut-off); unit vectors lie within distance 2 of each other.
+# Set before the screen, not tuned: a 5 Angstrom cut-off spans most of a
+# QM7-X molecule, and unit vectors lie within distance 2 of each other, so
+# the widths run from broad to sharp.
 SOAP_PARAMETERS = {"r_cut": 5.0, "n_max": 6, "l_max": 4, "sigma": 0.5}
 SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 
