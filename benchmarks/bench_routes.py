@@ -31,7 +31,10 @@ atom-resolved energy, Hartree); ``--charges W`` is ``--atomic charges=W``.
 The FCHL19 vectors and tight-binding quantities are computed once, for all
 the routes below; a row's seconds are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
-route instead: whether the two routes add up.
+route instead: whether the two routes add up. With ``--per-element`` each
+element's atoms are first brought to the same spread in each quantity
+(sulphur's charges vary about six times as much as carbon's): the
+weights then act alike on every element.
 
 ``--second NAME ...``: a second kernel added to the best model's, ``K =
 K_fchl19(gamma) + w K_2``, ``K_2`` scaled to the same mean diagonal and
@@ -137,12 +140,34 @@ def tight_binding_quantities(X, n_jobs=None):
     return tight_binding_atoms(X, ATOMIC_QUANTITIES, n_jobs=n_jobs)[Z > 0]
 
 
-def with_quantities(environments, quantities, weights):
+def per_element_scales(quantities, charges, min_atoms=10):
+    """Factors that give each element's atoms the same spread in each quantity.
+
+    The column's standard deviation over an element's atoms, divided into
+    the median of those of all elements: an element whose atoms vary more
+    (sulphur's charges) is shrunk, one that varies less is stretched, and
+    the typical element keeps its scale. Elements with fewer than
+    ``min_atoms`` atoms keep factor 1.
+    """
+    elements = np.unique(charges)
+    spreads = np.array([quantities[charges == e].std(axis=0) for e in elements])
+    scales = np.ones_like(quantities)
+    for element, spread in zip(elements, spreads, strict=True):
+        atoms = charges == element
+        if atoms.sum() >= min_atoms:
+            scales[atoms] = np.median(spreads, axis=0) / spread
+    return scales
+
+
+def with_quantities(environments, quantities, weights, per_element=False):
     """``environments`` with the weighted columns of ``quantities`` appended.
 
     ``weights`` maps names of ``ATOMIC_QUANTITIES`` to the factor their
-    column is appended with.
+    column is appended with; with ``per_element`` each element's atoms are
+    first brought to the same spread (:func:`per_element_scales`).
     """
+    if per_element:
+        quantities = quantities * per_element_scales(quantities, environments.charges)
     columns = [
         weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
         for name, weight in weights.items()
@@ -162,10 +187,12 @@ def best_penalty(K, y, alphas=DELTA_ALPHAS):
     return float(rmse[best]), alphas[best]
 
 
-def screen_with_quantities(y, environments, quantities, weights, n_jobs=None):
+def screen_with_quantities(
+    y, environments, quantities, weights, n_jobs=None, per_element=False
+):
     """The route's leave-one-out RMSE, its width and penalty, and seconds."""
     watch = Stopwatch()
-    augmented = with_quantities(environments, quantities, weights)
+    augmented = with_quantities(environments, quantities, weights, per_element)
     kernels = local_kernels(augmented, augmented, DELTA_GAMMAS, n_jobs=n_jobs)
     (rmse, alpha), gamma = min(
         (best_penalty(K, y), gamma)
@@ -289,6 +316,7 @@ def main():
     parser.add_argument("--charges", type=float, nargs="*", default=[], metavar="W")
     parser.add_argument("--atomic", nargs="*", default=[], metavar="NAME=W[,NAME=W]")
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
+    parser.add_argument("--per-element", action="store_true")
     parser.add_argument(
         "--second",
         nargs="*",
@@ -355,7 +383,7 @@ def main():
 
     table = Table(
         [
-            ("route", "<34"),
+            ("route", "<46"),
             ("LOO RMSE (eV)", ">14.5f"),
             ("gamma", ">11.5g"),
             ("alpha", ">8.0e"),
@@ -385,10 +413,11 @@ def main():
     target = {"gfn2": gfn2, "gfn1+gfn2": both}[args.charges_on]
     for weights in atomic_routes:
         rmse, gamma, alpha, seconds = screen_with_quantities(
-            target, environments, quantities, weights, args.n_jobs
+            target, environments, quantities, weights, args.n_jobs, args.per_element
         )
+        spread = ", per element" if args.per_element else ""
         table.row(
-            f"{args.charges_on} {format_weights(weights)}",
+            f"{args.charges_on} {format_weights(weights)}{spread}",
             rmse,
             gamma,
             alpha,
