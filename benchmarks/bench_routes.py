@@ -34,7 +34,7 @@ the routes below; a row's seconds are its kernels and leave-one-out. With
 route instead: whether the two routes add up. With ``--per-element`` each
 element's atoms are first brought to the same spread in each quantity
 (sulphur's charges vary about six times as much as carbon's): the
-weights then act alike on every element.
+weights then act alike on every element (also for ``--second-atomic``).
 
 ``--second NAME ...``: a second kernel added to the best model's, ``K =
 K_fchl19(gamma) + w K_2``, ``K_2`` scaled to the same mean diagonal and
@@ -404,7 +404,9 @@ def main():
     print(f"\n(FCHL19 vectors and GFN2-xTB quantities: {watch.seconds:.1f} s, once)")
     if args.second:
         if args.second_atomic:
-            first = with_quantities(environments, quantities, args.second_atomic)
+            first = with_quantities(
+                environments, quantities, args.second_atomic, args.per_element
+            )
         else:
             first = environments
         second_kernel_routes(X, gfn2, first, args.second, args.n_jobs)
