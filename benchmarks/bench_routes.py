@@ -77,6 +77,8 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import importlib.util
+
 import numpy as np
 from _common import (
     Stopwatch,
@@ -350,6 +352,13 @@ def main():
             args.second_atomic = parse_weights(args.second_atomic)
         except ValueError:
             parser.error(f"--second-atomic: bad weights {args.second_atomic!r}")
+    if args.per_element and not (atomic_routes or args.second_atomic):
+        parser.error(
+            "--per-element scales the appended quantities: give --charges, "
+            "--atomic or --second-atomic"
+        )
+    if "soap" in args.second and importlib.util.find_spec("dscribe") is None:
+        parser.error('--second soap needs dscribe: pip install -e ".[soap]"')
     X, y = load_labelled(args.data_dir, args.n_molecules)
     Z, _ = skqm7x.unpack_molecules(X)
     elements = np.unique(Z[Z > 0])
