@@ -36,6 +36,9 @@ from skqm7x.representations import (
 # Atoms of one element per block of the kernel: bounds the float64 distance
 # temporaries to about 1024 x (atoms of that element in the other set).
 _CHUNK = 1024
+# Fewer training atoms of an element than this give too rough a spread to
+# scale its tight-binding quantities by.
+_MIN_ATOMS_TO_SCALE = 10
 
 
 def _owner_matrix(owners, n_molecules):
@@ -268,6 +271,34 @@ def tight_binding_weights(estimator):
     return tuple((quantity, float(features[quantity])) for quantity in sorted(features))
 
 
+def per_element_scales(quantities, Z, elements):
+    """Factors that give every element's atoms the same spread in each quantity.
+
+    ``quantities`` holds the values of each slot of the molecules whose
+    nuclear charges are ``Z`` (shape ``(n_molecules, n_atoms_max, k)``). An
+    element's factor for a quantity is the median of the elements' standard
+    deviations divided by its own: an element whose atoms vary more
+    (sulphur's charges, about six times carbon's) is shrunk, one that varies
+    less is stretched, the typical one keeps its scale. An element with fewer
+    than ``_MIN_ATOMS_TO_SCALE`` atoms, or whose quantity does not vary,
+    keeps factor 1. Returns an array of shape ``(len(elements), k)``.
+    """
+    spreads = np.zeros((len(elements), quantities.shape[-1]))
+    counted = np.zeros(len(elements), dtype=bool)
+    for i, element in enumerate(elements):
+        atoms = quantities[Z == element]
+        counted[i] = len(atoms) >= _MIN_ATOMS_TO_SCALE
+        if counted[i]:
+            spreads[i] = atoms.std(axis=0)
+    scales = np.ones_like(spreads)
+    for j, column in enumerate(spreads.T):
+        # Rounding noise, not a spread, below a millionth of the largest one.
+        varied = counted & (column > 1e-6 * column.max(initial=0.0))
+        if varied.any():
+            scales[varied, j] = np.median(column[varied]) / column[varied]
+    return scales
+
+
 def training_elements(estimator, Z):
     """The elements a local kernel model represents, learned from ``Z``."""
     name = type(estimator).__name__
@@ -354,6 +385,16 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         :class:`~skqm7x.representations.TightBindingEnergyTransformer`'s
         defaults), once per molecule and with ``memory``, from the same
         single point as that transformer's energy. ``None`` appends nothing.
+    tight_binding_scaling : {None, "per_element"}, default=None
+        How the ``tight_binding_features`` are scaled before their weights.
+        ``None`` keeps them as computed. ``"per_element"`` brings every
+        element's atoms to the same spread: each quantity of an element's
+        atoms is multiplied by the median, over the elements, of its standard
+        deviation on the training atoms, divided by that element's own.
+        Sulphur's charges vary about six times as much as carbon's; scaled,
+        a weight then separates atoms of every element alike. Elements with
+        fewer than 10 training atoms, or whose quantity does not vary, keep
+        factor 1. Only with ``tight_binding_features``.
     molecule_features : transformer, default=None
         A transformer of packed molecules into one vector per molecule (such
         as :class:`~skqm7x.ManyBodyTensorTransformer`), cloned and fitted in
@@ -435,9 +476,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         molecules: the molecules' kernel is multiplied by it and the weight.
     molecule_vectors_fit_ : ndarray of shape (n_samples, n_molecule_features)
         The training molecules' vectors.
+    tight_binding_scales_ : ndarray of shape (n_elements, n_quantities) or None
+        The factor of each quantity of ``tight_binding_features`` (columns in
+        alphabetical order) for the atoms of each element of ``elements_``,
+        applied before the weights: all 1 unless ``tight_binding_scaling``
+        is ``"per_element"``; None without ``tight_binding_features``.
     tight_binding_fit_ : ndarray of shape (n_samples, n_atoms_max, n_quantities) or None
-        The weighted ``tight_binding_features`` of the training atoms, one
-        column per quantity in alphabetical order, kept so that
+        The scaled and weighted ``tight_binding_features`` of the training
+        atoms, one column per quantity in alphabetical order, kept so that
         :meth:`predict` does not compute them again; None without them.
     n_features_in_ : int
         Number of columns of the packed molecules.
@@ -481,6 +527,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "alphas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "representation_params": [dict, None],
         "tight_binding_features": [dict, None],
+        "tight_binding_scaling": [StrOptions({"per_element"}), None],
         "molecule_features": [HasMethods(["fit", "transform"]), None],
         "molecule_gamma": [
             Interval(Real, 0, None, closed="neither"),
@@ -511,6 +558,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         alphas=(1e-8, 1e-6, 1e-4),
         representation_params=None,
         tight_binding_features=None,
+        tight_binding_scaling=None,
         molecule_features=None,
         molecule_gamma="scale",
         molecule_weights=(0.1, 1.0),
@@ -526,6 +574,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.alphas = alphas
         self.representation_params = representation_params
         self.tight_binding_features = tight_binding_features
+        self.tight_binding_scaling = tight_binding_scaling
         self.molecule_features = molecule_features
         self.molecule_gamma = molecule_gamma
         self.molecule_weights = molecule_weights
@@ -540,16 +589,49 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _parameters(self):
         return representation_parameters(self)
 
-    def _tight_binding_columns(self, X):
-        """The weighted ``tight_binding_features`` of each atom of ``X``, or None."""
+    def _tight_binding_quantities(self, X):
+        """The ``tight_binding_features`` of each atom of ``X`` as computed, or None."""
         weights = tight_binding_weights(self)
         if not weights:
             return None
-        names, factors = zip(*weights, strict=True)
-        quantities = tight_binding_atoms(
+        names = [name for name, _ in weights]
+        return tight_binding_atoms(
             X, names, memory=self.memory, n_jobs=self.n_jobs, verbose=self.verbose
         )
-        return quantities * np.asarray(factors)
+
+    def _fit_tight_binding(self, X, Z):
+        """Learn ``tight_binding_scales_``; the training atoms' columns, or None."""
+        quantities = self._tight_binding_quantities(X)
+        if quantities is None:
+            if self.tight_binding_scaling is not None:
+                raise ValueError(
+                    f"{type(self).__name__}: tight_binding_scaling="
+                    f"{self.tight_binding_scaling!r} scales tight_binding_features; "
+                    "give them, or leave tight_binding_scaling=None."
+                )
+            self.tight_binding_scales_ = None
+            return None
+        if self.tight_binding_scaling == "per_element":
+            self.tight_binding_scales_ = per_element_scales(
+                quantities, Z, self.elements_
+            )
+        else:
+            self.tight_binding_scales_ = np.ones(
+                (len(self.elements_), quantities.shape[-1])
+            )
+        return self._tight_binding_columns(quantities, Z)
+
+    def _tight_binding_columns(self, quantities, Z):
+        """``quantities`` scaled for each atom's element, then weighted."""
+        if quantities is None:
+            return None
+        factors = np.ones_like(quantities)
+        for element, scales in zip(
+            self.elements_, self.tight_binding_scales_, strict=True
+        ):
+            factors[Z == element] = scales
+        weights = np.array([weight for _, weight in tight_binding_weights(self)])
+        return quantities * factors * weights
 
     def _kernels(self, X_left, X_right, gammas, columns_left, columns_right):
         """The kernels between two sets of packed molecules, from the cache."""
@@ -596,7 +678,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)
-        self.tight_binding_fit_ = self._tight_binding_columns(X)
+        self.tight_binding_fit_ = self._fit_tight_binding(X, Z)
         molecule_kernel, weights = self._fit_molecule_features(X, y)
         n = len(X)
         # The kernels, then the eigenvectors, the factor and a copy of one
@@ -705,7 +787,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = check_query_molecules(self, X)
-        columns = self._tight_binding_columns(X)
+        Z, _ = unpack_molecules(X)
+        columns = self._tight_binding_columns(self._tight_binding_quantities(X), Z)
         (K,) = self._kernels(
             X, self.X_fit_, [self.gamma_], columns, self.tight_binding_fit_
         )

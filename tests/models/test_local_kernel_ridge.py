@@ -471,6 +471,70 @@ def test_sklearn_contract_with_tight_binding_features(molecules):
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(model)).predict(X), full)
 
 
+def test_per_element_scales_give_every_element_the_same_spread():
+    from skqm7x.models._local_kernel_ridge import per_element_scales
+
+    rng = np.random.default_rng(0)
+    Z = np.zeros((60, 5))
+    Z[:, :4] = rng.choice([1, 6, 8], size=(60, 4))
+    Z[:3, 4] = 16  # three sulphur atoms: too few to measure a spread
+    spread = {0: 1.0, 1: 0.05, 6: 0.2, 8: 0.8, 16: 5.0}
+    quantities = np.stack(
+        [
+            rng.normal(size=Z.shape) * np.vectorize(spread.get)(Z),
+            np.full(Z.shape, 2.0),  # the same for every atom: no spread
+        ],
+        axis=-1,
+    )
+    elements = np.array([1, 6, 8, 16, 17])  # no chlorine among the atoms
+    scales = per_element_scales(quantities, Z, elements)
+    assert scales.shape == (5, 2)
+    scaled = [
+        quantities[Z == e, 0].std() * scales[i, 0] for i, e in enumerate([1, 6, 8])
+    ]
+    np.testing.assert_allclose(scaled, np.median(scaled))
+    np.testing.assert_allclose(scales[1, 0], 1.0)  # carbon's is the median spread
+    np.testing.assert_array_equal(scales[3:, 0], 1.0)  # sulphur, chlorine
+    np.testing.assert_array_equal(scales[:, 1], 1.0)
+
+
+def test_per_element_scaling_of_the_tight_binding_features(molecules):
+    from skqm7x.models._local_kernel_ridge import per_element_scales
+    from skqm7x.representations import tight_binding_atoms
+
+    X, r = molecules
+    plain = LocalKernelRidge(
+        gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS
+    ).fit(X[:60], r[:60])
+    np.testing.assert_array_equal(plain.tight_binding_scales_, 1.0)
+    model = clone(plain).set_params(tight_binding_scaling="per_element")
+    model.fit(X[:60], r[:60])
+    Z, _ = unpack_molecules(X[:60])
+    quantities = tight_binding_atoms(X[:60])[..., [0, 2]]
+    scales = per_element_scales(quantities, Z, model.elements_)
+    np.testing.assert_array_equal(model.tight_binding_scales_, scales)
+    assert not np.allclose(scales, 1.0)
+    factors = np.ones_like(quantities)
+    for element, element_scales in zip(model.elements_, scales, strict=True):
+        factors[Z == element] = element_scales
+    np.testing.assert_allclose(
+        model.tight_binding_fit_, quantities * factors * [3.0, 30.0]
+    )
+    # Prediction scales the new molecules with the factors learned in fit.
+    full = model.predict(X[60:80])
+    np.testing.assert_allclose(model.predict(X[65:68]), full[5:8], rtol=1e-10)
+    assert not np.allclose(full, plain.predict(X[60:80]))
+    assert_invariant(model.predict, X[60:70], seeds=(1,), atol=1e-8)
+
+
+def test_tight_binding_scaling_needs_tight_binding_features(molecules):
+    X, r = molecules
+    with pytest.raises(ValueError, match="tight_binding_scaling='per_element' scales"):
+        LocalKernelRidge(tight_binding_scaling="per_element").fit(X[:10], r[:10])
+    with pytest.raises(ValueError, match="tight_binding_scaling"):
+        LocalKernelRidge(tight_binding_scaling="per_atom").fit(X[:10], r[:10])
+
+
 def test_molecule_features_add_a_kernel_of_whole_molecules(molecules):
     from sklearn.metrics.pairwise import rbf_kernel
 
