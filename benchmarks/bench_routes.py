@@ -33,8 +33,10 @@ the routes below; a row's seconds are its kernels and leave-one-out. With
 ``--charges-on gfn1+gfn2`` the kernel learns the remainder of the GFN1+GFN2
 route instead: whether the two routes add up. With ``--per-element`` each
 element's atoms are first brought to the same spread in each quantity
-(sulphur's charges vary about six times as much as carbon's): the
-weights then act alike on every element (also for ``--second-atomic``).
+(sulphur's charges vary about six times as much as carbon's), by
+``LocalKernelRidge``'s ``tight_binding_scaling="per_element"`` rule learned
+on all the labelled atoms: the weights then act alike on every element (also
+for ``--second-atomic``).
 
 ``--second NAME ...``: a second kernel added to the best model's, ``K =
 K_fchl19(gamma) + w K_2``, ``K_2`` scaled to the same mean diagonal and
@@ -91,7 +93,7 @@ from joblib import Parallel, delayed
 
 import skqm7x
 from skqm7x.models import local_kernels
-from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse
+from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse, per_element_scales
 from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS, MBTR_GAMMAS
 from skqm7x.representations import (
     AtomicEnvironments,
@@ -142,34 +144,19 @@ def tight_binding_quantities(X, n_jobs=None):
     return tight_binding_atoms(X, ATOMIC_QUANTITIES, n_jobs=n_jobs)[Z > 0]
 
 
-def per_element_scales(quantities, charges, min_atoms=10):
-    """Factors that give each element's atoms the same spread in each quantity.
-
-    The column's standard deviation over an element's atoms, divided into
-    the median of those of all elements: an element whose atoms vary more
-    (sulphur's charges) is shrunk, one that varies less is stretched, and
-    the typical element keeps its scale. Elements with fewer than
-    ``min_atoms`` atoms keep factor 1.
-    """
-    elements = np.unique(charges)
-    spreads = np.array([quantities[charges == e].std(axis=0) for e in elements])
-    scales = np.ones_like(quantities)
-    for element, spread in zip(elements, spreads, strict=True):
-        atoms = charges == element
-        if atoms.sum() >= min_atoms:
-            scales[atoms] = np.median(spreads, axis=0) / spread
-    return scales
-
-
 def with_quantities(environments, quantities, weights, per_element=False):
     """``environments`` with the weighted columns of ``quantities`` appended.
 
     ``weights`` maps names of ``ATOMIC_QUANTITIES`` to the factor their
     column is appended with; with ``per_element`` each element's atoms are
-    first brought to the same spread (:func:`per_element_scales`).
+    first brought to the same spread, as ``LocalKernelRidge`` does with
+    ``tight_binding_scaling="per_element"``.
     """
     if per_element:
-        quantities = quantities * per_element_scales(quantities, environments.charges)
+        charges = environments.charges
+        elements = np.unique(charges)
+        scales = per_element_scales(quantities, charges, elements)
+        quantities = quantities * scales[np.searchsorted(elements, charges)]
     columns = [
         weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
         for name, weight in weights.items()
