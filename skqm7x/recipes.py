@@ -77,7 +77,8 @@ SCATTERING_ALPHAS = (1e-9, 1e-6, 1e-3)
 DELTA_GAMMAS = (0.5, 0.125, 0.03125, 0.0078125)
 DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 # bench_routes.py --fchl19 --second mbtr --second-atomic charges=3,energies=30
-# (leave-one-out on the labelled molecules)
+# --per-element, and --atomic around these weights (leave-one-out on the
+# labelled molecules)
 TIGHT_BINDING_FEATURES = {"charges": 3.0, "energies": 30.0}
 MOLECULE_GAMMA = MBTR_GAMMAS[1]
 MOLECULE_WEIGHT = 0.1
@@ -418,6 +419,7 @@ def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
     model = _xtb_fchl_krr(random_state, verbose, n_jobs, memory)
     model.regressor.set_params(
         tight_binding_features=dict(TIGHT_BINDING_FEATURES),
+        tight_binding_scaling="per_element",
         molecule_features=ManyBodyTensorTransformer(
             distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
         ),

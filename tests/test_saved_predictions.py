@@ -35,9 +35,9 @@ SAVED = {
     "xtb-sparse-fchl-krr": [
         -63.8774117947031, -68.10458583072118, -58.225135712235016
     ],
-    # Saved when the model was added (issue 16).
+    # Saved when the model took tight_binding_scaling="per_element" (issue 16).
     "xtb-atoms-fchl-krr": [
-        -63.87944856914202, -68.05437945452222, -58.60311015496828
+        -63.887273155752126, -68.05422133616283, -58.582743999046905
     ],
 }
 # fmt: on
