@@ -8,7 +8,9 @@ held-out fold; the curve shows the mean and standard deviation of the five
 folds' RMSE. A kernel model reruns its own hyper-parameter search at every
 size. Rows are merged into ``--results`` (a CSV keyed by pipeline and size),
 so a long curve can be computed a few sizes at a time; the plot (log-log,
-saved as ``--output``) shows every row of that file.
+saved as ``--output``) shows every row of that file. ``--label`` files one
+model's rows under another name, so that a changed model's curve can stand
+beside the rows its earlier version left in the file.
 
 Usage::
 
@@ -98,16 +100,23 @@ def main():
         default=[100, 200, 400, 800, 1600, 3033],
         help="training set sizes (at most 4/5 of the labelled molecules)",
     )
+    parser.add_argument(
+        "--label",
+        default=None,
+        help="name of the rows of the one model of --models (default: its name)",
+    )
     parser.add_argument("--results", type=Path, default=Path("learning_curve.csv"))
     parser.add_argument("--output", type=Path, default=Path("learning_curve.png"))
     args = parser.parse_args()
+    if args.label is not None and len(args.models) != 1:
+        parser.error("--label names the rows of one model: give one in --models")
 
     rows = read_rows(args.results)
     if args.models:
         X, y = load_labelled(args.data_dir)
         table = Table(
             [
-                ("pipeline", "<18"),
+                ("pipeline", "<30"),
                 ("n_train", ">8"),
                 ("RMSE (eV)", ">11.4f"),
                 ("+-", ">8.4f"),
@@ -128,16 +137,17 @@ def main():
                 random_state=0,
                 return_times=True,
             )
+            label = args.label or name
             for n, scores, seconds in zip(sizes, -test_scores, fit_times, strict=True):
-                rows[(name, int(n))] = {
-                    "pipeline": name,
+                rows[(label, int(n))] = {
+                    "pipeline": label,
                     "n_train": int(n),
                     "rmse_mean": f"{scores.mean():.4f}",
                     "rmse_std": f"{scores.std():.4f}",
                     "fit_s": f"{seconds.mean():.1f}",
                     "folds": len(scores),
                 }
-                table.row(name, n, scores.mean(), scores.std(), seconds.mean())
+                table.row(label, n, scores.mean(), scores.std(), seconds.mean())
             print(f"  ({watch.seconds:.0f} s)", flush=True)
         write_rows(args.results, rows)
     if not rows:
