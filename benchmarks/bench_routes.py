@@ -47,12 +47,22 @@ scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body tensors
 SLATM vectors (widths 1, 10 and 100 times the median distance), ``soap`` the
 local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
 power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
-length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``). The FCHL19
+length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``),
+``orbitals`` a Gaussian kernel on what the GFN2-xTB calculation knows of
+the molecule's electrons as a whole (its occupied orbital energies from the
+highest down, zero past a molecule's own, the two lowest empty ones and the
+length of its dipole; columns standardized, ``gamma`` ``ORBITAL_GAMMAS``
+over the number of columns). The FCHL19
 widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
 fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
 adds the second kernels to the FCHL19 kernel of vectors that carry those
 GFN2-xTB quantities (see ``--atomic``): whether the two routes add up.
+``--on-best`` adds them to the kernel of ``best`` instead: that FCHL19
+kernel plus ``best``'s MBTR kernel (``MOLECULE_GAMMA``, weight
+``MOLECULE_WEIGHT`` of the mean diagonal); with ``--second-atomic
+charges=3,energies=30 --per-element`` it is ``best``'s kernel, so a row
+says whether the second kernel adds to ``best``.
 
 ``--element-weights``: the FCHL19 kernel split into one kernel per
 element (the pairs of hydrogen atoms, of carbon atoms, ...), summed again
@@ -75,6 +85,8 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --second mbtr \\
         --second-atomic charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --element-weights
+    python benchmarks/bench_routes.py --fchl19 --second orbitals --on-best \
+        --second-atomic charges=3,energies=30 --per-element
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -90,16 +102,24 @@ from _common import (
     make_parser,
 )
 from joblib import Parallel, delayed
+from threadpoolctl import threadpool_limits
 
 import skqm7x
 from skqm7x.models import local_kernels
 from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse, per_element_scales
-from skqm7x.recipes import DELTA_ALPHAS, DELTA_GAMMAS, MBTR_GAMMAS
+from skqm7x.recipes import (
+    DELTA_ALPHAS,
+    DELTA_GAMMAS,
+    MBTR_GAMMAS,
+    MOLECULE_GAMMA,
+    MOLECULE_WEIGHT,
+)
 from skqm7x.representations import (
     AtomicEnvironments,
     fchl19_environments,
     tight_binding_atoms,
 )
+from skqm7x.representations._tight_binding import _single_point
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -109,6 +129,9 @@ ELEMENT_FACTORS = (0.25, 0.5, 2.0, 4.0)
 # the widths run from broad to sharp.
 SOAP_PARAMETERS = {"r_cut": 5.0, "n_max": 6, "l_max": 4, "sigma": 0.5}
 SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
+# Set before the screen, not tuned: times 1 / (number of standardized
+# columns), from broad to sharp.
+ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
 
 
 def remainder(y, counts, baselines):
@@ -206,14 +229,14 @@ def parse_weights(spec):
     return weights
 
 
-def mbtr_kernels(X):
+def mbtr_kernels(X, gammas=MBTR_GAMMAS):
     """Gaussian kernels on ``mbtr-krr``'s many-body tensors, by label."""
     from sklearn.metrics.pairwise import rbf_kernel
 
     features = skqm7x.ManyBodyTensorTransformer(
         distance_power=4.0, angle_power=4.0
     ).fit_transform(X)
-    return {f"mbtr gamma {g:.3g}": rbf_kernel(features, gamma=g) for g in MBTR_GAMMAS}
+    return {f"mbtr gamma {g:.3g}": rbf_kernel(features, gamma=g) for g in gammas}
 
 
 def slatm_kernels(X, n_jobs=None):
@@ -266,6 +289,43 @@ def soap_kernels(X, n_jobs=None):
     return {f"soap gamma {g:g}": K for g, K in zip(SOAP_GAMMAS, kernels, strict=True)}
 
 
+def electron_row(numbers, positions):
+    """The occupied orbital energies from the highest down, and the rest.
+
+    The rest: the two lowest empty orbitals' energies (hartree) and the
+    dipole's length (e bohr), from the baseline's GFN2-xTB single point.
+    """
+    with threadpool_limits(1, user_api="openmp"):
+        result = _single_point(numbers, positions, "GFN2-xTB", 1.0, 250)
+    energies = result.get("orbital-energies").ravel()
+    occupied = result.get("orbital-occupations").ravel() > 0.5
+    empty = np.sort(energies[~occupied])[:2]
+    dipole = np.linalg.norm(result.get("dipole"))
+    return np.sort(energies[occupied])[::-1], np.r_[empty, dipole]
+
+
+def orbital_kernels(X, n_jobs=None):
+    """Gaussian kernels on the molecules' orbital energies and dipoles, by label."""
+    from sklearn.metrics.pairwise import rbf_kernel
+    from sklearn.preprocessing import StandardScaler
+
+    Z, R = skqm7x.unpack_molecules(X)
+    rows = Parallel(n_jobs=n_jobs)(
+        delayed(electron_row)(z[z > 0].astype(int), r[z > 0])
+        for z, r in zip(Z, R, strict=True)
+    )
+    width = max(len(occupied) for occupied, _ in rows)
+    vectors = np.zeros((len(rows), width + 3))
+    for i, (occupied, rest) in enumerate(rows):
+        vectors[i, : len(occupied)] = occupied
+        vectors[i, width:] = rest
+    vectors = StandardScaler().fit_transform(vectors)
+    return {
+        f"orbitals gamma {g:g}/d": rbf_kernel(vectors, gamma=g / vectors.shape[1])
+        for g in ORBITAL_GAMMAS
+    }
+
+
 def screen_second_kernel(y, first, second, gammas):
     """The lowest leave-one-out RMSE of ``first[gamma] + w second[label]``.
 
@@ -309,10 +369,11 @@ def main():
     parser.add_argument(
         "--second",
         nargs="*",
-        choices=["fchl19", "mbtr", "slatm", "soap"],
+        choices=["fchl19", "mbtr", "slatm", "soap", "orbitals"],
         default=[],
     )
     parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
+    parser.add_argument("--on-best", action="store_true")
     parser.add_argument("--element-weights", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
@@ -344,6 +405,8 @@ def main():
             "--per-element scales the appended quantities: give --charges, "
             "--atomic or --second-atomic"
         )
+    if args.on_best and not args.second:
+        parser.error("--on-best adds the --second kernels to best's: give --second")
     if "soap" in args.second and importlib.util.find_spec("dscribe") is None:
         parser.error('--second soap needs dscribe: pip install -e ".[soap]"')
     X, y = load_labelled(args.data_dir, args.n_molecules)
@@ -405,7 +468,9 @@ def main():
             )
         else:
             first = environments
-        second_kernel_routes(X, gfn2, first, args.second, args.n_jobs)
+        second_kernel_routes(
+            X, gfn2, first, args.second, args.n_jobs, on_best=args.on_best
+        )
     if args.element_weights:
         element_weight_routes(gfn2, environments, elements, args.n_jobs)
     target = {"gfn2": gfn2, "gfn1+gfn2": both}[args.charges_on]
@@ -424,11 +489,21 @@ def main():
         )
 
 
-def second_kernel_routes(X, y, environments, names, n_jobs=None):
+def with_best_mbtr(X, kernels):
+    """``kernels`` (by width) each plus ``best``'s MBTR kernel, weighted as there."""
+    (mbtr,) = mbtr_kernels(X, [MOLECULE_GAMMA]).values()
+    return {
+        gamma: K + MOLECULE_WEIGHT * np.mean(np.diag(K)) * mbtr
+        for gamma, K in kernels.items()
+    }
+
+
+def second_kernel_routes(X, y, environments, names, n_jobs=None, on_best=False):
     """Print the best sum of the FCHL19 kernel and each second kernel.
 
     ``environments`` are the FCHL19 vectors, with any GFN2-xTB quantities
-    appended (``--second-atomic``).
+    appended (``--second-atomic``); with ``on_best`` the first kernel also
+    holds ``best``'s MBTR kernel.
     """
     watch = Stopwatch()
     first = dict(
@@ -438,7 +513,10 @@ def second_kernel_routes(X, y, environments, names, n_jobs=None):
             strict=True,
         )
     )
+    if on_best:
+        first = with_best_mbtr(X, first)
     print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
+
     table = Table(
         [
             ("second kernel", "<20"),
@@ -451,6 +529,12 @@ def second_kernel_routes(X, y, environments, names, n_jobs=None):
             ("  alone: LOO RMSE, kernel", "<"),
         ]
     )
+    if on_best:
+        watch = Stopwatch()
+        (rmse, alpha), gamma = min(
+            (best_penalty(first[gamma], y), gamma) for gamma in DELTA_GAMMAS[1:3]
+        )
+        table.row("(best's kernel)", rmse, gamma, "  none", 0, alpha, watch.seconds, "")
     for name in names:
         if name == "fchl19":
             for gamma in DELTA_GAMMAS:
@@ -464,6 +548,8 @@ def second_kernel_routes(X, y, environments, names, n_jobs=None):
             second = mbtr_kernels(X)
         elif name == "soap":
             second = soap_kernels(X, n_jobs)
+        elif name == "orbitals":
+            second = orbital_kernels(X, n_jobs)
         else:
             second = slatm_kernels(X, n_jobs)
         rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
