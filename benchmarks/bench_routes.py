@@ -64,6 +64,13 @@ kernel plus ``best``'s MBTR kernel (``MOLECULE_GAMMA``, weight
 charges=3,energies=30 --per-element`` it is ``best``'s kernel, so a row
 says whether the second kernel adds to ``best``.
 
+``--ensemble`` adds a row ``NAME (mix)`` per second kernel: instead of
+one model on the sum of the kernels, two models, one on the first kernel
+and one on the second alone, whose leave-one-out predictions are mixed,
+``(1 - s)`` times the first's plus ``s`` times the second's (its ``w``
+column), ``s`` in ``ENSEMBLE_SHARES`` chosen on the same errors (a little
+optimistic): whether an ensemble of two kernel models beats their sum.
+
 ``--element-weights``: the FCHL19 kernel split into one kernel per
 element (the pairs of hydrogen atoms, of carbon atoms, ...), summed again
 with a weight per element, ``K = sum_e w_e K_e``: the signal variance of
@@ -102,6 +109,7 @@ from _common import (
     make_parser,
 )
 from joblib import Parallel, delayed
+from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 import skqm7x
@@ -132,6 +140,7 @@ SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 # Set before the screen, not tuned: times 1 / (number of standardized
 # columns), from broad to sharp.
 ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
+ENSEMBLE_SHARES = np.linspace(0.0, 1.0, 21)
 
 
 def remainder(y, counts, baselines):
@@ -346,6 +355,37 @@ def screen_second_kernel(y, first, second, gammas):
     return best
 
 
+def leave_one_out_errors(K, y, alpha):
+    """Each molecule's error when it is left out of kernel ridge on ``K``."""
+    factor = linalg.cho_factor(K + alpha * np.eye(len(K)))
+    dual = linalg.cho_solve(factor, y)
+    return dual / np.diag(linalg.cho_solve(factor, np.eye(len(K))))
+
+
+def screen_ensemble(y, first, second):
+    """The lowest leave-one-out RMSE of a mix of two kernel models' predictions.
+
+    One model on the best of ``first``'s middle two widths, the other on the
+    best of ``second`` alone; the prediction is ``(1 - s)`` times the first's
+    plus ``s`` times the second's, ``s`` in ``ENSEMBLE_SHARES``, chosen on
+    the errors it is scored on. Returns the RMSE and the ``(gamma, label, s,
+    alpha)`` that reach it.
+    """
+    (_, alpha), gamma = min(
+        (best_penalty(first[gamma], y), gamma) for gamma in DELTA_GAMMAS[1:3]
+    )
+    errors = leave_one_out_errors(first[gamma], y, alpha)
+    _, label = screen_alone(y, second)
+    K = second[label]
+    alphas = np.mean(np.diag(K)) * np.array(DELTA_ALPHAS)
+    other = leave_one_out_errors(K, y, best_penalty(K, y, alphas)[1])
+    rmse, share = min(
+        (np.sqrt(np.mean(((1 - s) * errors + s * other) ** 2)), s)
+        for s in ENSEMBLE_SHARES
+    )
+    return rmse, (gamma, f"  {label}", share, alpha)
+
+
 def screen_alone(y, kernels):
     """The lowest leave-one-out RMSE of one of ``kernels`` alone, and its label.
 
@@ -374,6 +414,7 @@ def main():
     )
     parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
     parser.add_argument("--on-best", action="store_true")
+    parser.add_argument("--ensemble", action="store_true")
     parser.add_argument("--element-weights", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
@@ -405,8 +446,8 @@ def main():
             "--per-element scales the appended quantities: give --charges, "
             "--atomic or --second-atomic"
         )
-    if args.on_best and not args.second:
-        parser.error("--on-best adds the --second kernels to best's: give --second")
+    if (args.on_best or args.ensemble) and not args.second:
+        parser.error("--on-best and --ensemble act on the --second kernels: give them")
     if "soap" in args.second and importlib.util.find_spec("dscribe") is None:
         parser.error('--second soap needs dscribe: pip install -e ".[soap]"')
     X, y = load_labelled(args.data_dir, args.n_molecules)
@@ -469,7 +510,13 @@ def main():
         else:
             first = environments
         second_kernel_routes(
-            X, gfn2, first, args.second, args.n_jobs, on_best=args.on_best
+            X,
+            gfn2,
+            first,
+            args.second,
+            args.n_jobs,
+            on_best=args.on_best,
+            ensemble=args.ensemble,
         )
     if args.element_weights:
         element_weight_routes(gfn2, environments, elements, args.n_jobs)
@@ -498,12 +545,15 @@ def with_best_mbtr(X, kernels):
     }
 
 
-def second_kernel_routes(X, y, environments, names, n_jobs=None, on_best=False):
+def second_kernel_routes(
+    X, y, environments, names, n_jobs=None, on_best=False, ensemble=False
+):
     """Print the best sum of the FCHL19 kernel and each second kernel.
 
     ``environments`` are the FCHL19 vectors, with any GFN2-xTB quantities
     appended (``--second-atomic``); with ``on_best`` the first kernel also
-    holds ``best``'s MBTR kernel.
+    holds ``best``'s MBTR kernel. With ``ensemble`` a second row mixes the
+    two models' predictions instead (``screen_ensemble``).
     """
     watch = Stopwatch()
     first = dict(
@@ -556,6 +606,10 @@ def second_kernel_routes(X, y, environments, names, n_jobs=None, on_best=False):
         seconds = watch.seconds
         alone, label = screen_alone(y, second)
         table.row(name, rmse, *chosen, seconds, f"  {alone:.5f}, {label}")
+        if ensemble:
+            watch = Stopwatch()
+            rmse, chosen = screen_ensemble(y, first, second)
+            table.row(f"{name} (mix)", rmse, *chosen, watch.seconds, "")
 
 
 def element_kernels(environments, elements, gammas, n_jobs=None):
