@@ -59,7 +59,7 @@ def write_rows(path, rows):
 
 
 def plot(rows, output):
-    fig, ax = plt.subplots(figsize=(6, 4.5))
+    fig, ax = plt.subplots(figsize=(8.5, 4.5))
     for name in sorted({name for name, _ in rows}):
         points = sorted(
             (n, row) for (pipeline, n), row in rows.items() if pipeline == name
@@ -78,7 +78,8 @@ def plot(rows, output):
         axis.set_major_formatter(FormatStrFormatter("%g"))
         axis.set_minor_formatter(NullFormatter())
     ax.grid(True, which="both", alpha=0.3)
-    ax.legend()
+    # Beside the axes: inside, it would hide the curves of the best models.
+    ax.legend(loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize="small")
     fig.tight_layout()
     fig.savefig(output, dpi=120)
 
