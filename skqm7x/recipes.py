@@ -548,8 +548,8 @@ _MODELS = {
     "xtb-atoms-fchl-krr": (
         _xtb_atoms_fchl_krr,
         "xtb-fchl-krr with each atom's GFN2-xTB partial charge and energy "
-        "appended to its FCHL19 vector, plus a Gaussian kernel on many-body "
-        "tensors; with a std",
+        "(scaled to one spread per element) appended to its FCHL19 vector, "
+        "plus a Gaussian kernel on many-body tensors; with a std",
         True,
     ),
     "sparse-fchl-krr": (

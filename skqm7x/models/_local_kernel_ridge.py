@@ -389,8 +389,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         How the ``tight_binding_features`` are scaled before their weights.
         ``None`` keeps them as computed. ``"per_element"`` brings every
         element's atoms to the same spread: each quantity of an element's
-        atoms is multiplied by the median, over the elements, of its standard
-        deviation on the training atoms, divided by that element's own.
+        atoms is multiplied by the median, over the elements with at least
+        10 training atoms, of its standard deviation on those atoms, divided
+        by that element's own.
         Sulphur's charges vary about six times as much as carbon's; scaled,
         a weight then separates atoms of every element alike. Elements with
         fewer than 10 training atoms, or whose quantity does not vary, keep
