@@ -92,7 +92,7 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --second mbtr \\
         --second-atomic charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --element-weights
-    python benchmarks/bench_routes.py --fchl19 --second orbitals --on-best \
+    python benchmarks/bench_routes.py --fchl19 --second orbitals --on-best \\
         --second-atomic charges=3,energies=30 --per-element
 """
 
