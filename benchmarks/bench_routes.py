@@ -109,12 +109,15 @@ from _common import (
     make_parser,
 )
 from joblib import Parallel, delayed
-from scipy import linalg
 from threadpoolctl import threadpool_limits
 
 import skqm7x
 from skqm7x.models import local_kernels
-from skqm7x.models._local_kernel_ridge import _leave_one_out_rmse, per_element_scales
+from skqm7x.models._local_kernel_ridge import (
+    _leave_one_out_errors,
+    _leave_one_out_rmse,
+    per_element_scales,
+)
 from skqm7x.recipes import (
     DELTA_ALPHAS,
     DELTA_GAMMAS,
@@ -355,46 +358,29 @@ def screen_second_kernel(y, first, second, gammas):
     return best
 
 
-def leave_one_out_errors(K, y, alpha):
-    """Each molecule's error when it is left out of kernel ridge on ``K``."""
-    factor = linalg.cho_factor(K + alpha * np.eye(len(K)))
-    dual = linalg.cho_solve(factor, y)
-    return dual / np.diag(linalg.cho_solve(factor, np.eye(len(K))))
+def screen_ensemble(errors, other):
+    """The lowest RMSE of a mix of two models' leave-one-out errors, and its share.
 
-
-def screen_ensemble(y, first, second):
-    """The lowest leave-one-out RMSE of a mix of two kernel models' predictions.
-
-    One model on the best of ``first``'s middle two widths, the other on the
-    best of ``second`` alone; the prediction is ``(1 - s)`` times the first's
-    plus ``s`` times the second's, ``s`` in ``ENSEMBLE_SHARES``, chosen on
-    the errors it is scored on. Returns the RMSE and the ``(gamma, label, s,
-    alpha)`` that reach it.
+    The mixed prediction is ``(1 - s)`` times the first model's plus ``s``
+    times the other's, ``s`` in ``ENSEMBLE_SHARES``, chosen on the errors it
+    is scored on.
     """
-    (_, alpha), gamma = min(
-        (best_penalty(first[gamma], y), gamma) for gamma in DELTA_GAMMAS[1:3]
-    )
-    errors = leave_one_out_errors(first[gamma], y, alpha)
-    _, label = screen_alone(y, second)
-    K = second[label]
-    alphas = np.mean(np.diag(K)) * np.array(DELTA_ALPHAS)
-    other = leave_one_out_errors(K, y, best_penalty(K, y, alphas)[1])
-    rmse, share = min(
+    return min(
         (np.sqrt(np.mean(((1 - s) * errors + s * other) ** 2)), s)
         for s in ENSEMBLE_SHARES
     )
-    return rmse, (gamma, f"  {label}", share, alpha)
 
 
 def screen_alone(y, kernels):
-    """The lowest leave-one-out RMSE of one of ``kernels`` alone, and its label.
+    """The lowest leave-one-out RMSE of one of ``kernels`` alone, its label and alpha.
 
     The penalties are ``DELTA_ALPHAS`` relative to each kernel's mean diagonal.
     """
-    return min(
-        (best_penalty(K, y, np.mean(np.diag(K)) * np.array(DELTA_ALPHAS))[0], label)
+    rmse, label = min(
+        (best_penalty(K, y, np.mean(np.diag(K)) * np.array(DELTA_ALPHAS)), label)
         for label, K in kernels.items()
     )
+    return (*rmse, label)
 
 
 def main():
@@ -579,12 +565,19 @@ def second_kernel_routes(
             ("  alone: LOO RMSE, kernel", "<"),
         ]
     )
-    if on_best:
+    if on_best or ensemble:
+        # The first kernel's own model, once: a row of its own, and the
+        # model every (mix) row mixes with.
         watch = Stopwatch()
         (rmse, alpha), gamma = min(
             (best_penalty(first[gamma], y), gamma) for gamma in DELTA_GAMMAS[1:3]
         )
-        table.row("(best's kernel)", rmse, gamma, "  none", 0, alpha, watch.seconds, "")
+        if on_best:
+            table.row(
+                "(best's kernel)", rmse, gamma, "  none", 0, alpha, watch.seconds, ""
+            )
+        if ensemble:
+            (errors,) = _leave_one_out_errors(first[gamma], y, [alpha])
     for name in names:
         if name == "fchl19":
             for gamma in DELTA_GAMMAS:
@@ -604,12 +597,22 @@ def second_kernel_routes(
             second = slatm_kernels(X, n_jobs)
         rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
         seconds = watch.seconds
-        alone, label = screen_alone(y, second)
+        alone, alone_alpha, label = screen_alone(y, second)
         table.row(name, rmse, *chosen, seconds, f"  {alone:.5f}, {label}")
         if ensemble:
             watch = Stopwatch()
-            rmse, chosen = screen_ensemble(y, first, second)
-            table.row(f"{name} (mix)", rmse, *chosen, watch.seconds, "")
+            (other,) = _leave_one_out_errors(second[label], y, [alone_alpha])
+            rmse, share = screen_ensemble(errors, other)
+            table.row(
+                f"{name} (mix)",
+                rmse,
+                gamma,
+                f"  {label}",
+                share,
+                alpha,
+                watch.seconds,
+                "",
+            )
 
 
 def element_kernels(environments, elements, gammas, n_jobs=None):

@@ -206,8 +206,8 @@ def _kernels_between(
         return local_kernels(left, right, gammas, progress=bar, n_jobs=n_jobs)
 
 
-def _leave_one_out_rmse(K, y, alphas):
-    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha.
+def _leave_one_out_errors(K, y, alphas):
+    """Closed-form leave-one-out errors of kernel ridge, one row per alpha.
 
     With ``A = K + alpha I`` and ``c = A^-1 y``, the error on sample ``i``
     when it is left out is ``c_i / [A^-1]_ii`` (Rasmussen and Williams, 2006,
@@ -216,13 +216,17 @@ def _leave_one_out_rmse(K, y, alphas):
     eigenvalues, vectors = linalg.eigh(K)
     projected = vectors.T @ y
     squared_vectors = vectors**2
-    rmse = []
+    errors = []
     for alpha in alphas:
         inverse = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha)
         dual = vectors @ (inverse * projected)
-        errors = dual / (squared_vectors @ inverse)
-        rmse.append(np.sqrt(np.mean(errors**2)))
-    return np.array(rmse)
+        errors.append(dual / (squared_vectors @ inverse))
+    return np.array(errors)
+
+
+def _leave_one_out_rmse(K, y, alphas):
+    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha."""
+    return np.sqrt(np.mean(_leave_one_out_errors(K, y, alphas) ** 2, axis=1))
 
 
 def kernel_candidates(estimator, value, name):
