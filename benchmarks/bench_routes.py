@@ -113,11 +113,8 @@ from threadpoolctl import threadpool_limits
 
 import skqm7x
 from skqm7x.models import local_kernels
-from skqm7x.models._local_kernel_ridge import (
-    _leave_one_out_errors,
-    _leave_one_out_rmse,
-    per_element_scales,
-)
+from skqm7x.models._kernel_ridge import leave_one_out_errors, leave_one_out_rmse
+from skqm7x.models._local_kernel_ridge import per_element_scales
 from skqm7x.recipes import (
     DELTA_ALPHAS,
     DELTA_GAMMAS,
@@ -206,7 +203,7 @@ def with_quantities(environments, quantities, weights, per_element=False):
 
 def best_penalty(K, y, alphas=DELTA_ALPHAS):
     """The lowest leave-one-out RMSE of kernel ``K`` over ``alphas``, and its alpha."""
-    rmse = _leave_one_out_rmse(K, y, alphas)
+    rmse = leave_one_out_rmse(K, y, alphas)
     best = int(np.argmin(rmse))
     return float(rmse[best]), alphas[best]
 
@@ -577,7 +574,7 @@ def second_kernel_routes(
                 "(best's kernel)", rmse, gamma, "  none", 0, alpha, watch.seconds, ""
             )
         if ensemble:
-            (errors,) = _leave_one_out_errors(first[gamma], y, [alpha])
+            (errors,) = leave_one_out_errors(first[gamma], y, [alpha])
     for name in names:
         if name == "fchl19":
             for gamma in DELTA_GAMMAS:
@@ -601,7 +598,7 @@ def second_kernel_routes(
         table.row(name, rmse, *chosen, seconds, f"  {alone:.5f}, {label}")
         if ensemble:
             watch = Stopwatch()
-            (other,) = _leave_one_out_errors(second[label], y, [alone_alpha])
+            (other,) = leave_one_out_errors(second[label], y, [alone_alpha])
             rmse, share = screen_ensemble(errors, other)
             table.row(
                 f"{name} (mix)",

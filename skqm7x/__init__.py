@@ -19,8 +19,10 @@ from skqm7x.datasets import (
 )
 from skqm7x.models import (
     AtomicReferenceRegressor,
+    BlendingRegressor,
     ClippedRegressor,
     GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
     LocalKernelRidge,
     SigmoidMLPRegressor,
     SparseLocalKernelRidge,
@@ -46,9 +48,11 @@ __all__ = [
     "AtomicEnvironments",
     "AtomicReferenceRegressor",
     "BagOfBondsTransformer",
+    "BlendingRegressor",
     "ClippedRegressor",
     "CoulombMatrixTransformer",
     "GaussianProcessKernelRidge",
+    "GaussianProcessKernelRidgeCV",
     "LocalKernelRidge",
     "ManyBodyTensorTransformer",
     "RandomCoulombExpander",

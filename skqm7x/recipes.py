@@ -19,8 +19,10 @@ from sklearn.utils.validation import check_is_fitted
 from skqm7x._utils._cache import with_cache
 from skqm7x.models import (
     AtomicReferenceRegressor,
+    BlendingRegressor,
     ClippedRegressor,
     GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
     LocalKernelRidge,
     SigmoidMLPRegressor,
     SparseLocalKernelRidge,
@@ -82,6 +84,9 @@ DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 TIGHT_BINDING_FEATURES = {"charges": 3.0, "energies": 30.0}
 MOLECULE_GAMMA = MBTR_GAMMAS[1]
 MOLECULE_WEIGHT = 0.1
+# bench_routes.py --second mbtr --ensemble chose the largest of MBTR_GAMMAS
+# for the blend's second model; these go one step beyond it
+BLEND_GAMMAS = tuple(np.logspace(-2.5, -1, 4))
 # bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
@@ -429,6 +434,27 @@ def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
     return model
 
 
+def _xtb_blend_krr(random_state, verbose, n_jobs, memory):
+    # Two models of the same corrections whose errors differ: best's, and a
+    # kernel on the many-body tensors alone. Their leave-one-out predictions,
+    # known in closed form, weigh them at no extra fit.
+    model = _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory)
+    molecules = make_pipeline(
+        ManyBodyTensorTransformer(
+            distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
+        ),
+        GaussianProcessKernelRidgeCV(
+            kernel="rbf", gammas=BLEND_GAMMAS, alphas=DELTA_ALPHAS
+        ),
+        memory=memory,
+    )
+    return model.set_params(
+        regressor=BlendingRegressor(
+            [("atoms", model.regressor), ("molecules", molecules)]
+        )
+    )
+
+
 def _sparse_fchl_krr(random_state, verbose, n_jobs, memory):
     # The kernel to a few thousand representative atoms instead of to every
     # training atom: memory and time grow linearly with the molecules.
@@ -552,6 +578,13 @@ _MODELS = {
         "plus a Gaussian kernel on many-body tensors; with a std",
         True,
     ),
+    "xtb-blend-krr": (
+        _xtb_blend_krr,
+        "xtb-atoms-fchl-krr blended with a Gaussian kernel ridge on many-body "
+        "tensors alone, both learning the same corrections, weighed by their "
+        "leave-one-out predictions; with a std",
+        True,
+    ),
     "sparse-fchl-krr": (
         _sparse_fchl_krr,
         "fchl-krr through a few thousand representative atomic environments "
@@ -610,12 +643,12 @@ def available_models(with_std=False):
     >>> sorted(available_models())  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
      'montavon-mlp', 'reference', 'scattering-krr', 'scattering-ridge',
-     'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-coulomb-mlp', 'xtb-fchl-krr',
-     'xtb-scattering-ridge', 'xtb-sparse-fchl-krr']
+     'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-blend-krr', 'xtb-coulomb-mlp',
+     'xtb-fchl-krr', 'xtb-scattering-ridge', 'xtb-sparse-fchl-krr']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
-     'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-fchl-krr',
-     'xtb-sparse-fchl-krr']
+     'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-blend-krr',
+     'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
     'alias of the best measured pipeline, now xtb-atoms-fchl-krr'
     """

@@ -3,13 +3,18 @@
 The regressors take features from ``skqm7x.representations`` (in a
 pipeline), or packed molecules where they compute their own
 (``LocalKernelRidge``, ``SparseLocalKernelRidge``); ``AtomicReferenceRegressor`` and
-``ClippedRegressor`` wrap any regressor.
+``ClippedRegressor`` wrap any regressor, and ``BlendingRegressor`` blends
+several.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from skqm7x.models._blending import BlendingRegressor
 from skqm7x.models._clipped import ClippedRegressor
-from skqm7x.models._kernel_ridge import GaussianProcessKernelRidge
+from skqm7x.models._kernel_ridge import (
+    GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
+)
 from skqm7x.models._local_kernel_ridge import LocalKernelRidge, local_kernels
 from skqm7x.models._mlp import SigmoidMLPRegressor
 from skqm7x.models._reference import AtomicReferenceRegressor
@@ -17,8 +22,10 @@ from skqm7x.models._sparse_local_kernel_ridge import SparseLocalKernelRidge
 
 __all__ = [
     "AtomicReferenceRegressor",
+    "BlendingRegressor",
     "ClippedRegressor",
     "GaussianProcessKernelRidge",
+    "GaussianProcessKernelRidgeCV",
     "LocalKernelRidge",
     "SigmoidMLPRegressor",
     "SparseLocalKernelRidge",

@@ -52,6 +52,11 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         Lower Cholesky factor of ``K + alpha I``.
     std_scale_ : float
         The calibrated prior standard deviation ``s``, in the target's unit.
+    loo_predictions_ : ndarray of shape (n_samples,)
+        Each training sample's prediction by the model fitted without it,
+        in closed form (what :class:`BlendingRegressor` weighs models by).
+    loo_std_ : ndarray of shape (n_samples,)
+        The calibrated standard deviation of each of those predictions.
     n_features_in_ : int
         Number of features seen during :meth:`fit`.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
@@ -94,8 +99,8 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         self.kernel = kernel
         self.gamma = gamma
 
-    def _kernel(self, X, Y=None):
-        return pairwise_kernels(X, Y, metric=self.kernel, gamma=self.gamma)
+    def _kernel(self, X, Y=None, *, gamma):
+        return pairwise_kernels(X, Y, metric=self.kernel, gamma=gamma)
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -114,11 +119,20 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
-            self._kernel(X), y, self.alpha
-        )
-        self.X_fit_ = X
+        self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
+        self.alpha_ = float(self.alpha)
+        self._fit_gaussian_process(self._kernel(X, gamma=self.gamma_), X, y)
         return self
+
+    def _fit_gaussian_process(self, K, X, y):
+        (
+            self.kernel_ridge_,
+            self.cholesky_,
+            self.std_scale_,
+            self.loo_predictions_,
+            self.loo_std_,
+        ) = fit_gaussian_process(K, y, self.alpha_)
+        self.X_fit_ = X
 
     def predict(self, X, return_std=False):
         """Predict the mean, and optionally its standard deviation.
@@ -140,14 +154,133 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        K = self._kernel(X, self.X_fit_)
+        K = self._kernel(X, self.X_fit_, gamma=self.gamma_)
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
         # Both kernels have k(x, x) = 1.
         return mean, gaussian_process_std(
-            self.cholesky_, K, 1.0, self.alpha, self.std_scale_
+            self.cholesky_, K, 1.0, self.alpha_, self.std_scale_
         )
+
+
+class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
+    """:class:`GaussianProcessKernelRidge` choosing gamma and alpha by leave-one-out.
+
+    Each candidate pair is scored by its leave-one-out RMSE on the training
+    samples, in closed form (as :class:`~sklearn.linear_model.RidgeCV`
+    does): one kernel and one eigendecomposition per ``gamma`` serve every
+    ``alpha``, where a :class:`~sklearn.model_selection.GridSearchCV` would
+    solve a kernel system per candidate and fold. The pair of lowest RMSE is
+    then fitted as :class:`GaussianProcessKernelRidge` would be, with the
+    same calibrated standard deviation.
+
+    Parameters
+    ----------
+    gammas : array-like of float, default=None
+        Candidates for the inverse kernel width; ``None`` means ``(0.1, 1,
+        10) / n_features``.
+    alphas : array-like of float, default=(1e-6, 1e-4, 1e-2, 1.0)
+        Candidates for the regularization added to the kernel's diagonal
+        (the kernel is 1 on its diagonal, so ``alpha`` is the noise variance
+        relative to the prior's).
+    kernel : {"laplacian", "rbf"}, default="laplacian"
+        ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``.
+
+    Attributes
+    ----------
+    gamma_ : float
+        The inverse kernel width chosen.
+    alpha_ : float
+        The regularization chosen.
+    loo_rmse_ : ndarray of shape (n_gammas, n_alphas)
+        Leave-one-out RMSE of each candidate pair, in the target's unit.
+    kernel_ridge_ : KernelRidge
+        The fitted mean, on the precomputed training kernel.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training data, needed to evaluate the kernel at prediction time.
+    cholesky_ : ndarray of shape (n_samples, n_samples)
+        Lower Cholesky factor of ``K + alpha_ I``.
+    std_scale_ : float
+        The calibrated prior standard deviation, in the target's unit.
+    loo_predictions_ : ndarray of shape (n_samples,)
+        Each training sample's prediction by the chosen model fitted without
+        it, in closed form.
+    loo_std_ : ndarray of shape (n_samples,)
+        The calibrated standard deviation of each of those predictions.
+    n_features_in_ : int
+        Number of features seen during :meth:`fit`.
+    feature_names_in_ : ndarray of shape (`n_features_in_`,)
+        Names of features seen during :meth:`fit`, when ``X`` has string
+        column names.
+
+    See Also
+    --------
+    GaussianProcessKernelRidge : One gamma and alpha, given.
+    LocalKernelRidge : The same choice, for a kernel on atomic environments.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x import GaussianProcessKernelRidgeCV
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.uniform(-3, 3, size=(80, 1))
+    >>> y = np.sin(X[:, 0]) + 0.1 * rng.normal(size=80)
+    >>> model = GaussianProcessKernelRidgeCV(
+    ...     kernel="rbf", gammas=[0.01, 1.0], alphas=[1e-6, 1e-2]
+    ... ).fit(X, y)
+    >>> model.gamma_, model.alpha_, model.loo_rmse_.shape
+    (1.0, 0.01, (2, 2))
+    """
+
+    _parameter_constraints: dict = {
+        "gammas": ["array-like", None],
+        "alphas": ["array-like"],
+        "kernel": [StrOptions({"laplacian", "rbf"})],
+    }
+
+    def __init__(
+        self, *, gammas=None, alphas=(1e-6, 1e-4, 1e-2, 1.0), kernel="laplacian"
+    ):
+        self.gammas = gammas
+        self.alphas = alphas
+        self.kernel = kernel
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit(self, X, y):
+        """Choose gamma and alpha, then fit the mean and its std.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training data.
+        y : array-like of shape (n_samples,)
+            Targets.
+
+        Returns
+        -------
+        self : object
+            The fitted regressor.
+        """
+        X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
+        if self.gammas is None:
+            gammas = np.array([0.1, 1.0, 10.0]) / X.shape[1]
+        else:
+            gammas = kernel_candidates(self, self.gammas, "gammas")
+        alphas = kernel_candidates(self, self.alphas, "alphas")
+        self.loo_rmse_ = np.array(
+            [
+                leave_one_out_rmse(self._kernel(X, gamma=gamma), y, alphas)
+                for gamma in gammas
+            ]
+        )
+        best_gamma, best_alpha = np.unravel_index(
+            np.argmin(self.loo_rmse_), self.loo_rmse_.shape
+        )
+        self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
+        K = self._kernel(X, gamma=self.gamma_)
+        self._fit_gaussian_process(K, X, y)
+        return self
 
 
 def fit_gaussian_process(K, y, alpha):
@@ -172,6 +305,10 @@ def fit_gaussian_process(K, y, alpha):
         The prior standard deviation ``s`` that gives the leave-one-out
         errors of the training set unit mean square when divided by their
         predicted standard deviations.
+    loo_predictions : ndarray of shape (n_samples,)
+        Each sample's prediction by the model fitted without it.
+    loo_std : ndarray of shape (n_samples,)
+        Their standard deviations, times ``std_scale``.
     """
     kernel_ridge = KernelRidge(alpha=alpha, kernel="precomputed").fit(K, y)
     K.flat[:: len(K) + 1] += alpha
@@ -186,9 +323,10 @@ def fit_gaussian_process(K, y, alpha):
     # (unit scale), with c = A^-1 y and A = K + alpha I.
     inverse_factor = linalg.solve_triangular(cholesky, np.eye(len(K)), lower=True)
     inverse_diagonal = np.einsum("ij,ij->j", inverse_factor, inverse_factor)
-    dual = kernel_ridge.dual_coef_
-    std_scale = float(np.sqrt(np.mean(dual**2 / inverse_diagonal)))
-    return kernel_ridge, cholesky, std_scale
+    loo_errors = kernel_ridge.dual_coef_ / inverse_diagonal
+    std_scale = float(np.sqrt(np.mean(loo_errors**2 * inverse_diagonal)))
+    loo_std = std_scale / np.sqrt(inverse_diagonal)
+    return kernel_ridge, cholesky, std_scale, y - loo_errors, loo_std
 
 
 def gaussian_process_std(cholesky, K, prior_variance, alpha, std_scale):
@@ -201,3 +339,37 @@ def gaussian_process_std(cholesky, K, prior_variance, alpha, std_scale):
     v = linalg.solve_triangular(cholesky, K.T, lower=True)
     variance = prior_variance + alpha - np.einsum("ij,ij->j", v, v)
     return std_scale * np.sqrt(np.clip(variance, alpha, None))
+
+
+def leave_one_out_errors(K, y, alphas):
+    """Closed-form leave-one-out errors of kernel ridge, one row per alpha.
+
+    With ``A = K + alpha I`` and ``c = A^-1 y``, the error on sample ``i``
+    when it is left out is ``c_i / [A^-1]_ii`` (Rasmussen and Williams, 2006,
+    eq. 5.12); one eigendecomposition of ``K`` serves every alpha.
+    """
+    eigenvalues, vectors = linalg.eigh(K)
+    projected = vectors.T @ y
+    squared_vectors = vectors**2
+    errors = []
+    for alpha in alphas:
+        inverse = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha)
+        dual = vectors @ (inverse * projected)
+        errors.append(dual / (squared_vectors @ inverse))
+    return np.array(errors)
+
+
+def leave_one_out_rmse(K, y, alphas):
+    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha."""
+    return np.sqrt(np.mean(leave_one_out_errors(K, y, alphas) ** 2, axis=1))
+
+
+def kernel_candidates(estimator, value, name):
+    """The candidates of ``gammas`` or ``alphas``, as positive floats."""
+    values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
+    if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
+        raise ValueError(
+            f"{type(estimator).__name__}: {name} must be positive numbers, "
+            f"got {value!r}."
+        )
+    return values

@@ -7,7 +7,7 @@ from numbers import Integral, Real
 
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
-from scipy import linalg, sparse
+from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
@@ -25,7 +25,12 @@ from skqm7x._molecules import (
 from skqm7x._utils._cache import as_memory
 from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._memory import check_fits_in_memory
-from skqm7x.models._kernel_ridge import fit_gaussian_process, gaussian_process_std
+from skqm7x.models._kernel_ridge import (
+    fit_gaussian_process,
+    gaussian_process_std,
+    kernel_candidates,
+    leave_one_out_rmse,
+)
 from skqm7x.representations import (
     AtomicEnvironments,
     check_fchl19_parameters,
@@ -204,40 +209,6 @@ def _kernels_between(
         disable=not verbose,
     ) as bar:
         return local_kernels(left, right, gammas, progress=bar, n_jobs=n_jobs)
-
-
-def _leave_one_out_errors(K, y, alphas):
-    """Closed-form leave-one-out errors of kernel ridge, one row per alpha.
-
-    With ``A = K + alpha I`` and ``c = A^-1 y``, the error on sample ``i``
-    when it is left out is ``c_i / [A^-1]_ii`` (Rasmussen and Williams, 2006,
-    eq. 5.12); one eigendecomposition of ``K`` serves every alpha.
-    """
-    eigenvalues, vectors = linalg.eigh(K)
-    projected = vectors.T @ y
-    squared_vectors = vectors**2
-    errors = []
-    for alpha in alphas:
-        inverse = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha)
-        dual = vectors @ (inverse * projected)
-        errors.append(dual / (squared_vectors @ inverse))
-    return np.array(errors)
-
-
-def _leave_one_out_rmse(K, y, alphas):
-    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha."""
-    return np.sqrt(np.mean(_leave_one_out_errors(K, y, alphas) ** 2, axis=1))
-
-
-def kernel_candidates(estimator, value, name):
-    """The candidates of ``gammas`` or ``alphas``, as positive floats."""
-    values = np.atleast_1d(np.asarray(value, dtype=float)).ravel()
-    if values.size == 0 or not np.all(np.isfinite(values) & (values > 0)):
-        raise ValueError(
-            f"{type(estimator).__name__}: {name} must be positive numbers, "
-            f"got {value!r}."
-        )
-    return values
 
 
 def representation_parameters(estimator):
@@ -466,6 +437,12 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Lower Cholesky factor of ``K + alpha_ I``.
     std_scale_ : float
         The calibrated prior standard deviation.
+    loo_predictions_ : ndarray of shape (n_samples,)
+        Each training molecule's prediction by the model fitted without it
+        (with the width, penalty and weight chosen), in closed form: what
+        :class:`BlendingRegressor` weighs models by.
+    loo_std_ : ndarray of shape (n_samples,)
+        The calibrated standard deviation of each of those predictions.
     X_fit_ : ndarray of shape (n_samples, n_features)
         The training molecules; :meth:`predict` recomputes their
         environments (cheap) instead of storing them (large).
@@ -711,7 +688,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             self.loo_rmse_ = np.full((1,) * (2 + (molecule_kernel is not None)), np.nan)
             best_gamma, best_weight, best_alpha = 0, 0, 0
         else:
-            leave_one_out = as_memory(self.memory).cache(_leave_one_out_rmse)
+            leave_one_out = as_memory(self.memory).cache(leave_one_out_rmse)
             rmse = np.array(
                 [
                     [leave_one_out(total(k, weight), y, alphas) for weight in weights]
@@ -726,7 +703,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         if molecule_kernel is not None:
             self.molecule_weight_ = float(weights[best_weight])
             self.molecule_scale_ = scales[best_gamma]
-        self.kernel_ridge_, self.cholesky_, self.std_scale_ = fit_gaussian_process(
+        (
+            self.kernel_ridge_,
+            self.cholesky_,
+            self.std_scale_,
+            self.loo_predictions_,
+            self.loo_std_,
+        ) = fit_gaussian_process(
             total(best_gamma, weights[best_weight]), y, self.alpha_
         )
         self.X_fit_ = X

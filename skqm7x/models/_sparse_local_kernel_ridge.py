@@ -19,10 +19,10 @@ from skqm7x._molecules import (
 from skqm7x._utils._cache import as_memory
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._inducing import select_inducing
+from skqm7x.models._kernel_ridge import kernel_candidates
 from skqm7x.models._local_kernel_ridge import (
     _self_kernels,
     check_query_molecules,
-    kernel_candidates,
     local_kernels,
     representation_parameters,
     training_elements,
