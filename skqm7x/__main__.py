@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 from sklearn.model_selection import KFold
+from sklearn.pipeline import Pipeline
 
 import skqm7x
 from skqm7x._molecules import ELEMENT_SYMBOLS
@@ -524,7 +525,15 @@ def _cross_validate(name, args, X, y, n_folds):
 def _chosen_hyperparameters(model):
     """The hyperparameters a model's own search chose, as a short string."""
     search = getattr(model, "regressor_", model)
-    if hasattr(search, "gamma_"):  # LocalKernelRidge's leave-one-out choice
+    if isinstance(search, Pipeline):
+        search = search[-1]
+    if hasattr(search, "weights_"):  # a blend: each part's weight and choice
+        parts = []
+        for name, weight in zip(search.named_estimators_, search.weights_, strict=True):
+            chosen = _chosen_hyperparameters(search.named_estimators_[name])
+            parts.append(f"{name} {weight:.2f}" + (f" ({chosen})" if chosen else ""))
+        return " + ".join(parts)
+    if hasattr(search, "gamma_"):  # a leave-one-out choice
         return f"gamma={search.gamma_:.3g}, alpha={search.alpha_:.3g}"
     params = getattr(search, "best_params_", None)
     if not params:
