@@ -4,12 +4,16 @@ Each module that adds a public estimator registers it here, with a reason for
 every check it is expected to fail.
 """
 
+from sklearn.linear_model import Ridge
+
 from skqm7x import (
     AtomicReferenceRegressor,
     BagOfBondsTransformer,
+    BlendingRegressor,
     ClippedRegressor,
     CoulombMatrixTransformer,
     GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
     LocalKernelRidge,
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
@@ -37,6 +41,8 @@ ESTIMATORS = [
     ),
     GaussianProcessKernelRidge(),
     GaussianProcessKernelRidge(kernel="rbf", alpha=1e-3),
+    GaussianProcessKernelRidgeCV(),
+    BlendingRegressor([("ridge", Ridge()), ("kernel", GaussianProcessKernelRidgeCV())]),
     LocalKernelRidge(handle_unknown="ignore"),
     SparseLocalKernelRidge(handle_unknown="ignore"),
     TightBindingEnergyTransformer(),

@@ -44,6 +44,10 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
+    gamma_ : float
+        The inverse kernel width used: ``gamma``, or ``1 / n_features``.
+    alpha_ : float
+        The regularization used, ``alpha``.
     kernel_ridge_ : KernelRidge
         The fitted mean, on the precomputed training kernel.
     X_fit_ : ndarray of shape (n_samples, n_features)

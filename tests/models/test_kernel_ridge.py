@@ -11,6 +11,7 @@ from skqm7x import (
     BagOfBondsTransformer,
     CoulombMatrixTransformer,
     GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
     available_models,
     make_model,
 )
@@ -61,6 +62,70 @@ def test_std_scale_is_the_leave_one_out_calibration(features):
         mean, std = unit.predict(F[i : i + 1], return_std=True)
         z.append((r[i] - mean[0]) / (std[0] / unit.std_scale_))
     assert model.std_scale_ == pytest.approx(np.sqrt(np.mean(np.square(z))), rel=1e-4)
+
+
+def test_leave_one_out_predictions_and_stds_match_refits(features):
+    F, r = features
+    F, r = F[:40], r[:40]
+    model = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F, r)
+    means, unit_stds = [], []
+    for i in range(len(r)):
+        rest = np.arange(len(r)) != i
+        fold = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F[rest], r[rest])
+        mean, std = fold.predict(F[i : i + 1], return_std=True)
+        means.append(mean[0])
+        unit_stds.append(std[0] / fold.std_scale_)
+    np.testing.assert_allclose(model.loo_predictions_, means, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(
+        model.loo_std_, model.std_scale_ * np.array(unit_stds), rtol=1e-5
+    )
+    # The calibration: the held-out errors over their stds have unit mean square.
+    z = (model.loo_predictions_ - r) / model.loo_std_
+    assert np.mean(z**2) == pytest.approx(1.0)
+
+
+def test_cv_chooses_the_pair_of_lowest_leave_one_out_error(features):
+    F, r = features
+    F, r = F[:60], r[:60]
+    gammas, alphas = [1e-5, 1e-4, 1e-3], [1e-8, 1e-4, 1e-1]
+    model = GaussianProcessKernelRidgeCV(gammas=gammas, alphas=alphas).fit(F, r)
+    assert model.loo_rmse_.shape == (3, 3)
+    for i, gamma in enumerate(gammas):
+        for j, alpha in enumerate(alphas):
+            fixed = GaussianProcessKernelRidge(gamma=gamma, alpha=alpha).fit(F, r)
+            rmse = np.sqrt(np.mean((fixed.loo_predictions_ - r) ** 2))
+            assert model.loo_rmse_[i, j] == pytest.approx(rmse, rel=1e-6)
+    best = np.unravel_index(np.argmin(model.loo_rmse_), model.loo_rmse_.shape)
+    assert (model.gamma_, model.alpha_) == (gammas[best[0]], alphas[best[1]])
+    # Then it is the fixed model at that pair, std included.
+    fixed = GaussianProcessKernelRidge(gamma=model.gamma_, alpha=model.alpha_)
+    expected = fixed.fit(F, r).predict(F[:5] * 1.01, return_std=True)
+    got = model.predict(F[:5] * 1.01, return_std=True)
+    for value, want in zip(got, expected, strict=True):
+        np.testing.assert_allclose(value, want, rtol=1e-9)
+    np.testing.assert_allclose(model.loo_predictions_, fixed.loo_predictions_)
+
+
+def test_cv_default_widths_follow_the_number_of_features(features):
+    F, r = features
+    model = GaussianProcessKernelRidgeCV().fit(F[:50], r[:50])
+    assert model.loo_rmse_.shape == (3, 4)
+    candidates = np.array([0.1, 1.0, 10.0]) / F.shape[1]
+    assert np.isclose(candidates, model.gamma_).sum() == 1
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"gammas": []}, "gammas must be positive"),
+        ({"alphas": [1e-3, -1.0]}, "alphas must be positive"),
+        ({"gammas": [np.nan]}, "gammas must be positive"),
+    ],
+)
+def test_cv_bad_candidates_are_named(features, params, message):
+    F, r = features
+    with pytest.raises(ValueError, match=f"GaussianProcessKernelRidgeCV: {message}"):
+        GaussianProcessKernelRidgeCV(**params).fit(F[:20], r[:20])
 
 
 def test_std_is_positive_and_grows_away_from_the_data(features):

@@ -77,20 +77,28 @@ def test_leave_one_out_choice_matches_refits(molecules):
     X, r = X[:40], r[:40]
     gammas, alphas = [0.125, 0.0078125], [1e-6, 1e-2]
     model = LocalKernelRidge(gammas=gammas, alphas=alphas).fit(X, r)
+    refitted = {}
     for i, gamma in enumerate(gammas):
         for j, alpha in enumerate(alphas):
-            errors = []
+            means, unit_stds = [], []
             for left_out in range(len(r)):
                 rest = np.arange(len(r)) != left_out
                 fold = LocalKernelRidge(gammas=gamma, alphas=alpha).fit(
                     X[rest], r[rest]
                 )
-                errors.append(fold.predict(X[left_out : left_out + 1])[0] - r[left_out])
+                mean, std = fold.predict(X[left_out : left_out + 1], return_std=True)
+                means.append(mean[0])
+                unit_stds.append(std[0] / fold.std_scale_)
+            refitted[gamma, alpha] = np.array(means), np.array(unit_stds)
             assert model.loo_rmse_[i, j] == pytest.approx(
-                np.sqrt(np.mean(np.square(errors))), rel=1e-5
+                np.sqrt(np.mean(np.square(np.array(means) - r))), rel=1e-5
             )
     best = np.unravel_index(np.argmin(model.loo_rmse_), model.loo_rmse_.shape)
     assert (model.gamma_, model.alpha_) == (gammas[best[0]], alphas[best[1]])
+    # The chosen model's leave-one-out predictions and stds, kept for blends.
+    means, unit_stds = refitted[model.gamma_, model.alpha_]
+    np.testing.assert_allclose(model.loo_predictions_, means, rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(model.loo_std_, model.std_scale_ * unit_stds, rtol=1e-5)
 
 
 def test_learns_and_beats_the_reference_energies(molecules):

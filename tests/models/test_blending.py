@@ -1,0 +1,181 @@
+import numpy as np
+import pytest
+from sklearn.dummy import DummyRegressor
+from sklearn.exceptions import NotFittedError
+from sklearn.linear_model import Ridge
+from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from skqm7x import (
+    BlendingRegressor,
+    GaussianProcessKernelRidge,
+    GaussianProcessKernelRidgeCV,
+    make_model,
+)
+from tests.helpers import assert_invariant
+
+
+@pytest.fixture(scope="module")
+def curve():
+    """A smooth curve with a linear trend: a line and a kernel each see part."""
+    rng = np.random.default_rng(0)
+    X = rng.uniform(-3, 3, size=(120, 2))
+    y = 2 * X[:, 0] + np.sin(3 * X[:, 1]) + 0.05 * rng.normal(size=120)
+    return X, y
+
+
+def kernel(gamma=1.0):
+    return GaussianProcessKernelRidge(kernel="rbf", gamma=gamma, alpha=1e-2)
+
+
+def test_weights_are_the_best_mix_of_the_held_out_predictions(curve):
+    X, y = curve
+    blend = BlendingRegressor([("narrow", kernel(3.0)), ("wide", kernel(0.05))])
+    blend.fit(X, y)
+    narrow, wide = (fitted.loo_predictions_ for fitted in blend.estimators_)
+    # The closed-form leave-one-out predictions weigh them: a fine grid of
+    # shares finds the same optimum.
+    shares = np.linspace(0, 1, 10001)
+    rmse = [np.sqrt(np.mean((s * narrow + (1 - s) * wide - y) ** 2)) for s in shares]
+    assert blend.weights_[0] == pytest.approx(shares[np.argmin(rmse)], abs=2e-4)
+    assert blend.weights_.sum() == pytest.approx(1.0)
+    assert 0 < blend.weights_[0] < 1
+    assert blend.blend_held_out_rmse_ == pytest.approx(min(rmse), rel=1e-6)
+    assert blend.blend_held_out_rmse_ < blend.held_out_rmse_.min()
+    np.testing.assert_allclose(
+        blend.held_out_rmse_,
+        [np.sqrt(np.mean((p - y) ** 2)) for p in (narrow, wide)],
+    )
+    # Its prediction is the weighted mean of the two fitted models'.
+    expected = sum(
+        w * model.predict(X[:7])
+        for w, model in zip(blend.weights_, blend.estimators_, strict=True)
+    )
+    np.testing.assert_allclose(blend.predict(X[:7]), expected, rtol=1e-12)
+    assert blend.named_estimators_["wide"] is blend.estimators_[1]
+
+
+def test_a_regressor_without_closed_form_is_cross_validated(curve):
+    X, y = curve
+    folds = KFold(4, shuffle=True, random_state=0)
+    blend = BlendingRegressor(
+        [("line", Ridge(alpha=1.0)), ("kernel", kernel())], cv=folds
+    ).fit(X, y)
+    line = cross_val_predict(Ridge(alpha=1.0), X, y, cv=folds)
+    assert blend.held_out_rmse_[0] == pytest.approx(np.sqrt(np.mean((line - y) ** 2)))
+    # Fitted once more on all the samples for the prediction.
+    np.testing.assert_allclose(
+        blend.estimators_[0].coef_, Ridge(alpha=1.0).fit(X, y).coef_
+    )
+
+
+def test_a_pipeline_gives_its_last_steps_leave_one_out(curve):
+    X, y = curve
+    pipeline = make_pipeline(StandardScaler(), kernel())
+    blend = BlendingRegressor([("kernel", pipeline), ("line", Ridge())]).fit(X, y)
+    loo = blend.estimators_[0][-1].loo_predictions_
+    assert blend.held_out_rmse_[0] == pytest.approx(np.sqrt(np.mean((loo - y) ** 2)))
+
+
+def test_a_useless_regressor_gets_no_weight_and_no_call(curve, monkeypatch):
+    X, y = curve
+    blend = BlendingRegressor([("mean", DummyRegressor()), ("kernel", kernel())])
+    blend.fit(X, y)
+    np.testing.assert_array_equal(blend.weights_, [0.0, 1.0])
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a regressor of weight 0 was asked to predict")
+
+    monkeypatch.setattr(blend.estimators_[0], "predict", refuse)
+    np.testing.assert_allclose(
+        blend.predict(X[:5]), blend.estimators_[1].predict(X[:5])
+    )
+    # Its missing std does not matter either.
+    mean, std = blend.predict(X[:5], return_std=True)
+    assert np.all(std > 0)
+
+
+def test_std_is_the_calibrated_weighted_std(curve):
+    X, y = curve
+    blend = BlendingRegressor([("narrow", kernel(3.0)), ("wide", kernel(0.05))])
+    blend.fit(X[:100], y[:100])
+    narrow, wide = blend.estimators_
+    weighted_loo_std = blend.weights_ @ [narrow.loo_std_, wide.loo_std_]
+    errors = blend.weights_ @ [narrow.loo_predictions_, wide.loo_predictions_] - y[:100]
+    assert np.mean((errors / (blend.std_scale_ * weighted_loo_std)) ** 2) == (
+        pytest.approx(1.0)
+    )
+    mean, std = blend.predict(X[100:], return_std=True)
+    np.testing.assert_allclose(mean, blend.predict(X[100:]))
+    stds = [model.predict(X[100:], return_std=True)[1] for model in blend.estimators_]
+    np.testing.assert_allclose(std, blend.std_scale_ * (blend.weights_ @ stds))
+
+
+def test_return_std_names_the_regressor_without_one(curve):
+    X, y = curve
+    blend = BlendingRegressor([("line", Ridge()), ("kernel", kernel())]).fit(X, y)
+    assert blend.weights_[0] > 0 and blend.std_scale_ is None
+    with pytest.raises(ValueError, match="'line' has none"):
+        blend.predict(X[:3], return_std=True)
+
+
+def test_nested_parameters_and_clone(curve):
+    X, y = curve
+    blend = BlendingRegressor([("line", Ridge()), ("kernel", kernel())])
+    assert blend.get_params()["kernel__gamma"] == 1.0
+    blend.set_params(kernel__gamma=0.5, line=DummyRegressor())
+    assert blend.estimators[1][1].gamma == 0.5
+    assert isinstance(blend.estimators[0][1], DummyRegressor)
+    blend.fit(X, y)
+    assert blend.estimators_[1] is not blend.estimators[1][1]  # cloned
+    assert not hasattr(blend.estimators[1][1], "X_fit_")
+
+
+@pytest.mark.parametrize(
+    "estimators, message",
+    [
+        ([], "non-empty list of"),
+        ([Ridge()], "non-empty list of"),
+        ([("a", Ridge()), ("a", Ridge())], "Names provided are not unique"),
+        ([("a", Ridge()), ("b", "ridge")], "'b' is no regressor"),
+    ],
+)
+def test_bad_estimators_are_named(curve, estimators, message):
+    X, y = curve
+    with pytest.raises(ValueError, match=message):
+        BlendingRegressor(estimators).fit(X, y)
+
+
+def test_not_fitted_is_said(curve):
+    with pytest.raises(NotFittedError):
+        BlendingRegressor([("line", Ridge())]).predict(curve[0])
+
+
+def test_one_regressor_is_that_regressor(curve):
+    X, y = curve
+    blend = BlendingRegressor([("kernel", GaussianProcessKernelRidgeCV())]).fit(X, y)
+    np.testing.assert_array_equal(blend.weights_, [1.0])
+    single = GaussianProcessKernelRidgeCV().fit(X, y)
+    np.testing.assert_allclose(blend.predict(X[:5]), single.predict(X[:5]))
+
+
+def test_xtb_blend_krr_blends_best_with_a_molecule_kernel(qm7x_train):
+    X, y = qm7x_train.data[:90], qm7x_train.target[:90]
+    model = make_model("xtb-blend-krr").fit(X[:70], y[:70])
+    blend = model.regressor_
+    assert list(blend.named_estimators_) == ["atoms", "molecules"]
+    assert blend.weights_.sum() == pytest.approx(1.0)
+    # Measured: weights 0.13 and 0.87 on these 70 molecules.
+    assert np.all(blend.weights_ > 0)
+    # The first part is best's own model, on the same corrections.
+    best = make_model("best").fit(X[:70], y[:70])
+    np.testing.assert_allclose(
+        blend.estimators_[0].predict(X[70:]),
+        best.regressor_.predict(X[70:]),
+        rtol=1e-9,
+    )
+    mean, std = model.predict(X[70:], return_std=True)
+    assert mean.shape == std.shape == (20,) and np.all(std > 0)
+    assert np.sqrt(np.mean((mean - y[70:]) ** 2)) < 0.2
+    assert_invariant(model.predict, X[70:76], seeds=(2,), atol=1e-6)
