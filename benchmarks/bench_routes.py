@@ -68,8 +68,11 @@ says whether the second kernel adds to ``best``.
 one model on the sum of the kernels, two models, one on the first kernel
 and one on the second alone, whose leave-one-out predictions are mixed,
 ``(1 - s)`` times the first's plus ``s`` times the second's (its ``w``
-column), ``s`` in ``ENSEMBLE_SHARES`` chosen on the same errors (a little
-optimistic): whether an ensemble of two kernel models beats their sum.
+column), ``s`` chosen on the same errors (a little optimistic) as
+``BlendingRegressor`` chooses its weights: whether an ensemble of two
+kernel models beats their sum. With two second kernels or more, a last
+line mixes the first model with all of them at once (``xtb-blend-krr``
+with more members). ``--mix-only`` leaves out the sums, the costly part.
 
 ``--element-weights``: the FCHL19 kernel split into one kernel per
 element (the pairs of hydrogen atoms, of carbon atoms, ...), summed again
@@ -94,6 +97,9 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --element-weights
     python benchmarks/bench_routes.py --fchl19 --second orbitals --on-best \\
         --second-atomic charges=3,energies=30 --per-element
+    python benchmarks/bench_routes.py --fchl19 --second mbtr slatm soap \\
+        --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
+        --per-element
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -113,6 +119,7 @@ from threadpoolctl import threadpool_limits
 
 import skqm7x
 from skqm7x.models import local_kernels
+from skqm7x.models._blending import _simplex_least_squares
 from skqm7x.models._kernel_ridge import leave_one_out_errors, leave_one_out_rmse
 from skqm7x.models._local_kernel_ridge import per_element_scales
 from skqm7x.recipes import (
@@ -140,7 +147,6 @@ SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 # Set before the screen, not tuned: times 1 / (number of standardized
 # columns), from broad to sharp.
 ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
-ENSEMBLE_SHARES = np.linspace(0.0, 1.0, 21)
 
 
 def remainder(y, counts, baselines):
@@ -355,17 +361,15 @@ def screen_second_kernel(y, first, second, gammas):
     return best
 
 
-def screen_ensemble(errors, other):
-    """The lowest RMSE of a mix of two models' leave-one-out errors, and its share.
+def screen_ensemble(*errors):
+    """The lowest RMSE of a mix of models' leave-one-out errors, and the shares.
 
-    The mixed prediction is ``(1 - s)`` times the first model's plus ``s``
-    times the other's, ``s`` in ``ENSEMBLE_SHARES``, chosen on the errors it
-    is scored on.
+    The shares are non-negative and sum to one (``BlendingRegressor``'s
+    weights), chosen on the errors they are scored on.
     """
-    return min(
-        (np.sqrt(np.mean(((1 - s) * errors + s * other) ** 2)), s)
-        for s in ENSEMBLE_SHARES
-    )
+    errors = np.column_stack(errors)
+    shares = _simplex_least_squares(errors, np.zeros(len(errors)))
+    return float(np.sqrt(np.mean((errors @ shares) ** 2))), shares
 
 
 def screen_alone(y, kernels):
@@ -398,6 +402,7 @@ def main():
     parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
     parser.add_argument("--on-best", action="store_true")
     parser.add_argument("--ensemble", action="store_true")
+    parser.add_argument("--mix-only", action="store_true")
     parser.add_argument("--element-weights", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
@@ -431,6 +436,8 @@ def main():
         )
     if (args.on_best or args.ensemble) and not args.second:
         parser.error("--on-best and --ensemble act on the --second kernels: give them")
+    if args.mix_only and not args.ensemble:
+        parser.error("--mix-only leaves the sums out of --ensemble: give --ensemble")
     if "soap" in args.second and importlib.util.find_spec("dscribe") is None:
         parser.error('--second soap needs dscribe: pip install -e ".[soap]"')
     X, y = load_labelled(args.data_dir, args.n_molecules)
@@ -500,6 +507,7 @@ def main():
             args.n_jobs,
             on_best=args.on_best,
             ensemble=args.ensemble,
+            sums=not args.mix_only,
         )
     if args.element_weights:
         element_weight_routes(gfn2, environments, elements, args.n_jobs)
@@ -529,14 +537,15 @@ def with_best_mbtr(X, kernels):
 
 
 def second_kernel_routes(
-    X, y, environments, names, n_jobs=None, on_best=False, ensemble=False
+    X, y, environments, names, n_jobs=None, on_best=False, ensemble=False, sums=True
 ):
     """Print the best sum of the FCHL19 kernel and each second kernel.
 
     ``environments`` are the FCHL19 vectors, with any GFN2-xTB quantities
     appended (``--second-atomic``); with ``on_best`` the first kernel also
     holds ``best``'s MBTR kernel. With ``ensemble`` a second row mixes the
-    two models' predictions instead (``screen_ensemble``).
+    two models' predictions instead (``screen_ensemble``), and a last line
+    all of them; without ``sums`` only those.
     """
     watch = Stopwatch()
     first = dict(
@@ -575,6 +584,7 @@ def second_kernel_routes(
             )
         if ensemble:
             (errors,) = leave_one_out_errors(first[gamma], y, [alpha])
+            mixed = {}
     for name in names:
         if name == "fchl19":
             for gamma in DELTA_GAMMAS:
@@ -592,14 +602,14 @@ def second_kernel_routes(
             second = orbital_kernels(X, n_jobs)
         else:
             second = slatm_kernels(X, n_jobs)
-        rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
-        seconds = watch.seconds
         alone, alone_alpha, label = screen_alone(y, second)
-        table.row(name, rmse, *chosen, seconds, f"  {alone:.5f}, {label}")
+        if sums:
+            rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])
+            table.row(name, rmse, *chosen, watch.seconds, f"  {alone:.5f}, {label}")
         if ensemble:
             watch = Stopwatch()
-            (other,) = leave_one_out_errors(second[label], y, [alone_alpha])
-            rmse, share = screen_ensemble(errors, other)
+            (mixed[name],) = leave_one_out_errors(second[label], y, [alone_alpha])
+            rmse, (_, share) = screen_ensemble(errors, mixed[name])
             table.row(
                 f"{name} (mix)",
                 rmse,
@@ -608,8 +618,17 @@ def second_kernel_routes(
                 share,
                 alpha,
                 watch.seconds,
-                "",
+                f"  {alone:.5f}, {label}",
             )
+    if ensemble and len(mixed) > 1:
+        rmse, shares = screen_ensemble(errors, *mixed.values())
+        print(
+            f"all (mix): LOO RMSE {rmse:.5f} eV, shares: first {shares[0]:.2f}, "
+            + ", ".join(
+                f"{name} {share:.2f}"
+                for name, share in zip(mixed, shares[1:], strict=True)
+            )
+        )
 
 
 def element_kernels(environments, elements, gammas, n_jobs=None):
