@@ -254,21 +254,11 @@ def mbtr_kernels(X, gammas=MBTR_GAMMAS):
     return {f"mbtr gamma {g:.3g}": rbf_kernel(features, gamma=g) for g in gammas}
 
 
-def slatm_kernels(X, n_jobs=None):
+def slatm_kernels(X):
     """Laplacian kernels on qmllib's global SLATM vectors, by label."""
-    from qmllib.representations import generate_slatm, get_slatm_mbtypes
     from sklearn.metrics.pairwise import manhattan_distances
 
-    Z, R = skqm7x.unpack_molecules(X)
-    atoms = [(z[z > 0].astype(int), r[z > 0]) for z, r in zip(Z, R, strict=True)]
-    mbtypes = get_slatm_mbtypes([numbers for numbers, _ in atoms])
-    vectors = np.array(
-        Parallel(n_jobs=n_jobs)(
-            delayed(generate_slatm)(numbers, positions, mbtypes)
-            for numbers, positions in atoms
-        )
-    )
-    distances = manhattan_distances(vectors)
+    distances = manhattan_distances(skqm7x.SlatmTransformer().fit_transform(X))
     median = np.median(distances[np.triu_indices(len(distances), 1)])
     return {
         f"slatm {scale:g} x median": np.exp(-distances / (scale * median))
@@ -601,7 +591,7 @@ def second_kernel_routes(
         elif name == "orbitals":
             second = orbital_kernels(X, n_jobs)
         else:
-            second = slatm_kernels(X, n_jobs)
+            second = slatm_kernels(X)
         alone, alone_alpha, label = screen_alone(y, second)
         if sums:
             rmse, chosen = screen_second_kernel(y, first, second, DELTA_GAMMAS[1:3])

@@ -18,6 +18,7 @@ from skqm7x import (
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
     SigmoidMLPRegressor,
+    SlatmTransformer,
     SolidHarmonicScatteringTransformer,
     SparseLocalKernelRidge,
     TightBindingEnergyTransformer,
@@ -27,6 +28,7 @@ ESTIMATORS = [
     AtomicReferenceRegressor(handle_unknown="ignore"),
     BagOfBondsTransformer(handle_unknown="ignore"),
     ManyBodyTensorTransformer(handle_unknown="ignore"),
+    SlatmTransformer(handle_unknown="ignore"),
     CoulombMatrixTransformer(),
     CoulombMatrixTransformer(sorting="eigenspectrum"),
     CoulombMatrixTransformer(sorting="none", upper_triangle=True),
@@ -126,6 +128,18 @@ EXPECTED_FAILED_CHECKS = {
     "ManyBodyTensorTransformer": {
         **dict.fromkeys(_FIXED_WIDTH_CHECKS, _FIXED_WIDTH_REASON),
         **_EMPTY_MOLECULE,
+        "check_positive_only_tag_during_fit": (
+            "the tag steers the checks to non-negative charges, but coordinates "
+            "may be negative, so fit rejects negative charges only"
+        ),
+    },
+    "SlatmTransformer": {
+        **dict.fromkeys(
+            [*_FIXED_WIDTH_CHECKS, "check_n_features_in_after_fitting"],
+            "the check's X is no molecule encoding (width, or real-valued charges, "
+            "which SLATM refuses with a clear error: it needs elements); covered "
+            "on real molecules in tests/test_estimator_contract.py",
+        ),
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
             "may be negative, so fit rejects negative charges only"

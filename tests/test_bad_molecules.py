@@ -12,6 +12,7 @@ def molecule_estimators():
         skqm7x.CoulombMatrixTransformer(),
         skqm7x.BagOfBondsTransformer(),
         skqm7x.ManyBodyTensorTransformer(),
+        skqm7x.SlatmTransformer(),
         skqm7x.SolidHarmonicScatteringTransformer(backend="fast"),
         skqm7x.SolidHarmonicScatteringTransformer(
             backend="kymatio", J=1, L=1, grid_shape=(24, 24, 24)

@@ -17,6 +17,7 @@ from skqm7x import (
     CoulombMatrixTransformer,
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
+    SlatmTransformer,
     TightBindingEnergyTransformer,
 )
 
@@ -34,6 +35,7 @@ TRANSFORMERS = {
     "expander": coulomb_then_expander,
     "bag_of_bonds": lambda: BagOfBondsTransformer(exponent=3.0),
     "many_body_tensor": lambda: ManyBodyTensorTransformer(),
+    "slatm": lambda: SlatmTransformer(),
     "tight_binding": lambda: TightBindingEnergyTransformer(),
 }
 

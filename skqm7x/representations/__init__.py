@@ -19,6 +19,7 @@ from skqm7x.representations._fchl19 import (
 from skqm7x.representations._mbtr import ManyBodyTensorTransformer
 from skqm7x.representations._random_coulomb import RandomCoulombExpander
 from skqm7x.representations._scattering import SolidHarmonicScatteringTransformer
+from skqm7x.representations._slatm import SlatmTransformer
 from skqm7x.representations._tight_binding import (
     TightBindingEnergyTransformer,
     tight_binding_atoms,
@@ -30,6 +31,7 @@ __all__ = [
     "CoulombMatrixTransformer",
     "ManyBodyTensorTransformer",
     "RandomCoulombExpander",
+    "SlatmTransformer",
     "SolidHarmonicScatteringTransformer",
     "TightBindingEnergyTransformer",
     "check_fchl19_parameters",

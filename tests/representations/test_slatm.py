@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+
+from skqm7x import SlatmTransformer, pack_molecules, unpack_molecules
+from tests.helpers import assert_invariant
+
+qmllib_representations = pytest.importorskip("qmllib.representations")
+
+
+def test_matches_qmllib(qm7x_train):
+    X = qm7x_train.data[:40]
+    slatm = SlatmTransformer().fit(X)
+    Z, R = unpack_molecules(X)
+    atoms = [(z[z > 0].astype(int), r[z > 0]) for z, r in zip(Z, R, strict=True)]
+    # The same many-body types as qmllib's, each read from its smaller end.
+    theirs = qmllib_representations.get_slatm_mbtypes([z for z, _ in atoms])
+    canonical = sorted(min(list(map(int, t)), list(map(int, t[::-1]))) for t in theirs)
+    assert sorted(slatm.mbtypes_) == canonical
+    expected = np.array(
+        [qmllib_representations.generate_slatm(z, r, slatm.mbtypes_) for z, r in atoms]
+    )
+    np.testing.assert_allclose(slatm.transform(X), expected, rtol=1e-12)
+    assert slatm.get_feature_names_out().shape == (expected.shape[1],)
+
+
+def test_columns_do_not_depend_on_the_order_of_the_training_molecules(qm7x_train):
+    X = qm7x_train.data[:40]
+    forward = SlatmTransformer().fit(X)
+    backward = SlatmTransformer().fit(X[::-1])
+    assert forward.mbtypes_ == backward.mbtypes_
+    np.testing.assert_array_equal(forward.transform(X), backward.transform(X))
+
+
+def test_invariant_to_rotation_translation_and_atom_order(qm7x_train):
+    X = qm7x_train.data[:15]
+    slatm = SlatmTransformer().fit(X)
+    assert_invariant(slatm.transform, X, seeds=(0, 1), atol=1e-9)
+
+
+def test_parameters_reach_qmllib(qm7x_train):
+    X = qm7x_train.data[:10]
+    Z, R = unpack_molecules(X[:1])
+    z, r = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
+    slatm = SlatmTransformer(sigmas=(0.1, 0.1), dgrids=(0.05, 0.05), rcut=6.0, rpower=3)
+    slatm.fit(X)
+    expected = qmllib_representations.generate_slatm(
+        z, r, slatm.mbtypes_, sigmas=[0.1, 0.1], dgrids=[0.05, 0.05], rcut=6.0, rpower=3
+    )
+    np.testing.assert_allclose(slatm.transform(X[:1])[0], expected, rtol=1e-12)
+    assert (
+        slatm.transform(X).shape[1] != SlatmTransformer().fit(X).transform(X).shape[1]
+    )
+
+
+def test_unknown_element(water):
+    methane = pack_molecules(
+        [(["C", "H", "H"], [[0, 0, 0], [1.09, 0, 0], [-0.36, 1.03, 0]])]
+    )
+    with pytest.raises(ValueError, match="Z=6"):
+        SlatmTransformer().fit(water).transform(methane)
+    ignored = SlatmTransformer(handle_unknown="ignore").fit(water)
+    # The carbon atom is left out: the two hydrogens alone.
+    hydrogens = pack_molecules(
+        [(["H", "H"], [[1.09, 0, 0], [-0.36, 1.03, 0]])], n_atoms_max=3
+    )
+    np.testing.assert_allclose(
+        ignored.transform(methane), ignored.transform(hydrogens), atol=1e-12
+    )
+
+
+def test_fractional_charges_are_refused(water):
+    X = water.copy()
+    X[0, 0] = 7.5
+    with pytest.raises(ValueError, match="SLATM needs atomic numbers"):
+        SlatmTransformer().fit(X)
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"sigmas": (0.05,)}, "sigmas must be two positive numbers"),
+        ({"dgrids": (0.03, -1.0)}, "dgrids must be two positive numbers"),
+    ],
+)
+def test_bad_parameters_are_named(water, params, message):
+    with pytest.raises(ValueError, match=f"SlatmTransformer: {message}"):
+        SlatmTransformer(**params).fit(water)
