@@ -426,3 +426,17 @@ def test_sigterm_cleans_up_like_ctrl_c(tmp_path):
     while marked():
         assert time.monotonic() < deadline, f"still running: {marked()}"
         time.sleep(0.2)
+
+
+def test_cv_names_each_blended_models_weight_and_choice(qm7x_train):
+    from skqm7x.__main__ import _chosen_hyperparameters
+
+    X, y = qm7x_train.data[:60], qm7x_train.target[:60]
+    model = skqm7x.make_model("xtb-blend-krr").fit(X, y)
+    blend = model.regressor_
+    atoms, molecules = blend.estimators_[0], blend.estimators_[1][-1]
+    assert _chosen_hyperparameters(model) == (
+        f"atoms {blend.weights_[0]:.2f} (gamma={atoms.gamma_:.3g}, "
+        f"alpha={atoms.alpha_:.3g}) + molecules {blend.weights_[1]:.2f} "
+        f"(gamma={molecules.gamma_:.3g}, alpha={molecules.alpha_:.3g})"
+    )

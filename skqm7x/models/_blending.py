@@ -154,12 +154,13 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
         self.estimators_ = []
         for _, estimator in self.estimators:
             fitted = clone(estimator).fit(X, y)
-            predictions = getattr(_last_step(fitted), "loo_predictions_", None)
+            step = _last_step(fitted)
+            predictions = getattr(step, "loo_predictions_", None)
             if predictions is None:
                 predictions = cross_val_predict(clone(estimator), X, y, cv=cv)
             self.estimators_.append(fitted)
             held_out.append(predictions)
-            held_out_std.append(getattr(_last_step(fitted), "loo_std_", None))
+            held_out_std.append(getattr(step, "loo_std_", None))
         self.named_estimators_ = Bunch(
             **dict(zip(names, self.estimators_, strict=True))
         )

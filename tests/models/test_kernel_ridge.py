@@ -106,6 +106,32 @@ def test_cv_chooses_the_pair_of_lowest_leave_one_out_error(features):
     np.testing.assert_allclose(model.loo_predictions_, fixed.loo_predictions_)
 
 
+@pytest.mark.parametrize("kernel", ["laplacian", "rbf"])
+def test_cv_computes_the_distances_once_for_every_width(features, kernel, monkeypatch):
+    F, r = features
+    calls = []
+    distances = GaussianProcessKernelRidgeCV._distances
+
+    def counted(self, X, Y=None):
+        calls.append(Y is None)
+        return distances(self, X, Y)
+
+    monkeypatch.setattr(GaussianProcessKernelRidgeCV, "_distances", counted)
+    gammas = [1e-5, 1e-4, 1e-3]
+    model = GaussianProcessKernelRidgeCV(kernel=kernel, gammas=gammas).fit(
+        F[:50], r[:50]
+    )
+    assert calls == [True]
+    # The same model as the kernel of scikit-learn's pairwise_kernels gives.
+    ridge = KernelRidge(kernel=kernel, gamma=model.gamma_, alpha=model.alpha_)
+    np.testing.assert_allclose(
+        model.predict(F[50:60]),
+        ridge.fit(F[:50], r[:50]).predict(F[50:60]),
+        rtol=1e-6,
+        atol=1e-8,
+    )
+
+
 def test_cv_default_widths_follow_the_number_of_features(features):
     F, r = features
     model = GaussianProcessKernelRidgeCV().fit(F[:50], r[:50])
