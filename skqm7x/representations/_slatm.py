@@ -2,9 +2,10 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from numbers import Real
+from numbers import Integral, Real
 
 import numpy as np
+from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -21,6 +22,10 @@ from skqm7x._molecules import (
     check_molecules,
     fitted_elements,
 )
+from skqm7x._utils._cache import rows_with_progress
+
+# Molecules per joblib task: enough to outweigh sending them to a process.
+_CHUNK = 64
 
 
 class SlatmTransformer(
@@ -58,6 +63,11 @@ class SlatmTransformer(
     handle_unknown : {"error", "ignore"}, default="error"
         What :meth:`transform` does with an element that is not in
         ``elements_``: raise, or leave its atoms out.
+    n_jobs : int, default=None
+        Processes computing molecules in parallel (joblib; ``None`` means 1,
+        ``-1`` all cores). The vectors do not depend on it.
+    verbose : int, default=0
+        0 is silent; 1 or more shows a progress bar over the molecules.
 
     Attributes
     ----------
@@ -103,6 +113,8 @@ class SlatmTransformer(
         "rpower": [Interval(Real, 0, None, closed="neither")],
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
+        "n_jobs": [None, Integral],
+        "verbose": ["verbose"],
     }
 
     def __init__(
@@ -114,6 +126,8 @@ class SlatmTransformer(
         rpower=6,
         elements=None,
         handle_unknown="error",
+        n_jobs=None,
+        verbose=0,
     ):
         self.sigmas = sigmas
         self.dgrids = dgrids
@@ -121,6 +135,8 @@ class SlatmTransformer(
         self.rpower = rpower
         self.elements = elements
         self.handle_unknown = handle_unknown
+        self.n_jobs = n_jobs
+        self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -163,7 +179,7 @@ class SlatmTransformer(
             ),
             key=lambda mbtype: (len(mbtype), mbtype),
         )
-        self._n_features_out = self._slatm(Z[:1], R[:1]).shape[1]
+        self._n_features_out = _slatm_rows(Z[:1], R[:1], *self._settings()).shape[1]
         return self
 
     def transform(self, X):
@@ -185,30 +201,38 @@ class SlatmTransformer(
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "SLATM")
         check_known_elements(Z, self.elements_, self.handle_unknown)
-        return self._slatm(Z, R)
 
-    def _slatm(self, Z, R):
-        from qmllib.representations import generate_slatm
+        def in_chunks(rows, progress):
+            starts = range(0, len(rows), _CHUNK)
+            chunks = (rows[start : start + _CHUNK] for start in starts)
+            blocks = []
+            for block in Parallel(n_jobs=self.n_jobs, return_as="generator")(
+                delayed(_slatm_rows)(Z[chunk], R[chunk], *self._settings())
+                for chunk in chunks
+            ):
+                blocks.append(block)
+                progress.update(len(block))
+            return np.concatenate(blocks)
 
-        rows = []
-        # qmllib's OpenMP loops are too short to gain from threads, and their
-        # sums change in the last bit with the threads' order: one thread is
-        # faster here, and gives the same vector on every call.
-        with threadpool_limits(limits=1, user_api="openmp"):
-            for z, r in zip(Z, R, strict=True):
-                kept = np.isin(z, self.elements_)
-                rows.append(
-                    generate_slatm(
-                        z[kept].astype(int),
-                        r[kept],
-                        self.mbtypes_,
-                        sigmas=list(self.sigmas),
-                        dgrids=list(self.dgrids),
-                        rcut=self.rcut,
-                        rpower=self.rpower,
-                    )
-                )
-        return np.asarray(rows, dtype=np.float64)
+        return rows_with_progress(
+            in_chunks,
+            len(Z),
+            None,
+            None,
+            disable=not self.verbose,
+            unit="mol",
+            desc="SLATM",
+        )
+
+    def _settings(self):
+        return (
+            self.elements_,
+            self.mbtypes_,
+            list(self.sigmas),
+            list(self.dgrids),
+            self.rcut,
+            self.rpower,
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -216,3 +240,28 @@ class SlatmTransformer(
         # positive data, which reads as fractional charges.
         tags.input_tags.positive_only = True
         return tags
+
+
+def _slatm_rows(Z, R, elements, mbtypes, sigmas, dgrids, rcut, rpower):
+    """The SLATM vectors of the molecules ``Z``, ``R``, one per row."""
+    from qmllib.representations import generate_slatm
+
+    rows = []
+    # qmllib's OpenMP loops are too short to gain from threads, and their
+    # sums change in the last bit with the threads' order: one thread is
+    # faster here, and gives the same vector on every call.
+    with threadpool_limits(limits=1, user_api="openmp"):
+        for z, r in zip(Z, R, strict=True):
+            kept = np.isin(z, elements)
+            rows.append(
+                generate_slatm(
+                    z[kept].astype(int),
+                    r[kept],
+                    mbtypes,
+                    sigmas=sigmas,
+                    dgrids=dgrids,
+                    rcut=rcut,
+                    rpower=rpower,
+                )
+            )
+    return np.asarray(rows, dtype=np.float64).reshape(len(Z), -1)

@@ -37,6 +37,16 @@ def test_invariant_to_rotation_translation_and_atom_order(qm7x_train):
     assert_invariant(slatm.transform, X, seeds=(0, 1), atol=1e-9)
 
 
+def test_in_parallel_with_a_progress_bar(qm7x_train, capsys):
+    # 150 molecules make three chunks, computed by two processes.
+    X = qm7x_train.data[:150]
+    serial = SlatmTransformer().fit_transform(X)
+    assert capsys.readouterr().err == ""
+    parallel = SlatmTransformer(n_jobs=2, verbose=1).fit_transform(X)
+    assert "SLATM" in capsys.readouterr().err
+    np.testing.assert_array_equal(parallel, serial)
+
+
 def test_parameters_reach_qmllib(qm7x_train):
     X = qm7x_train.data[:10]
     Z, R = unpack_molecules(X[:1])
