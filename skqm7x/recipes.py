@@ -32,6 +32,7 @@ from skqm7x.representations import (
     CoulombMatrixTransformer,
     ManyBodyTensorTransformer,
     RandomCoulombExpander,
+    SlatmTransformer,
     SolidHarmonicScatteringTransformer,
     TightBindingEnergyTransformer,
 )
@@ -84,9 +85,10 @@ DELTA_ALPHAS = (1e-6, 1e-5, 1e-4, 1e-3, 1e-2)
 TIGHT_BINDING_FEATURES = {"charges": 3.0, "energies": 30.0}
 MOLECULE_GAMMA = MBTR_GAMMAS[1]
 MOLECULE_WEIGHT = 0.1
-# bench_routes.py --second mbtr --ensemble chose the largest of MBTR_GAMMAS
-# for the blend's second model; these go one step beyond it
-BLEND_GAMMAS = tuple(np.logspace(-2.5, -1, 4))
+# bench_routes.py --second slatm-gauss --on-best --ensemble chose a length
+# scale of 4 median distances (gamma 1.2e-4) for the blend's second model;
+# these span about 2.4 to 7.7 of them
+SLATM_GAMMAS = tuple(np.logspace(-4.5, -3.5, 3))
 # bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
@@ -436,16 +438,17 @@ def _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory):
 
 
 def _xtb_blend_krr(random_state, verbose, n_jobs, memory):
-    # Two models of the same corrections whose errors differ: best's, and a
-    # kernel on the many-body tensors alone. Their leave-one-out predictions,
-    # known in closed form, weigh them at no extra fit.
+    # Two models of the same corrections whose errors differ: best's, on
+    # atomic environments, and a kernel on whole molecules' SLATM vectors.
+    # Their leave-one-out predictions, known in closed form, weigh them at no
+    # extra fit. A Gaussian kernel, not SLATM's usual Laplacian: its
+    # distances are one matrix product, where L1 distances between
+    # 16000-column vectors take minutes.
     model = _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory)
     molecules = make_pipeline(
-        ManyBodyTensorTransformer(
-            distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
-        ),
+        SlatmTransformer(handle_unknown="ignore", n_jobs=n_jobs, verbose=verbose),
         GaussianProcessKernelRidgeCV(
-            kernel="rbf", gammas=BLEND_GAMMAS, alphas=DELTA_ALPHAS
+            kernel="rbf", gammas=SLATM_GAMMAS, alphas=DELTA_ALPHAS
         ),
         memory=memory,
     )
@@ -581,9 +584,9 @@ _MODELS = {
     ),
     "xtb-blend-krr": (
         _xtb_blend_krr,
-        "xtb-atoms-fchl-krr blended with a Gaussian kernel ridge on many-body "
-        "tensors alone, both learning the same corrections, weighed by their "
-        "leave-one-out predictions; with a std",
+        "xtb-atoms-fchl-krr blended with a Gaussian kernel ridge on SLATM "
+        "vectors of whole molecules, both learning the same corrections, "
+        "weighed by their leave-one-out predictions; with a std",
         True,
     ),
     "sparse-fchl-krr": (
