@@ -56,7 +56,7 @@ def main():
         training = fchl19_environments(X[train], elements)
         held_out = fchl19_environments(X[test], elements)
         gammas = [0.5 / sigma**2 for sigma in args.sigmas]
-        train_kernels = local_kernels(training, training, gammas)
+        train_kernels = local_kernels(training, None, gammas)
         test_kernels = local_kernels(held_out, training, gammas)
         for i, (K, K_test) in enumerate(zip(train_kernels, test_kernels, strict=True)):
             for j, alpha in enumerate(args.alphas):

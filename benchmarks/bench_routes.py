@@ -226,7 +226,7 @@ def screen_with_quantities(
     """The route's leave-one-out RMSE, its width and penalty, and seconds."""
     watch = Stopwatch()
     augmented = with_quantities(environments, quantities, weights, per_element)
-    kernels = local_kernels(augmented, augmented, DELTA_GAMMAS, n_jobs=n_jobs)
+    kernels = local_kernels(augmented, None, DELTA_GAMMAS, n_jobs=n_jobs)
     (rmse, alpha), gamma = min(
         (best_penalty(K, y), gamma)
         for K, gamma in zip(kernels, DELTA_GAMMAS, strict=True)
@@ -314,7 +314,7 @@ def soap_kernels(X, n_jobs=None):
         np.nonzero(present)[0],
         len(X),
     )
-    kernels = local_kernels(atoms, atoms, SOAP_GAMMAS, n_jobs=n_jobs)
+    kernels = local_kernels(atoms, None, SOAP_GAMMAS, n_jobs=n_jobs)
     return {f"soap gamma {g:g}": K for g, K in zip(SOAP_GAMMAS, kernels, strict=True)}
 
 
@@ -565,7 +565,7 @@ def second_kernel_routes(
     first = dict(
         zip(
             DELTA_GAMMAS,
-            local_kernels(environments, environments, DELTA_GAMMAS, n_jobs=n_jobs),
+            local_kernels(environments, None, DELTA_GAMMAS, n_jobs=n_jobs),
             strict=True,
         )
     )
@@ -658,7 +658,7 @@ def element_kernels(environments, elements, gammas, n_jobs=None):
             environments.owners[mask],
             environments.n_molecules,
         )
-        kernels[int(element)] = local_kernels(atoms, atoms, gammas, n_jobs=n_jobs)
+        kernels[int(element)] = local_kernels(atoms, None, gammas, n_jobs=n_jobs)
     return kernels
 
 

@@ -82,10 +82,14 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
 
     Parameters
     ----------
-    left, right : AtomicEnvironments
-        The atoms of two sets of molecules, from
-        :func:`~skqm7x.representations.fchl19_environments` with the same
-        elements and parameters.
+    left : AtomicEnvironments
+        The atoms of a set of molecules, from
+        :func:`~skqm7x.representations.fchl19_environments`.
+    right : AtomicEnvironments or None
+        The atoms of another set, with the same elements and parameters.
+        ``None`` means ``left`` again: the symmetric kernel of a training
+        set, each pair of molecules computed once (half the work) and
+        mirrored.
     gammas : sequence of float
         Kernel coefficients, ``1 / (2 sigma^2)`` for a Gaussian of width
         ``sigma``.
@@ -111,17 +115,26 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
     >>> X = pack_molecules([(["O", "H", "H"], water), (["H", "H"], water[1:])])
     >>> environments = fchl19_environments(X, elements=[1, 8])
-    >>> K = local_kernels(environments, environments, [0.5, 0.125])
+    >>> K = local_kernels(environments, None, [0.5, 0.125])
     >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
     ((2, 2, 2), True)
     """
+    # The kernel of a set with itself is symmetric: each block of rows needs
+    # only the columns from its own first molecule on; the rest is mirrored
+    # at the end.
+    symmetric = right is None
+    if symmetric:
+        right = left
     K = np.zeros((len(gammas), left.n_molecules, right.n_molecules))
 
-    def add_block(a, aa, owners, b, bb, b_owner):
+    def add_block(a, aa, owners, b, bb, b_owners, b_owner):
+        first, last = owners[0], owners[-1]
+        if symmetric:
+            start = np.searchsorted(b_owners, first)
+            b, bb, b_owner = b[start:], bb[start:], b_owner[start:]
         squared = aa[:, None] + bb[None, :]
         squared -= 2.0 * (a @ b.T)
         np.maximum(squared, 0.0, out=squared)
-        first, last = owners[0], owners[-1]
         owner = _owner_matrix(owners - first, last - first + 1).T
         for k, gamma in enumerate(gammas):
             K[k, first : last + 1] += owner @ (np.exp(squared * -gamma) @ b_owner)
@@ -139,10 +152,20 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
             b_owner = _owner_matrix(b_owners, right.n_molecules)
             Parallel(n_jobs=n_jobs, require="sharedmem")(
                 delayed(add_block)(
-                    a[start:stop], aa[start:stop], a_owners[start:stop], b, bb, b_owner
+                    a[start:stop],
+                    aa[start:stop],
+                    a_owners[start:stop],
+                    b,
+                    bb,
+                    b_owners,
+                    b_owner,
                 )
                 for start, stop in _molecule_chunks(a_owners)
             )
+    if symmetric:
+        lower = np.tril_indices(left.n_molecules, -1)
+        for kernel in K:
+            kernel[lower] = kernel.T[lower]
     return K
 
 
@@ -195,15 +218,19 @@ def _kernels_between(
     n_jobs,
     verbose,
 ):
-    """``local_kernels`` of two sets of packed molecules, with a progress bar."""
+    """``local_kernels`` of two sets of packed molecules, with a progress bar.
+
+    ``X_right=None`` is the symmetric kernel of ``X_left`` with itself.
+    """
     left = atomic_environments(X_left, elements, parameters, columns_left)
     right = (
-        left
-        if X_right is X_left
+        None
+        if X_right is None
         else atomic_environments(X_right, elements, parameters, columns_right)
     )
+    other = left if right is None else right
     with tqdm(
-        total=int(np.isin(left.charges, right.charges).sum()),
+        total=int(np.isin(left.charges, other.charges).sum()),
         desc="local kernel",
         unit="atom",
         disable=not verbose,
@@ -672,9 +699,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
             "linearly with the molecules; fewer gammas also help",
         )
-        kernels = self._kernels(
-            X, X, gammas, self.tight_binding_fit_, self.tight_binding_fit_
-        )
+        kernels = self._kernels(X, None, gammas, self.tight_binding_fit_, None)
         # The molecules' kernel is 1 on its diagonal: scaled to the local
         # kernel's mean diagonal, its weight is a share of the prior variance.
         scales = [float(np.mean(np.diag(K))) for K in kernels]

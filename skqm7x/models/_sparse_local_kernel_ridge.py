@@ -54,7 +54,7 @@ def _as_environments(vectors, charges):
 def _inducing_factors(inducing, gammas):
     """Lower Cholesky factor of each width's kernel among representative atoms."""
     factors = []
-    for K_mm in local_kernels(inducing, inducing, gammas):
+    for K_mm in local_kernels(inducing, None, gammas):
         K_mm.flat[:: len(K_mm) + 1] += _JITTER * np.max(np.diag(K_mm))
         factors.append(linalg.cholesky(K_mm, lower=True, overwrite_a=True))
     return factors

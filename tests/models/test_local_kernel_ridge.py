@@ -337,6 +337,22 @@ def test_kernel_blocks_and_threads_do_not_change_it(molecules, monkeypatch):
         )
 
 
+@pytest.mark.parametrize("chunk, n_jobs", [(1024, 1), (5, 2)])
+def test_a_set_with_itself_is_half_computed_and_mirrored(
+    molecules, monkeypatch, chunk, n_jobs
+):
+    from skqm7x.models import _local_kernel_ridge
+
+    X, _ = molecules
+    Z, _ = unpack_molecules(X[:40])
+    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
+    full = local_kernels(environments, environments, [2.0, 4.0])
+    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", chunk)
+    mirrored = local_kernels(environments, None, [2.0, 4.0], n_jobs=n_jobs)
+    np.testing.assert_array_equal(mirrored, mirrored.transpose(0, 2, 1))
+    np.testing.assert_allclose(mirrored, full, rtol=1e-13)
+
+
 def test_sigma_and_alpha_are_deprecated(molecules):
     X, r = molecules
     renamed = LocalKernelRidge(gammas=[0.125, 1 / 32], alphas=1e-6).fit(X[:30], r[:30])
