@@ -284,6 +284,14 @@ def slatm_gaussian_kernels(X):
         skqm7x.SlatmTransformer().fit_transform(X), squared=True
     )
     median = np.median(squared[np.triu_indices(len(squared), 1)])
+    print(
+        f"(SLATM: median squared distance {median:.4g}; gamma "
+        + ", ".join(
+            f"{1 / (2 * scale**2 * median):.3g} at {scale:g} x median"
+            for scale in SLATM_GAUSSIAN_WIDTHS
+        )
+        + ")"
+    )
     return {
         f"slatm-gauss {scale:g} x median": np.exp(-squared / (2 * scale**2 * median))
         for scale in SLATM_GAUSSIAN_WIDTHS
