@@ -86,7 +86,9 @@ class SlatmTransformer(
     --------
     ManyBodyTensorTransformer : Smoothed distance and angle distributions.
     GaussianProcessKernelRidgeCV : A kernel ridge regression for these
-        features (the Laplacian kernel, as SLATM's authors use).
+        features: the Laplacian kernel, as SLATM's authors use, or the
+        Gaussian, whose distances are one matrix product (as in the
+        ready-made ``"xtb-blend-krr"``).
 
     References
     ----------
