@@ -5,7 +5,6 @@
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import (
     BaseEstimator,
     ClassNamePrefixFeaturesOutMixin,
@@ -22,10 +21,7 @@ from skqm7x._molecules import (
     check_molecules,
     fitted_elements,
 )
-from skqm7x._utils._cache import rows_with_progress
-
-# Molecules per joblib task: enough to outweigh sending them to a process.
-_CHUNK = 64
+from skqm7x.representations._per_molecule import per_molecule_rows
 
 
 class SlatmTransformer(
@@ -181,7 +177,8 @@ class SlatmTransformer(
             ),
             key=lambda mbtype: (len(mbtype), mbtype),
         )
-        self._n_features_out = _slatm_rows(Z[:1], R[:1], *self._settings()).shape[1]
+        first = _slatm_rows(Z[:1], R[:1], None, *self._settings())
+        self._n_features_out = first.shape[1]
         return self
 
     def transform(self, X):
@@ -203,26 +200,14 @@ class SlatmTransformer(
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "SLATM")
         check_known_elements(Z, self.elements_, self.handle_unknown)
-
-        def in_chunks(rows, progress):
-            starts = range(0, len(rows), _CHUNK)
-            chunks = (rows[start : start + _CHUNK] for start in starts)
-            blocks = []
-            for block in Parallel(n_jobs=self.n_jobs, return_as="generator")(
-                delayed(_slatm_rows)(Z[chunk], R[chunk], *self._settings())
-                for chunk in chunks
-            ):
-                blocks.append(block)
-                progress.update(len(block))
-            return np.concatenate(blocks)
-
-        return rows_with_progress(
-            in_chunks,
-            len(Z),
-            None,
-            None,
-            disable=not self.verbose,
-            unit="mol",
+        return per_molecule_rows(
+            _slatm_rows,
+            Z,
+            R,
+            self._settings(),
+            directory=None,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
             desc="SLATM",
         )
 
@@ -244,8 +229,12 @@ class SlatmTransformer(
         return tags
 
 
-def _slatm_rows(Z, R, elements, mbtypes, sigmas, dgrids, rcut, rpower):
-    """The SLATM vectors of the molecules ``Z``, ``R``, one per row."""
+def _slatm_rows(Z, R, indices, elements, mbtypes, sigmas, dgrids, rcut, rpower):
+    """The SLATM vectors of the molecules ``Z``, ``R``, one per row.
+
+    ``indices`` (the molecules' places, for error messages) go unused: the
+    molecules were checked before.
+    """
     from qmllib.representations import generate_slatm
 
     rows = []

@@ -2,7 +2,6 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import hashlib
 import os
 from contextlib import contextmanager
 from functools import lru_cache
@@ -12,7 +11,6 @@ from pathlib import Path
 
 import joblib
 import numpy as np
-from joblib import Parallel, delayed
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import (
     HasMethods,
@@ -34,14 +32,12 @@ from skqm7x._molecules import (
     check_atomic_numbers,
     check_molecules,
 )
-from skqm7x._utils._cache import cache_location, rows_with_progress
+from skqm7x._utils._cache import cache_location
+from skqm7x.representations._per_molecule import per_molecule_rows
 
 _METHODS = {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
-# Molecules per task: a few milliseconds each, so chunks keep the parallel
-# overhead small and the progress bar moving.
-_CHUNK = 64
 # What a single point gives of each atom: the columns of every cached row.
 ATOM_QUANTITIES = ("charges", "valences", "energies")
 
@@ -234,39 +230,6 @@ def _check_tight_binding_molecules(X, name, method):
     return Z, R
 
 
-def _per_molecule(compute, Z, R, settings, *, directory, n_jobs, verbose, desc):
-    """``compute(Z, R, indices, *settings)`` for every molecule.
-
-    In chunks of ``_CHUNK`` molecules over ``n_jobs`` processes, each
-    molecule cached in ``directory`` (None: nothing cached), with a progress
-    bar over the molecules computed. ``indices`` are the molecules' places in
-    ``Z``, for error messages.
-    """
-
-    def in_chunks(rows, progress):
-        tasks = (
-            delayed(compute)(Z[chunk], R[chunk], chunk, *settings)
-            for chunk in (
-                rows[start : start + _CHUNK] for start in range(0, len(rows), _CHUNK)
-            )
-        )
-        results = []
-        for result in Parallel(n_jobs=n_jobs, return_as="generator")(tasks):
-            results.append(result)
-            progress.update(len(result))
-        return np.concatenate(results)
-
-    return rows_with_progress(
-        in_chunks,
-        len(Z),
-        directory,
-        lambda: _molecule_keys(Z, R),
-        disable=not verbose,
-        unit="mol",
-        desc=desc,
-    )
-
-
 def _cache_directory(memory, folder, key):
     """The folder of ``memory`` for the results under ``key``, or None."""
     location = cache_location(memory)
@@ -278,17 +241,6 @@ def _cache_directory(memory, folder, key):
 def _tblite():
     """The installed tblite, part of the cache key: another may compute otherwise."""
     return version("tblite")
-
-
-def _molecule_keys(Z, R):
-    """One cache key per molecule: its atoms and positions, padding left out."""
-    keys = []
-    for charges, positions in zip(Z, R, strict=True):
-        present = charges > 0
-        digest = hashlib.sha1(np.ascontiguousarray(charges[present], float).tobytes())
-        digest.update(np.ascontiguousarray(positions[present], float).tobytes())
-        keys.append(digest.hexdigest())
-    return keys
 
 
 def _total_energy(numbers, positions, method, accuracy, max_iterations):
@@ -461,7 +413,7 @@ def _atom_table(
     """
     # A molecule's rows are as long as the padding: part of the key.
     key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
-    return _per_molecule(
+    return per_molecule_rows(
         _atom_quantities,
         Z,
         R,
