@@ -94,7 +94,7 @@ SLATM_GAMMAS = tuple(np.logspace(-4.5, -3.5, 3))
 SPARSE_INDUCING = 4000
 # bench_models.py: the lowest 5-fold CV RMSE of its table among the models
 # whose main job (bench_cache.py) stays within 4 minutes on 2 cores
-BEST = "xtb-atoms-fchl-krr"
+BEST = "xtb-blend-krr"
 
 
 def make_scattering_ridge(
@@ -641,7 +641,7 @@ def available_models(with_std=False):
         ``"best"`` is an alias of the pipeline with the lowest 5-fold CV RMSE
         measured so far among those whose main job (fit on the 3792
         labelled molecules, predict the 947 test molecules) takes at most 4
-        minutes on 2 cores; ``"xtb-blend-krr"`` is more accurate but slower.
+        minutes on 2 cores.
 
     Examples
     --------
@@ -656,7 +656,7 @@ def available_models(with_std=False):
      'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-blend-krr',
      'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
-    'alias of the best measured pipeline, now xtb-atoms-fchl-krr'
+    'alias of the best measured pipeline, now xtb-blend-krr'
     """
     return {
         name: description
