@@ -46,8 +46,11 @@ scales), ``mbtr`` a Gaussian kernel on ``mbtr-krr``'s many-body tensors
 (widths ``MBTR_GAMMAS``), ``slatm`` a Laplacian kernel on qmllib's global
 SLATM vectors (widths 1, 10 and 100 times the median distance),
 ``slatm-gauss`` a Gaussian kernel on the same vectors (length scales
-``SLATM_GAUSSIAN_WIDTHS`` times the median distance: Euclidean distances,
-one matrix product, where the Laplacian's L1 distances cost far more), ``soap`` the
+``GAUSSIAN_WIDTHS`` times the median distance: Euclidean distances,
+one matrix product, where the Laplacian's L1 distances cost far more),
+``scattering`` a Gaussian kernel on ``xtb-scattering-ridge``'s features
+(the fast backend at ``XTB_SCATTERING_SCALES``, columns standardized;
+length scales ``GAUSSIAN_WIDTHS`` times the median distance), ``soap`` the
 local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
 power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
 length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``),
@@ -103,6 +106,9 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --second mbtr slatm soap \\
         --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
         --per-element
+    python benchmarks/bench_routes.py --fchl19 --second slatm-gauss scattering \\
+        --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
+        --per-element
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -131,6 +137,7 @@ from skqm7x.recipes import (
     MBTR_GAMMAS,
     MOLECULE_GAMMA,
     MOLECULE_WEIGHT,
+    XTB_SCATTERING_SCALES,
 )
 from skqm7x.representations import (
     AtomicEnvironments,
@@ -151,8 +158,8 @@ SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 # columns), from broad to sharp.
 ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
 # Set before the screen, not tuned: length scales in units of the median
-# distance between two molecules' SLATM vectors, from sharp to nearly flat.
-SLATM_GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# distance between two molecules' vectors, from sharp to nearly flat.
+GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 
 
 def remainder(y, counts, baselines):
@@ -272,30 +279,52 @@ def slatm_kernels(X):
     }
 
 
+def gaussian_kernels(name, vectors):
+    """Gaussian kernels on one vector per molecule, by label.
+
+    Length scales ``GAUSSIAN_WIDTHS`` times the median distance between two
+    molecules; prints that median and each length scale's ``gamma``.
+    """
+    from sklearn.metrics.pairwise import euclidean_distances
+
+    squared = euclidean_distances(vectors, squared=True)
+    median = np.median(squared[np.triu_indices(len(squared), 1)])
+    print(
+        f"({name}: median squared distance {median:.4g}; gamma "
+        + ", ".join(
+            f"{1 / (2 * scale**2 * median):.3g} at {scale:g} x median"
+            for scale in GAUSSIAN_WIDTHS
+        )
+        + ")"
+    )
+    return {
+        f"{name} {scale:g} x median": np.exp(-squared / (2 * scale**2 * median))
+        for scale in GAUSSIAN_WIDTHS
+    }
+
+
 def slatm_gaussian_kernels(X):
     """Gaussian kernels on qmllib's global SLATM vectors, by label.
 
     Euclidean distances come from one matrix product, unlike the Laplacian
     kernel's L1 distances: the cheap kernel on the same vectors.
     """
-    from sklearn.metrics.pairwise import euclidean_distances
+    return gaussian_kernels("slatm-gauss", skqm7x.SlatmTransformer().fit_transform(X))
 
-    squared = euclidean_distances(
-        skqm7x.SlatmTransformer().fit_transform(X), squared=True
+
+def scattering_kernels(X, n_jobs=None):
+    """Gaussian kernels on ``xtb-scattering-ridge``'s scattering features, by label."""
+    from sklearn.preprocessing import StandardScaler
+
+    features = np.hstack(
+        [
+            skqm7x.SolidHarmonicScatteringTransformer(
+                scale=scale, n_jobs=n_jobs
+            ).fit_transform(X)
+            for scale in XTB_SCATTERING_SCALES
+        ]
     )
-    median = np.median(squared[np.triu_indices(len(squared), 1)])
-    print(
-        f"(SLATM: median squared distance {median:.4g}; gamma "
-        + ", ".join(
-            f"{1 / (2 * scale**2 * median):.3g} at {scale:g} x median"
-            for scale in SLATM_GAUSSIAN_WIDTHS
-        )
-        + ")"
-    )
-    return {
-        f"slatm-gauss {scale:g} x median": np.exp(-squared / (2 * scale**2 * median))
-        for scale in SLATM_GAUSSIAN_WIDTHS
-    }
+    return gaussian_kernels("scattering", StandardScaler().fit_transform(features))
 
 
 def soap_kernels(X, n_jobs=None):
@@ -418,7 +447,15 @@ def main():
     parser.add_argument(
         "--second",
         nargs="*",
-        choices=["fchl19", "mbtr", "slatm", "slatm-gauss", "soap", "orbitals"],
+        choices=[
+            "fchl19",
+            "mbtr",
+            "slatm",
+            "slatm-gauss",
+            "scattering",
+            "soap",
+            "orbitals",
+        ],
         default=[],
     )
     parser.add_argument("--second-atomic", default=None, metavar="NAME=W[,NAME=W]")
@@ -624,6 +661,8 @@ def second_kernel_routes(
             second = orbital_kernels(X, n_jobs)
         elif name == "slatm-gauss":
             second = slatm_gaussian_kernels(X)
+        elif name == "scattering":
+            second = scattering_kernels(X, n_jobs)
         else:
             second = slatm_kernels(X)
         alone, alone_alpha, label = screen_alone(y, second)
