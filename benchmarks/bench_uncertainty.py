@@ -113,7 +113,9 @@ def fold_stds(model, X_train, y_train, X_test):
     prediction = reference_part(model, X_test) + members @ weights
     check_mean, check_std = model.predict(X_test[:20], return_std=True)
     np.testing.assert_allclose(check_mean, prediction[:20], rtol=1e-10)
-    np.testing.assert_allclose(check_std, model_std[:20], rtol=1e-10)
+    # A variance is a difference of larger numbers: its rounding depends on
+    # how many queries share the triangular solve.
+    np.testing.assert_allclose(check_std, model_std[:20], rtol=1e-6)
     return prediction, stds
 
 
