@@ -161,7 +161,7 @@ def test_one_regressor_is_that_regressor(curve):
     np.testing.assert_allclose(blend.predict(X[:5]), single.predict(X[:5]))
 
 
-def test_xtb_blend_krr_blends_best_with_a_slatm_kernel(qm7x_train):
+def test_xtb_blend_krr_blends_xtb_atoms_fchl_krr_with_a_slatm_kernel(qm7x_train):
     X, y = qm7x_train.data[:90], qm7x_train.target[:90]
     model = make_model("xtb-blend-krr").fit(X[:70], y[:70])
     blend = model.regressor_
@@ -170,11 +170,11 @@ def test_xtb_blend_krr_blends_best_with_a_slatm_kernel(qm7x_train):
     assert blend.weights_.sum() == pytest.approx(1.0)
     # Measured: weights 0.81 and 0.19 on these 70 molecules.
     assert np.all(blend.weights_ > 0)
-    # The first part is best's own model, on the same corrections.
-    best = make_model("best").fit(X[:70], y[:70])
+    # The first part is xtb-atoms-fchl-krr's own model, on the same corrections.
+    atoms = make_model("xtb-atoms-fchl-krr").fit(X[:70], y[:70])
     np.testing.assert_allclose(
         blend.estimators_[0].predict(X[70:]),
-        best.regressor_.predict(X[70:]),
+        atoms.regressor_.predict(X[70:]),
         rtol=1e-9,
     )
     mean, std = model.predict(X[70:], return_std=True)
