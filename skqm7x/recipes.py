@@ -681,7 +681,8 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
         joblib's ``n_jobs`` (``None`` means 1 unless in a
         ``joblib.parallel_config`` context, ``-1`` all cores), given to every
         parallel step of the model: its hyper-parameter searches, the
-        GFN2-xTB energies, the scattering features and the FCHL19 kernels.
+        GFN2-xTB energies, the scattering features, the SLATM vectors and the
+        FCHL19 kernels.
         ``"reference"`` and ``"coulomb-mlp"`` have no such step and refuse
         any other value than ``None`` or 1.
     memory : None, str, path or joblib.Memory, default=None
