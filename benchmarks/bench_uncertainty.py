@@ -47,15 +47,11 @@ from _common import (
     make_parser,
 )
 from scipy.stats import spearmanr
-from sklearn.pipeline import Pipeline
 
 import skqm7x
+from skqm7x.models._blending import _last_step
 
 KINDS = ("model", "spread", "both")
-
-
-def last_step(estimator):
-    return estimator[-1] if isinstance(estimator, Pipeline) else estimator
 
 
 def reference_part(model, X):
@@ -80,7 +76,7 @@ def fold_stds(model, X_train, y_train, X_test):
     """Held-out predictions and their three standard deviations, by kind."""
     blend = model.regressor_
     weights = blend.weights_
-    steps = [last_step(member) for member in blend.estimators_]
+    steps = [_last_step(member) for member in blend.estimators_]
     residual = y_train - reference_part(model, X_train)
     loo = np.column_stack([step.loo_predictions_ for step in steps])
     loo_errors = loo @ weights - residual
