@@ -10,6 +10,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
+from skqm7x.representations._tight_binding import sharing_calculations
 
 
 class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
@@ -105,16 +106,19 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True)
         Z, _ = check_molecules(X, type(self).__name__)
         self.elements_ = np.unique(Z[Z > 0])
-        self.baseline_ = None
-        if self.baseline is not None:
-            self.baseline_ = clone(self.baseline)
-            y = y - self._baseline_energies(self.baseline_.fit_transform(X), X)
-        counts = self._counts(Z)
-        self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
-        residual = y - counts @ self.element_energies_
-        self.regressor_ = None
-        if self.regressor is not None:
-            self.regressor_ = clone(self.regressor).fit(X, residual, **fit_params)
+        # A tight-binding baseline and a regressor that reads the atoms'
+        # tight-binding charges need the same calculations: run once.
+        with sharing_calculations():
+            self.baseline_ = None
+            if self.baseline is not None:
+                self.baseline_ = clone(self.baseline)
+                y = y - self._baseline_energies(self.baseline_.fit_transform(X), X)
+            counts = self._counts(Z)
+            self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
+            residual = y - counts @ self.element_energies_
+            self.regressor_ = None
+            if self.regressor is not None:
+                self.regressor_ = clone(self.regressor).fit(X, residual, **fit_params)
         return self
 
     def predict(self, X, return_std=False):
@@ -149,6 +153,10 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             self.handle_unknown,
             remedy="give it a reference energy of 0",
         )
+        with sharing_calculations():
+            return self._predict(X, Z, return_std)
+
+    def _predict(self, X, Z, return_std):
         prediction = self._counts(Z) @ self.element_energies_
         if self.baseline_ is not None:
             prediction = prediction + self._baseline_energies(

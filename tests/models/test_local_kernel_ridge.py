@@ -481,6 +481,36 @@ def test_tight_binding_features_are_cached_with_the_kernels(
     assert sum(computed) == 30 + 10
 
 
+def test_a_delta_model_runs_each_tight_binding_calculation_once(
+    qm7x_train, monkeypatch
+):
+    from skqm7x import AtomicReferenceRegressor, TightBindingEnergyTransformer
+    from skqm7x.representations import _tight_binding
+
+    X, y = qm7x_train.data[:40], qm7x_train.target[:40]
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
+    model = AtomicReferenceRegressor(
+        LocalKernelRidge(gammas=1 / 32, alphas=1e-6, tight_binding_features=ELECTRONS),
+        baseline=TightBindingEnergyTransformer(),
+    )
+    # No memory folder: the baseline and the atomic features share one
+    # calculation per molecule, in the fit and in the predict.
+    prediction = model.fit(X[:30], y[:30]).predict(X[30:])
+    assert sum(computed) == 30 + 10
+    # The same as calculations made apart.
+    monkeypatch.undo()
+    baseline = TightBindingEnergyTransformer().fit(X[:30])
+    residual = y[:30] - baseline.transform(X[:30]).ravel()
+    apart = AtomicReferenceRegressor(clone(model.regressor)).fit(X[:30], residual)
+    expected = apart.predict(X[30:]) + baseline.transform(X[30:]).ravel()
+    np.testing.assert_allclose(prediction, expected, rtol=0, atol=1e-9)
+    # Outside a model's fit or predict nothing is kept.
+    computed = molecules_computed(monkeypatch, _tight_binding, "_atom_quantities")
+    baseline.transform(X[:5])
+    baseline.transform(X[:5])
+    assert sum(computed) == 10
+
+
 def test_sklearn_contract_with_tight_binding_features(molecules):
     X, r = molecules
     X, r = X[:40], r[:40]
