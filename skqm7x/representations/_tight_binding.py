@@ -281,6 +281,18 @@ def _free_atom_energy(z, method, accuracy, max_iterations):
 
 
 @contextmanager
+def _tblite_on_one_thread():
+    """Within the block, tblite's OpenMP loops run on one thread."""
+    # threadpoolctl limits only the OpenMP runtimes loaded when the block
+    # starts: tblite's is loaded first, or the first molecules of a process
+    # would run on every core and sum in another order than the rest.
+    import tblite.interface  # noqa: F401
+
+    with threadpool_limits(1, user_api="openmp"):
+        yield
+
+
+@contextmanager
 def _failure_named(caller, method, index):
     """Turn tblite's failure on molecule ``index`` into a ValueError naming it."""
     from tblite.exceptions import TBLiteRuntimeError
@@ -491,7 +503,7 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
     # 2.7 ms on an idle 2-core machine), and with another job on the other
     # core two threads took 24 to 46 ms against 5 to 7 ms for one. n_jobs
     # parallelizes over molecules instead.
-    with threadpool_limits(1, user_api="openmp"):
+    with _tblite_on_one_thread():
         for i, (charges, positions) in enumerate(zip(Z, R, strict=True)):
             atoms = charges > 0
             with _failure_named(caller, method, indices[i]):
@@ -519,7 +531,7 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
 def _free_atom_energies(Z, method, accuracy, max_iterations):
     """The sum of the free atoms' energies (hartree) of each molecule."""
     elements = np.unique(Z[Z > 0]).astype(int)
-    with threadpool_limits(1, user_api="openmp"):
+    with _tblite_on_one_thread():
         energy = {
             z: _free_atom_energy(z, method, accuracy, max_iterations)
             for z in elements.tolist()

@@ -1,3 +1,7 @@
+import os
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.model_selection import KFold, cross_val_predict
@@ -78,30 +82,43 @@ def test_parallel_jobs_give_the_same_energies(qm7x_train):
     X = qm7x_train.data[:150]  # more than two chunks
     serial = TightBindingEnergyTransformer().fit_transform(X)
     parallel = TightBindingEnergyTransformer(n_jobs=2).fit_transform(X)
-    # The worker processes run tblite on fewer OpenMP threads: the sums
-    # differ in the last bits.
-    np.testing.assert_allclose(parallel, serial, rtol=1e-12)
+    # Every process runs tblite on one OpenMP thread: the same sums.
+    np.testing.assert_array_equal(parallel, serial)
 
 
-def test_tblite_runs_on_one_openmp_thread(X, monkeypatch):
-    from threadpoolctl import threadpool_info
+# In a fresh process: the thread limit must hold from the first molecule,
+# before tblite's OpenMP runtime is loaded.
+_ONE_THREAD_SCRIPT = """
+import numpy as np
+from threadpoolctl import threadpool_info
+from skqm7x import load_qm7x
+from skqm7x.representations import _tight_binding, tight_binding_atoms
 
-    from skqm7x.representations import _tight_binding
+threads, compute = [], _tight_binding._single_point
 
-    threads = []
-    compute = _tight_binding._single_point
+def spy(*args):
+    info = threadpool_info()
+    threads.extend(pool["num_threads"] for pool in info if pool["user_api"] == "openmp")
+    return compute(*args)
 
-    def spy(*args):
-        threads.extend(
-            pool["num_threads"]
-            for pool in threadpool_info()
-            if pool["user_api"] == "openmp"
-        )
-        return compute(*args)
+_tight_binding._single_point = spy
+X = load_qm7x().data[:40]
+first, second = tight_binding_atoms(X), tight_binding_atoms(X)
+assert threads and set(threads) == {1}, f"OpenMP threads: {sorted(set(threads))}"
+assert np.array_equal(first, second), "the first call sums otherwise"
+"""
 
-    monkeypatch.setattr(_tight_binding, "_single_point", spy)
-    TightBindingEnergyTransformer().fit_transform(X[:2])
-    assert threads and set(threads) == {1}
+
+def test_tblite_runs_on_one_openmp_thread_from_the_first_molecule():
+    environment = {k: v for k, v in os.environ.items() if k != "OMP_NUM_THREADS"}
+    result = subprocess.run(
+        [sys.executable, "-c", _ONE_THREAD_SCRIPT],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=environment,
+    )
+    assert result.returncode == 0, result.stderr
 
 
 def test_feature_names_follow_the_method(X):
