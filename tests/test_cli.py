@@ -260,6 +260,33 @@ def test_a_model_runs_without_the_options_it_has_no_use_for(tmp_path, capsys):
     assert any(cache.iterdir())  # coulomb-krr's
 
 
+def test_a_cache_gives_the_same_submission(small_data_dir, tmp_path):
+    # Each run a fresh process, as a user starts them: the GFN2-xTB
+    # calculations, the atoms' features and the kernels from the cache give
+    # the same file as without it, to the last digit.
+    outputs = []
+    for cache in (
+        [],
+        ["--cache-dir", tmp_path / "cache"],
+        ["--cache-dir", tmp_path / "cache"],
+    ):
+        out = tmp_path / f"submission-{len(outputs)}.csv"
+        result = run(
+            "submit",
+            "--model",
+            "xtb-atoms-fchl-krr",
+            "--data-dir",
+            small_data_dir,
+            "--out",
+            out,
+            "--quiet",
+            *cache,
+        )
+        assert result.returncode == 0, result.stderr
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
 def test_bad_environment_variable_is_a_usage_error(tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "skqm7x", "submit", "--out", tmp_path / "out.csv"],
