@@ -3,12 +3,14 @@ long as the model using them."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import contextvars
 import hashlib
 import os
 import shutil
 import tempfile
 import warnings
 import weakref
+from contextlib import contextmanager
 from pathlib import Path
 
 import joblib
@@ -147,6 +149,57 @@ def _reopen(location, prefix, owner):
     if os.getppid() == owner and os.path.isdir(location):
         return joblib.Memory(location, verbose=0)
     return TemporaryMemory(prefix)
+
+
+# The results kept inside `sharing_results`, by key; None outside it.
+_SHARED_RESULTS = contextvars.ContextVar("skqm7x_shared_results", default=None)
+
+
+@contextmanager
+def sharing_results():
+    """Within the block, :func:`shared_result` computes each key once.
+
+    For one call of a model whose parts need the same costly result: a
+    Delta model's tight-binding baseline and its kernel's atomic features
+    come from one calculation per molecule, also without a ``memory``
+    folder. The results are kept in memory until the outermost block ends.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x._utils._cache import shared_result, sharing_results
+    >>> calls = []
+    >>> def compute():
+    ...     calls.append(1)
+    ...     return np.ones(2)
+    >>> with sharing_results():
+    ...     first = shared_result("ones", compute)
+    ...     second = shared_result("ones", compute)
+    >>> third = shared_result("ones", compute)  # outside: computed again
+    >>> len(calls), first is second
+    (2, False)
+    """
+    if _SHARED_RESULTS.get() is not None:
+        yield
+        return
+    token = _SHARED_RESULTS.set({})
+    try:
+        yield
+    finally:
+        _SHARED_RESULTS.reset(token)
+
+
+def shared_result(key, compute):
+    """``compute()``, or inside :func:`sharing_results` the array kept under ``key``.
+
+    Each call gets its own copy, which it may change.
+    """
+    shared = _SHARED_RESULTS.get()
+    if shared is None:
+        return compute()
+    if key not in shared:
+        shared[key] = compute()
+    return shared[key].copy()
 
 
 def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):

@@ -10,7 +10,7 @@ from sklearn.utils._param_validation import HasMethods, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
-from skqm7x.representations._tight_binding import sharing_calculations
+from skqm7x._utils._cache import sharing_results
 
 
 class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
@@ -25,7 +25,11 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
     With a ``baseline`` (a cheaper physical model of the energy, such as
     :class:`TightBindingEnergyTransformer`), its energy is subtracted from the
     target first, so the element energies and ``regressor`` learn only the
-    baseline's error: Delta-learning (Ramakrishnan et al., 2015).
+    baseline's error: Delta-learning (Ramakrishnan et al., 2015). Within one
+    ``fit`` or ``predict``, a tight-binding baseline and a ``regressor`` that
+    reads the atoms' tight-binding quantities (such as
+    :class:`LocalKernelRidge` with ``tight_binding_features``) share one
+    calculation per molecule, with or without a ``memory`` folder.
 
     Parameters
     ----------
@@ -108,7 +112,7 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         self.elements_ = np.unique(Z[Z > 0])
         # A tight-binding baseline and a regressor that reads the atoms'
         # tight-binding charges need the same calculations: run once.
-        with sharing_calculations():
+        with sharing_results():
             self.baseline_ = None
             if self.baseline is not None:
                 self.baseline_ = clone(self.baseline)
@@ -153,7 +157,7 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             self.handle_unknown,
             remedy="give it a reference energy of 0",
         )
-        with sharing_calculations():
+        with sharing_results():
             return self._predict(X, Z, return_std)
 
     def _predict(self, X, Z, return_std):

@@ -2,7 +2,6 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import contextvars
 import hashlib
 import os
 from contextlib import contextmanager
@@ -34,7 +33,7 @@ from skqm7x._molecules import (
     check_atomic_numbers,
     check_molecules,
 )
-from skqm7x._utils._cache import cache_location
+from skqm7x._utils._cache import cache_location, shared_result
 from skqm7x.representations._per_molecule import per_molecule_rows
 
 _METHODS = {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}
@@ -414,45 +413,6 @@ def tight_binding_atoms(
     return every_quantity[..., columns]
 
 
-# The atom tables computed inside `sharing_calculations`, by settings and
-# molecules; None outside it.
-_SHARED_TABLES = contextvars.ContextVar("skqm7x_shared_tight_binding", default=None)
-
-
-@contextmanager
-def sharing_calculations():
-    """Within the block, the tight-binding calculations of a set of molecules run once.
-
-    A Delta model whose kernel also reads the atoms' charges asks for the
-    same molecules twice in one fit (its baseline's energies, its atomic
-    features) and twice in one predict; without a ``memory`` folder each
-    tight-binding calculation, most of the baseline's cost, would run twice.
-    The tables are kept in memory until the outermost block ends; with a
-    ``memory`` folder, its files serve instead.
-
-    Examples
-    --------
-    >>> from skqm7x import TightBindingEnergyTransformer, pack_molecules
-    >>> from skqm7x.representations import tight_binding_atoms
-    >>> from skqm7x.representations._tight_binding import sharing_calculations
-    >>> water = (["O", "H", "H"], [[0, 0, 0.12], [0, 0.76, -0.47], [0, -0.76, -0.47]])
-    >>> X = pack_molecules([water])
-    >>> with sharing_calculations():  # one calculation of the molecule
-    ...     energy = TightBindingEnergyTransformer().fit_transform(X)
-    ...     charges = tight_binding_atoms(X, ["charges"])
-    >>> energy.shape, charges.shape
-    ((1, 1), (1, 3, 1))
-    """
-    if _SHARED_TABLES.get() is not None:
-        yield
-        return
-    token = _SHARED_TABLES.set({})
-    try:
-        yield
-    finally:
-        _SHARED_TABLES.reset(token)
-
-
 def _atom_table(
     Z, R, caller, *, method, accuracy, max_iterations, memory, n_jobs, verbose
 ):
@@ -461,9 +421,9 @@ def _atom_table(
     One single point per molecule, cached per molecule in one folder for
     both :class:`TightBindingEnergyTransformer` (whose energy is the sum of
     the atoms') and :func:`tight_binding_atoms`: a model that uses both
-    computes each molecule once; without a folder, inside
-    :func:`sharing_calculations` only. ``caller`` names the failing
-    molecule's caller in errors.
+    computes each molecule once; without a folder, within a block of
+    ``sharing_results`` only. ``caller`` names the failing molecule's caller
+    in errors.
     """
     # A molecule's rows are as long as the padding: part of the key.
     key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
@@ -480,16 +440,12 @@ def _atom_table(
             desc=method,
         )
 
-    shared = _SHARED_TABLES.get()
-    if shared is None or memory is not None:
+    if memory is not None:
         return computed()
-    digest = hashlib.sha1(repr(key).encode())
+    digest = hashlib.sha1(repr(("tight-binding atoms", key)).encode())
     digest.update(np.ascontiguousarray(Z, float).tobytes())
     digest.update(np.ascontiguousarray(R, float).tobytes())
-    name = digest.hexdigest()
-    if name not in shared:
-        shared[name] = computed()
-    return shared[name].copy()
+    return shared_result(digest.hexdigest(), computed)
 
 
 def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
