@@ -1,5 +1,5 @@
-"""Feature caches: one file per molecule, and temporary caches that live as
-long as the model using them."""
+"""Feature caches: one file per molecule, temporary caches that live as long
+as the model using them, and results shared within one call of a model."""
 
 # SPDX-License-Identifier: BSD-3-Clause
 
