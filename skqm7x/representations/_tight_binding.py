@@ -2,7 +2,6 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import hashlib
 import os
 from contextlib import contextmanager
 from functools import lru_cache
@@ -442,10 +441,7 @@ def _atom_table(
 
     if memory is not None:
         return computed()
-    digest = hashlib.sha1(repr(("tight-binding atoms", key)).encode())
-    digest.update(np.ascontiguousarray(Z, float).tobytes())
-    digest.update(np.ascontiguousarray(R, float).tobytes())
-    return shared_result(digest.hexdigest(), computed)
+    return shared_result(joblib.hash(("tight-binding atoms", key, Z, R)), computed)
 
 
 def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
