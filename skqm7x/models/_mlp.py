@@ -71,6 +71,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         Montavon et al.'s stages: a tenth of each layer's rate for the first
         4 %, a quarter until 20 %, half until the end (their code: 12500
         steps). 0 trains at the full rate from the start.
+    learning_rate_schedule : {"constant", "cosine"}, default="constant"
+        After the warm-up, train at the full rate to the end, or lower it
+        every epoch along half a cosine, from the full rate towards zero in
+        the last epoch (Loshchilov and Hutter, 2017), so that the final
+        weights settle into a minimum.
     average_weights : bool, default=False
         Make the final network the running (Polyak) average of the weights
         after every SGD step past ``warmup_steps``, rather than the weights
@@ -192,6 +197,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "warmup_steps": [Interval(Integral, 0, None, closed="left")],
+        "learning_rate_schedule": [StrOptions({"constant", "cosine"})],
         "average_weights": ["boolean"],
         "standardize_inputs": ["boolean"],
         "expander": [HasMethods(["fit", "transform"]), None],
@@ -217,6 +223,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         max_epochs=80,
         batch_size=25,
         warmup_steps=0,
+        learning_rate_schedule="constant",
         average_weights=False,
         standardize_inputs=False,
         expander=None,
@@ -235,6 +242,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.warmup_steps = warmup_steps
+        self.learning_rate_schedule = learning_rate_schedule
         self.average_weights = average_weights
         self.standardize_inputs = standardize_inputs
         self.expander = expander
@@ -291,10 +299,12 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         from skqm7x.models._torch_mlp import (
             EpochProgressBar,
             FreshDrawDataset,
+            LearningRateSchedule,
             NewViewsEachEpoch,
             SigmoidMLP,
             ViewDataset,
             WeightAverage,
+            cosine_factor,
             flush_denormals,
             warmup_factor,
         )
@@ -320,14 +330,15 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 self.validation_fraction, stratified=False, random_state=seed
             )
         callbacks = [("new_views", NewViewsEachEpoch(dataset))]
-        if self.warmup_steps:
+        if self.warmup_steps or self.learning_rate_schedule == "cosine":
             callbacks.append(
                 (
-                    "warmup",
-                    skorch.callbacks.LRScheduler(
-                        torch.optim.lr_scheduler.LambdaLR,
-                        lr_lambda=warmup_factor(self.warmup_steps),
-                        step_every="batch",
+                    "learning_rate",
+                    LearningRateSchedule(
+                        warmup_factor(self.warmup_steps) if self.warmup_steps else None,
+                        cosine_factor(self.max_epochs)
+                        if self.learning_rate_schedule == "cosine"
+                        else None,
                     ),
                 )
             )

@@ -99,6 +99,47 @@ def warmup_factor(warmup_steps):
     return factor
 
 
+def cosine_factor(max_epochs):
+    """The learning-rate factor in each epoch: half a cosine from 1 towards 0.
+
+    Loshchilov and Hutter's annealing without restarts: the steps shrink as
+    training ends, so that the final weights settle instead of rattling
+    around a minimum at the full rate.
+    """
+
+    def factor(epoch):
+        return 0.5 * (1.0 + np.cos(np.pi * epoch / max_epochs))
+
+    return factor
+
+
+class LearningRateSchedule(Callback):
+    """Scales every layer's own learning rate before each SGD step by
+    ``step_factor(step) * epoch_factor(epoch)`` (steps and epochs from 0)."""
+
+    def __init__(self, step_factor=None, epoch_factor=None):
+        self.step_factor = step_factor
+        self.epoch_factor = epoch_factor
+
+    def on_train_begin(self, net, **kwargs):
+        self.base_rates_ = [group["lr"] for group in net.optimizer_.param_groups]
+        self.step_ = 0
+
+    def on_batch_begin(self, net, training, **kwargs):
+        if not training:
+            return
+        factor = 1.0
+        if self.step_factor is not None:
+            factor *= self.step_factor(self.step_)
+        if self.epoch_factor is not None:
+            factor *= self.epoch_factor(len(net.history) - 1)
+        for group, rate in zip(
+            net.optimizer_.param_groups, self.base_rates_, strict=True
+        ):
+            group["lr"] = rate * factor
+        self.step_ += 1
+
+
 class WeightAverage(Callback):
     """Polyak averaging: the final network is the mean of the weights after
     every SGD step past ``start`` (the first steps of a run are far from any

@@ -322,6 +322,36 @@ def test_warmup_lowers_the_learning_rate_in_montavons_stages():
     np.testing.assert_allclose(rates, 0.1 * 0.01 / np.sqrt([8, 400, 100]))
 
 
+def test_cosine_schedule_lowers_the_rate_every_epoch_after_the_warmup():
+    from skqm7x.models._torch_mlp import cosine_factor
+
+    factor = cosine_factor(4)
+    np.testing.assert_allclose(
+        [factor(epoch) for epoch in range(5)],
+        [1.0, 0.8536, 0.5, 0.1464, 0.0],
+        atol=1e-4,
+    )
+    X = np.random.RandomState(0).normal(size=(50, 8))
+
+    def last_rates(**params):
+        # Two steps of 25 molecules per epoch: the rates of the last step.
+        mlp = SigmoidMLPRegressor(
+            n_draws=1, max_epochs=4, device="cpu", random_state=0, **params
+        ).fit(X, X[:, 0])
+        return [group["lr"] for group in mlp.net_.optimizer_.param_groups]
+
+    layer_rates = 0.01 / np.sqrt([8, 400, 100])
+    np.testing.assert_allclose(last_rates(), layer_rates)
+    np.testing.assert_allclose(
+        last_rates(learning_rate_schedule="cosine"), factor(3) * layer_rates
+    )
+    # Warm-up stages and cosine multiply: step 7 of a 1000-step warm-up.
+    np.testing.assert_allclose(
+        last_rates(learning_rate_schedule="cosine", warmup_steps=1000),
+        0.1 * factor(3) * layer_rates,
+    )
+
+
 def test_averaged_weights_are_the_mean_over_the_steps():
     X = np.random.RandomState(0).normal(size=(40, 6))
     y = X[:, 0] - X[:, 1]
