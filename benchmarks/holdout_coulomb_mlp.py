@@ -2,12 +2,17 @@
 
 Fits on 80 % of the labelled molecules (``train_test_split(test_size=0.2,
 random_state=0)``) and prints the held-out RMSE and MAE and the fit time.
+``--ensemble N`` fits N networks that differ only in their seed
+(``random_state`` 0 to N-1, ``--n-jobs`` at a time) and prints each one's
+errors and those of their mean prediction.
 
 Usage::
 
     python benchmarks/holdout_coulomb_mlp.py --expander theta=10 \\
         --mlp solver="'adam'" base_learning_rate=0.01 max_epochs=300 --reference
     python benchmarks/holdout_coulomb_mlp.py --baseline  # GFN2-xTB Delta-learning
+    python benchmarks/holdout_coulomb_mlp.py --expander theta=10 \\
+        --mlp solver="'adam'" max_epochs=1500 --reference --ensemble 2 --n-jobs 2
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -22,6 +27,7 @@ from _common import (
     load_test_like,
     make_parser,
 )
+from joblib import Parallel, delayed
 from sklearn.model_selection import train_test_split
 from sklearn.pipeline import make_pipeline
 
@@ -47,6 +53,16 @@ def main():
         help="wrap in AtomicReferenceRegressor with a GFN2-xTB baseline "
         "(Delta-learning)",
     )
+    parser.add_argument(
+        "--ensemble",
+        type=int,
+        default=1,
+        metavar="N",
+        help="fit N networks with seeds 0 to N-1 and also score their mean",
+    )
+    parser.add_argument(
+        "--n-jobs", type=int, default=1, help="networks fitted at a time"
+    )
     args = parser.parse_args()
 
     X, y = load_labelled(args.data_dir)
@@ -55,11 +71,35 @@ def main():
         X, y, test_like, test_size=0.2, random_state=0
     )
     expander, mlp = parameters(args.expander), parameters(args.mlp)
+    setting = (
+        f"reference={args.reference} baseline={args.baseline} "
+        f"expander={expander} mlp={mlp}"
+    )
+    fits = Parallel(n_jobs=args.n_jobs)(
+        delayed(fit_and_predict)(args, expander, mlp, seed, X_train, y_train, X_test)
+        for seed in range(args.ensemble)
+    )
+    for seed, (predictions, seconds) in enumerate(fits):
+        member = f" seed={seed}" if args.ensemble > 1 else ""
+        print(
+            f"{setting}{member}: "
+            + scores_line(predictions - y_test, held_out_like)
+            + f", fit {seconds:.1f} s (predict-the-mean RMSE {np.std(y_test):.3f} eV)"
+        )
+    if args.ensemble > 1:
+        mean = np.mean([predictions for predictions, _ in fits], axis=0)
+        print(
+            f"{setting}, mean of {args.ensemble} seeds: "
+            + scores_line(mean - y_test, held_out_like)
+        )
+
+
+def fit_and_predict(args, expander, mlp, seed, X_train, y_train, X_test):
     model = make_pipeline(
         skqm7x.CoulombMatrixTransformer(),
         skqm7x.SigmoidMLPRegressor(
-            expander=skqm7x.RandomCoulombExpander(random_state=0, **expander),
-            random_state=0,
+            expander=skqm7x.RandomCoulombExpander(random_state=seed, **expander),
+            random_state=seed,
             device="cpu",
             **mlp,
         ),
@@ -72,16 +112,14 @@ def main():
         )
     watch = Stopwatch()
     model.fit(X_train, y_train)
-    seconds = watch.seconds
-    errors = model.predict(X_test) - y_test
+    return model.predict(X_test), watch.seconds
+
+
+def scores_line(errors, held_out_like):
     scores, like = error_scores(errors), error_scores(errors[held_out_like])
-    print(
-        f"reference={args.reference} baseline={args.baseline} "
-        f"expander={expander} mlp={mlp}: "
-        f"held-out RMSE {scores.rmse:.3f} eV, "
-        f"MAE {scores.mae:.3f} eV (test-like: {like.rmse:.3f}, {like.mae:.3f} "
-        f"eV), fit {seconds:.1f} s "
-        f"(predict-the-mean RMSE {np.std(y_test):.3f} eV)"
+    return (
+        f"held-out RMSE {scores.rmse:.3f} eV, MAE {scores.mae:.3f} eV "
+        f"(test-like: {like.rmse:.3f}, {like.mae:.3f} eV)"
     )
 
 
