@@ -74,8 +74,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     learning_rate_schedule : {"constant", "cosine"}, default="constant"
         After the warm-up, train at the full rate to the end, or lower it
         every epoch along half a cosine, from the full rate towards zero in
-        the last epoch (Loshchilov and Hutter, 2017), so that the final
-        weights settle into a minimum.
+        the last epoch (Loshchilov and Hutter [2]_, without restarts), so
+        that the final weights settle into a minimum.
     average_weights : bool, default=False
         Make the final network the running (Polyak) average of the weights
         after every SGD step past ``warmup_steps``, rather than the weights
@@ -160,6 +160,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
        A. Tkatchenko, O. A. von Lilienfeld and K.-R. Müller, "Learning
        invariant representations of molecules for atomization energy
        prediction", NIPS 2012.
+    .. [2] I. Loshchilov and F. Hutter, "SGDR: Stochastic gradient descent with
+       warm restarts", ICLR 2017.
 
     Examples
     --------
