@@ -64,6 +64,8 @@ def main():
         "--n-jobs", type=int, default=1, help="networks fitted at a time"
     )
     args = parser.parse_args()
+    if args.ensemble < 1:
+        parser.error(f"--ensemble counts networks: at least 1, got {args.ensemble}")
 
     X, y = load_labelled(args.data_dir)
     test_like, _ = load_test_like(X, args.data_dir)

@@ -306,9 +306,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             SigmoidMLP,
             ViewDataset,
             WeightAverage,
-            cosine_factor,
             flush_denormals,
-            warmup_factor,
         )
 
         self.device_ = resolve_device(self.device)
@@ -331,19 +329,13 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             train_split = skorch.dataset.ValidSplit(
                 self.validation_fraction, stratified=False, random_state=seed
             )
-        callbacks = [("new_views", NewViewsEachEpoch(dataset))]
-        if self.warmup_steps or self.learning_rate_schedule == "cosine":
-            callbacks.append(
-                (
-                    "learning_rate",
-                    LearningRateSchedule(
-                        warmup_factor(self.warmup_steps) if self.warmup_steps else None,
-                        cosine_factor(self.max_epochs)
-                        if self.learning_rate_schedule == "cosine"
-                        else None,
-                    ),
-                )
-            )
+        cosine_epochs = (
+            self.max_epochs if self.learning_rate_schedule == "cosine" else None
+        )
+        callbacks = [
+            ("new_views", NewViewsEachEpoch(dataset)),
+            ("learning_rate", LearningRateSchedule(self.warmup_steps, cosine_epochs)),
+        ]
         if self.average_weights:
             callbacks.append(("average", WeightAverage(start=self.warmup_steps)))
         if self.verbose == 1:

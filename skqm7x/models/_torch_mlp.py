@@ -81,45 +81,41 @@ class FreshDrawDataset(torch.utils.data.Dataset):
         return self._views[i], self.y[i]
 
 
-def warmup_factor(warmup_steps):
-    """The learning-rate factor at each SGD step: Montavon et al.'s rising stages.
+def warmup_factor(step, warmup_steps):
+    """The learning-rate factor at an SGD step: Montavon et al.'s rising stages.
 
     A tenth of the rate for the first 4 % of ``warmup_steps``, a quarter
     until 20 %, half until the end, then the full rate (their code: 500,
-    2500 and 12500 steps).
+    2500 and 12500 steps). With ``warmup_steps=0``, the full rate throughout.
     """
-    stages = ((0.04, 0.1), (0.2, 0.25), (1.0, 0.5))
-
-    def factor(step):
-        for end, value in stages:
-            if step < end * warmup_steps:
-                return value
-        return 1.0
-
-    return factor
+    for end, value in ((0.04, 0.1), (0.2, 0.25), (1.0, 0.5)):
+        if step < end * warmup_steps:
+            return value
+    return 1.0
 
 
-def cosine_factor(max_epochs):
-    """The learning-rate factor in each epoch: half a cosine from 1 towards 0.
+def cosine_factor(epoch, n_epochs):
+    """The learning-rate factor in an epoch: half a cosine from 1 towards 0.
 
     Loshchilov and Hutter's annealing without restarts: the steps shrink as
     training ends, so that the final weights settle instead of rattling
     around a minimum at the full rate.
     """
-
-    def factor(epoch):
-        return 0.5 * (1.0 + np.cos(np.pi * epoch / max_epochs))
-
-    return factor
+    return 0.5 * (1.0 + np.cos(np.pi * epoch / n_epochs))
 
 
 class LearningRateSchedule(Callback):
-    """Scales every layer's own learning rate before each SGD step by
-    ``step_factor(step) * epoch_factor(epoch)`` (steps and epochs from 0)."""
+    """Scales every layer's own learning rate before each SGD step: the
+    warm-up's factor at the step, times, given ``cosine_epochs``, the cosine's
+    factor at the epoch (steps and epochs counted from 0).
 
-    def __init__(self, step_factor=None, epoch_factor=None):
-        self.step_factor = step_factor
-        self.epoch_factor = epoch_factor
+    Module-level factors rather than closures, so that the fitted network,
+    which keeps its callbacks, pickles.
+    """
+
+    def __init__(self, warmup_steps=0, cosine_epochs=None):
+        self.warmup_steps = warmup_steps
+        self.cosine_epochs = cosine_epochs
 
     def on_train_begin(self, net, **kwargs):
         self.base_rates_ = [group["lr"] for group in net.optimizer_.param_groups]
@@ -128,11 +124,9 @@ class LearningRateSchedule(Callback):
     def on_batch_begin(self, net, training, **kwargs):
         if not training:
             return
-        factor = 1.0
-        if self.step_factor is not None:
-            factor *= self.step_factor(self.step_)
-        if self.epoch_factor is not None:
-            factor *= self.epoch_factor(len(net.history) - 1)
+        factor = warmup_factor(self.step_, self.warmup_steps)
+        if self.cosine_epochs is not None:
+            factor *= cosine_factor(len(net.history) - 1, self.cosine_epochs)
         for group, rate in zip(
             net.optimizer_.param_groups, self.base_rates_, strict=True
         ):

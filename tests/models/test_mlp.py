@@ -304,8 +304,9 @@ def test_standardized_inputs_make_the_scale_of_each_column_irrelevant():
 def test_warmup_lowers_the_learning_rate_in_montavons_stages():
     from skqm7x.models._torch_mlp import warmup_factor
 
-    factor = warmup_factor(12500)
-    assert [factor(step) for step in (0, 499, 500, 2499, 2500, 12499, 12500)] == [
+    assert [
+        warmup_factor(step, 12500) for step in (0, 499, 500, 2499, 2500, 12499, 12500)
+    ] == [
         0.1,
         0.1,
         0.25,
@@ -325,12 +326,8 @@ def test_warmup_lowers_the_learning_rate_in_montavons_stages():
 def test_cosine_schedule_lowers_the_rate_every_epoch_after_the_warmup():
     from skqm7x.models._torch_mlp import cosine_factor
 
-    factor = cosine_factor(4)
-    np.testing.assert_allclose(
-        [factor(epoch) for epoch in range(5)],
-        [1.0, 0.8536, 0.5, 0.1464, 0.0],
-        atol=1e-4,
-    )
+    factors = [cosine_factor(epoch, 4) for epoch in range(5)]
+    np.testing.assert_allclose(factors, [1.0, 0.8536, 0.5, 0.1464, 0.0], atol=1e-4)
     X = np.random.RandomState(0).normal(size=(50, 8))
 
     def last_rates(**params):
@@ -343,12 +340,30 @@ def test_cosine_schedule_lowers_the_rate_every_epoch_after_the_warmup():
     layer_rates = 0.01 / np.sqrt([8, 400, 100])
     np.testing.assert_allclose(last_rates(), layer_rates)
     np.testing.assert_allclose(
-        last_rates(learning_rate_schedule="cosine"), factor(3) * layer_rates
+        last_rates(learning_rate_schedule="cosine"), factors[3] * layer_rates
     )
     # Warm-up stages and cosine multiply: step 7 of a 1000-step warm-up.
     np.testing.assert_allclose(
         last_rates(learning_rate_schedule="cosine", warmup_steps=1000),
-        0.1 * factor(3) * layer_rates,
+        0.1 * factors[3] * layer_rates,
+    )
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        {"warmup_steps": 10, "average_weights": True},
+        {"learning_rate_schedule": "cosine"},
+    ],
+)
+def test_a_network_trained_on_a_schedule_pickles(schedule):
+    # The schedule's callback stays with the fitted network.
+    X = np.random.RandomState(0).normal(size=(50, 8))
+    mlp = SigmoidMLPRegressor(
+        n_draws=1, max_epochs=2, device="cpu", random_state=0, **schedule
+    ).fit(X, X[:, 0])
+    np.testing.assert_array_equal(
+        pickle.loads(pickle.dumps(mlp)).predict(X), mlp.predict(X)
     )
 
 
