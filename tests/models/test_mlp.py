@@ -233,6 +233,25 @@ def test_adam_solver_learns_with_per_layer_rates(split):
     assert rmse(model.predict(X_test), y_test) < 0.35 * rmse(np.mean(y_train), y_test)
 
 
+def test_absolute_error_loss_fits_the_bulk_and_not_the_outliers():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(300, 4))
+    y = X @ [1.0, -2.0, 0.5, 0.0]
+    y[:15] += 20.0  # a few molecules far off pull a squared error, not an absolute one
+    params = dict(hidden_layer_sizes=(32,), base_learning_rate=1.0, n_draws=1)
+    params.update(max_epochs=60, device="cpu", random_state=0)
+
+    def bulk_error(loss):
+        mlp = SigmoidMLPRegressor(loss=loss, **params).fit(X, y)
+        return mlp, np.median(np.abs(mlp.predict(X[15:]) - y[15:]))
+
+    squared, squared_error = bulk_error("squared_error")
+    absolute, absolute_error = bulk_error("absolute_error")
+    assert isinstance(squared.net_.criterion_, torch.nn.MSELoss)
+    assert isinstance(absolute.net_.criterion_, torch.nn.L1Loss)
+    assert absolute_error < 0.6 * squared_error
+
+
 def test_progress_bar_only_when_verbose(capsys):
     X = np.random.RandomState(0).normal(size=(30, 4))
     SigmoidMLPRegressor(n_draws=1, max_epochs=3, device="cpu").fit(X, X[:, 0])
