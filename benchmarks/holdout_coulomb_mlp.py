@@ -1,7 +1,9 @@
 """One held-out fit of the Coulomb MLP pipeline, for tuning by hand.
 
 Fits on 80 % of the labelled molecules (``train_test_split(test_size=0.2,
-random_state=0)``) and prints the held-out RMSE and MAE and the fit time.
+random_state=0)``) and prints the held-out RMSE and MAE, those on the
+training molecules themselves (how closely the network fits what it saw)
+and the fit time.
 ``--ensemble N`` fits N networks that differ only in their seed
 (``random_state`` 0 to N-1, ``--n-jobs`` at a time) and prints each one's
 errors and those of their mean prediction.
@@ -81,15 +83,17 @@ def main():
         delayed(fit_and_predict)(args, expander, mlp, seed, X_train, y_train, X_test)
         for seed in range(args.ensemble)
     )
-    for seed, (predictions, seconds) in enumerate(fits):
+    for seed, (predictions, fitted, seconds) in enumerate(fits):
         member = f" seed={seed}" if args.ensemble > 1 else ""
+        training = error_scores(fitted - y_train)
         print(
             f"{setting}{member}: "
             + scores_line(predictions - y_test, held_out_like)
+            + f", training RMSE {training.rmse:.3f} eV, MAE {training.mae:.3f} eV"
             + f", fit {seconds:.1f} s (predict-the-mean RMSE {np.std(y_test):.3f} eV)"
         )
     if args.ensemble > 1:
-        mean = np.mean([predictions for predictions, _ in fits], axis=0)
+        mean = np.mean([predictions for predictions, _, _ in fits], axis=0)
         print(
             f"{setting}, mean of {args.ensemble} seeds: "
             + scores_line(mean - y_test, held_out_like)
@@ -114,7 +118,8 @@ def fit_and_predict(args, expander, mlp, seed, X_train, y_train, X_test):
         )
     watch = Stopwatch()
     model.fit(X_train, y_train)
-    return model.predict(X_test), watch.seconds
+    seconds = watch.seconds
+    return model.predict(X_test), model.predict(X_train), seconds
 
 
 def scores_line(errors, held_out_like):
