@@ -237,7 +237,7 @@ def test_absolute_error_loss_fits_the_bulk_and_not_the_outliers():
     rng = np.random.RandomState(0)
     X = rng.uniform(-1, 1, size=(300, 4))
     y = X @ [1.0, -2.0, 0.5, 0.0]
-    y[:15] += 20.0  # a few molecules far off pull a squared error, not an absolute one
+    y[:15] += 20.0  # far-off points drag a squared-error fit, hardly an absolute one
     params = dict(hidden_layer_sizes=(32,), base_learning_rate=1.0, n_draws=1)
     params.update(max_epochs=60, device="cpu", random_state=0)
 
