@@ -69,6 +69,13 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         root is the RMSE), or the mean absolute error, whose minimizer is the
         conditional median: it lowers the MAE rather than the RMSE, and a few
         molecules far off weigh less.
+    alpha : float, default=0.0
+        Strength of the L2 penalty on the weights (not the biases), as in
+        :class:`sklearn.neural_network.MLPRegressor`: a batch of ``n`` views
+        adds ``alpha / (2 n)`` times the sum of the squared weights to its
+        training loss. It holds back a network that trains for many epochs
+        from fitting its training molecules ever more closely at the expense
+        of new ones. 0 trains without a penalty.
     max_epochs : int, default=80
         Passes over the training molecules.
     batch_size : int, default=25
@@ -131,7 +138,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     net_ : skorch.NeuralNetRegressor
         The trained network (on standardized targets).
     loss_curve_ : ndarray of shape (n_epochs,)
-        Training loss (``loss`` on the standardized target) after each epoch.
+        Training loss (``loss`` on the standardized target, plus the
+        ``alpha`` penalty, as in scikit-learn) over each epoch.
     validation_loss_curve_ : ndarray of shape (n_epochs,) or None
         Validation loss after each epoch, when ``validation_fraction`` is set.
     target_mean_ : float
@@ -204,6 +212,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         "momentum": [Interval(Real, 0, 1, closed="left")],
         "solver": [StrOptions({"sgd", "adam"})],
         "loss": [StrOptions({"squared_error", "absolute_error"})],
+        "alpha": [Interval(Real, 0, None, closed="left")],
         "max_epochs": [Interval(Integral, 1, None, closed="left")],
         "batch_size": [Interval(Integral, 1, None, closed="left")],
         "warmup_steps": [Interval(Integral, 0, None, closed="left")],
@@ -231,6 +240,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         momentum=0.9,
         solver="sgd",
         loss="squared_error",
+        alpha=0.0,
         max_epochs=80,
         batch_size=25,
         warmup_steps=0,
@@ -251,6 +261,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         self.momentum = momentum
         self.solver = solver
         self.loss = loss
+        self.alpha = alpha
         self.max_epochs = max_epochs
         self.batch_size = batch_size
         self.warmup_steps = warmup_steps
@@ -313,6 +324,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
             FreshDrawDataset,
             LearningRateSchedule,
             NewViewsEachEpoch,
+            PenalizedNeuralNetRegressor,
             SigmoidMLP,
             ViewDataset,
             WeightAverage,
@@ -360,8 +372,9 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         devices = [torch.device(self.device_)] if self.device_ != "cpu" else []
         with torch.random.fork_rng(devices=devices), flush_denormals():
             torch.manual_seed(seed)
-            self.net_ = skorch.NeuralNetRegressor(
+            self.net_ = PenalizedNeuralNetRegressor(
                 SigmoidMLP,
+                alpha=self.alpha,
                 module__sizes=sizes,
                 module__activation=self.activation,
                 module__input_mean=self.input_mean_,

@@ -6,6 +6,7 @@ from contextlib import contextmanager
 
 import numpy as np
 import torch
+from skorch import NeuralNetRegressor
 from skorch.callbacks import Callback
 
 
@@ -35,6 +36,27 @@ class SigmoidMLP(torch.nn.Module):
             X = layer(X)
             X = torch.sigmoid(X) if self.activation == "sigmoid" else _scaled_tanh(X)
         return self.layers[-1](X)
+
+
+class PenalizedNeuralNetRegressor(NeuralNetRegressor):
+    """skorch's regressor with scikit-learn's L2 penalty on the weights.
+
+    As in :class:`sklearn.neural_network.MLPRegressor`, the training loss of
+    a batch of ``n`` samples gains ``alpha / (2 n)`` times the sum of the
+    squared weights of ``module_.layers`` (not their biases); the validation
+    loss does not.
+    """
+
+    def __init__(self, *args, alpha=0.0, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.alpha = alpha
+
+    def get_loss(self, y_pred, y_true, X=None, training=False):
+        loss = super().get_loss(y_pred, y_true, X=X, training=training)
+        if training and self.alpha > 0:
+            squared = sum(layer.weight.square().sum() for layer in self.module_.layers)
+            loss = loss + 0.5 * self.alpha * squared / len(y_pred)
+        return loss
 
 
 def _scaled_tanh(X):

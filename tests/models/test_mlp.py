@@ -252,6 +252,33 @@ def test_absolute_error_loss_fits_the_bulk_and_not_the_outliers():
     assert absolute_error < 0.6 * squared_error
 
 
+def test_alpha_adds_scikit_learns_l2_penalty_on_the_weights():
+    rng = np.random.RandomState(0)
+    X = rng.uniform(-1, 1, size=(200, 4))
+    y = X @ [1.0, -2.0, 0.5, 0.0]
+    params = dict(hidden_layer_sizes=(32,), base_learning_rate=1.0, n_draws=1)
+    params.update(max_epochs=60, device="cpu", random_state=0)
+
+    def squared_weights(mlp):
+        layers = mlp.net_.module_.layers
+        return sum(float(layer.weight.detach().square().sum()) for layer in layers)
+
+    free = SigmoidMLPRegressor(**params).fit(X, y)
+    penalized = SigmoidMLPRegressor(alpha=0.1, **params).fit(X, y)
+    assert squared_weights(penalized) < 0.5 * squared_weights(free)
+    assert penalized.score(X, y) > 0.99
+    # A batch of n views pays alpha / (2 n) times the squared weights, in
+    # training only, as in sklearn's MLPRegressor.
+    net = penalized.net_
+    y_pred = net.infer(torch.as_tensor(X[:10], dtype=torch.float32))
+    y_true = torch.zeros((10, 1))
+    with torch.no_grad():
+        training = net.get_loss(y_pred, y_true, training=True)
+        validation = net.get_loss(y_pred, y_true, training=False)
+    penalty = 0.5 * 0.1 * squared_weights(penalized) / 10
+    assert float(training - validation) == pytest.approx(penalty, rel=1e-4)
+
+
 def test_progress_bar_only_when_verbose(capsys):
     X = np.random.RandomState(0).normal(size=(30, 4))
     SigmoidMLPRegressor(n_draws=1, max_epochs=3, device="cpu").fit(X, X[:, 0])
