@@ -23,6 +23,7 @@ import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold
+from sklearn.utils.validation import check_memory
 
 import skqm7x
 
@@ -148,30 +149,42 @@ def error_scores(errors):
     )
 
 
-def _fit_fold(model, X, y, train, test):
+def _fit_fold(model, X, y, train, test, skqm7x_version):
+    # skqm7x_version is only part of the cache key of cross_validate(memory=).
     watch = Stopwatch()
     model.fit(X[train], y[train])
     seconds = watch.seconds
     return model.predict(X[test]) - y[test], seconds
 
 
-def cross_validate(model, X, y, n_folds=5, n_jobs=1, first_folds=None):
+def cross_validate(model, X, y, n_folds=5, n_jobs=1, first_folds=None, memory=None):
     """Out-of-fold errors over :func:`kfold` and the seconds of each fit.
 
     Returns ``errors`` (predicted minus true, one per molecule, each from the
-    fold that held it out) and ``fit_seconds`` (one per fold). ``n_jobs``
-    folds train at once, in separate processes. With ``first_folds`` only
-    the first of the folds are fitted, for a model too slow for all of them:
-    the molecules of the others get NaN errors.
+    fold that held it out), ``fit_seconds`` (one per fold) and the number of
+    folds read from ``memory``. ``n_jobs`` folds train at once, in separate
+    processes. With ``first_folds`` only the first of the folds are fitted,
+    for a model too slow for all of them: the molecules of the others get
+    NaN errors. With ``memory`` (a folder or a ``joblib.Memory``) each fold's
+    errors and fit time are kept once the fold is fitted and read back by
+    later runs of the same model parameters, molecules, fold and skqm7x
+    version: a configuration too slow for one sitting is measured over
+    several (a fold stopped midway is fitted again). The key does not cover
+    the code itself: clear the folder after changing it.
     """
-    folds = list(kfold(n_folds).split(X))[:first_folds]
-    results = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_fold)(clone(model), X, y, train, test) for train, test in folds
+    fit_fold = check_memory(memory).cache(_fit_fold)
+    folds = [
+        (clone(model), X, y, train, test, skqm7x.__version__)
+        for train, test in list(kfold(n_folds).split(X))[:first_folds]
+    ]
+    n_cached = sum(
+        memory is not None and fit_fold.check_call_in_cache(*fold) for fold in folds
     )
+    results = Parallel(n_jobs=n_jobs)(delayed(fit_fold)(*fold) for fold in folds)
     errors = np.full_like(y, np.nan, dtype=float)
-    for (_, test), (fold_errors, _) in zip(folds, results, strict=True):
-        errors[test] = fold_errors
-    return errors, [seconds for _, seconds in results]
+    for fold, (fold_errors, _) in zip(folds, results, strict=True):
+        errors[fold[4]] = fold_errors
+    return errors, [seconds for _, seconds in results], n_cached
 
 
 def _measure(job, queue, threads, args):
