@@ -73,9 +73,9 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         Strength of the L2 penalty on the weights (not the biases), as in
         :class:`sklearn.neural_network.MLPRegressor`: a batch of ``n`` views
         adds ``alpha / (2 n)`` times the sum of the squared weights to its
-        training loss. It holds back a network that trains for many epochs
-        from fitting its training molecules ever more closely at the expense
-        of new ones. 0 trains without a penalty.
+        training loss, which holds the weights small: a network that
+        trains for many epochs may then fit its training molecules less
+        closely and new ones better. 0 trains without a penalty.
     max_epochs : int, default=80
         Passes over the training molecules.
     batch_size : int, default=25
