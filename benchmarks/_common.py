@@ -182,8 +182,8 @@ def cross_validate(model, X, y, n_folds=5, n_jobs=1, first_folds=None, memory=No
     )
     results = Parallel(n_jobs=n_jobs)(delayed(fit_fold)(*fold) for fold in folds)
     errors = np.full_like(y, np.nan, dtype=float)
-    for fold, (fold_errors, _) in zip(folds, results, strict=True):
-        errors[fold[4]] = fold_errors
+    for (*_, test, _), (fold_errors, _) in zip(folds, results, strict=True):
+        errors[test] = fold_errors
     return errors, [seconds for _, seconds in results], n_cached
 
 
