@@ -32,14 +32,14 @@ from skqm7x.models._kernel_ridge import (
     leave_one_out_rmse,
 )
 from skqm7x.representations import (
-    AtomicEnvironments,
     check_fchl19_parameters,
     fchl19_environments,
     tight_binding_atoms,
 )
 
-# Atoms of one element per block of the kernel: bounds the float64 distance
-# temporaries to about 1024 x (atoms of that element in the other set).
+# Atoms of one element per block of the kernel, shared among the blocks
+# computed at once: bounds the float64 temporaries (two per block) to about
+# 2 x 1024 x (atoms of that element in the other set), whatever n_jobs.
 _CHUNK = 1024
 # Fewer training atoms of an element than this give too rough a spread to
 # scale its tight-binding quantities by.
@@ -54,16 +54,18 @@ def _owner_matrix(owners, n_molecules):
     )
 
 
-def _molecule_chunks(owners):
-    """``(start, stop)`` ranges of whole molecules, ``_CHUNK`` atoms or so each.
+def _molecule_chunks(owners, size=None):
+    """``(start, stop)`` ranges of whole molecules, ``size`` atoms or so each.
 
-    ``owners`` is sorted. A block ends where a molecule ends (holding at
-    least one whole molecule, whatever its size), so each block adds to rows
-    of the kernel that no other block touches.
+    ``owners`` is sorted; ``size`` defaults to ``_CHUNK``. A block ends where
+    a molecule ends (holding at least one whole molecule, whatever its
+    size), so each block adds to rows of the kernel that no other block
+    touches.
     """
+    size = _CHUNK if size is None else size
     start = 0
     while start < len(owners):
-        stop = min(start + _CHUNK, len(owners))
+        stop = min(start + size, len(owners))
         if stop < len(owners):
             stop = np.searchsorted(owners, owners[stop], side="left")
             if stop == start:  # one molecule with more atoms than _CHUNK
@@ -98,9 +100,10 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     n_jobs : int, default=None
         Blocks of ``left`` atoms computed at once, in threads (joblib;
         ``None`` means 1 unless in a ``joblib.parallel_config`` context,
-        ``-1`` all cores). It changes the result by rounding only (each
-        entry is summed in the same order; the matrix products may split
-        differently over BLAS threads).
+        ``-1`` all cores). The blocks are that many times smaller, so the
+        working memory stays that of one job. It changes the result by
+        rounding only (each entry is summed in the same order; the matrix
+        products split differently).
 
     Returns
     -------
@@ -132,19 +135,28 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
         if symmetric:
             start = np.searchsorted(b_owners, first)
             b, bb, b_owner = b[start:], bb[start:], b_owner[start:]
-        squared = aa[:, None] + bb[None, :]
-        squared -= 2.0 * (a @ b.T)
+        # Two block-sized arrays and no more: the sum of the norms goes
+        # through the buffer the widths' exponentials reuse. Doubling is
+        # exact, so the distances round as |x|^2 + |y|^2 - 2 x.y would.
+        squared = a @ b.T
+        squared *= -2.0
+        weights = np.add(aa[:, None], bb[None, :])
+        squared += weights
         np.maximum(squared, 0.0, out=squared)
         owner = _owner_matrix(owners - first, last - first + 1).T
         for k, gamma in enumerate(gammas):
-            K[k, first : last + 1] += owner @ (np.exp(squared * -gamma) @ b_owner)
+            np.multiply(squared, -gamma, out=weights)
+            np.exp(weights, out=weights)
+            K[k, first : last + 1] += owner @ (weights @ b_owner)
         if progress is not None:
             progress.update(len(a))
 
     # One element at a time: its blocks write disjoint rows, so threads never
     # add to the same entry at once. Parallel blocks each take one BLAS
     # thread rather than share the cores' threads.
-    blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
+    jobs = effective_n_jobs(n_jobs)
+    blas_threads = 1 if jobs > 1 else None
+    block_size = max(1, _CHUNK // jobs)
     with threadpool_limits(blas_threads, user_api="blas"):
         for element in np.intersect1d(left.charges, right.charges):
             a, aa, a_owners = left.of_element(element)
@@ -160,7 +172,7 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
                     b_owners,
                     b_owner,
                 )
-                for start, stop in _molecule_chunks(a_owners)
+                for start, stop in _molecule_chunks(a_owners, block_size)
             )
     if symmetric:
         lower = np.tril_indices(left.n_molecules, -1)
@@ -186,27 +198,6 @@ def _self_kernels(environments, gammas):
     return diagonal
 
 
-def atomic_environments(X, elements, parameters, atom_columns=None):
-    """FCHL19 vectors of the atoms, with columns of their own appended.
-
-    ``atom_columns`` holds, for the atom in each slot of ``X``, the values
-    appended to its vector (shape ``(n_molecules, n_atoms_max, k)``), or is
-    None.
-    """
-    environments = fchl19_environments(X, elements, parameters)
-    if atom_columns is None:
-        return environments
-    Z, _ = unpack_molecules(X)
-    # Row-major order of the kept slots is the order of fchl19_environments.
-    kept = atom_columns[np.isin(Z, elements)]
-    return AtomicEnvironments(
-        np.hstack([environments.vectors.reshape(len(kept), -1), kept]),
-        environments.charges,
-        environments.owners,
-        environments.n_molecules,
-    )
-
-
 def _kernels_between(
     X_left,
     X_right,
@@ -222,11 +213,13 @@ def _kernels_between(
 
     ``X_right=None`` is the symmetric kernel of ``X_left`` with itself.
     """
-    left = atomic_environments(X_left, elements, parameters, columns_left)
+    left = fchl19_environments(X_left, elements, parameters, atom_columns=columns_left)
     right = (
         None
         if X_right is None
-        else atomic_environments(X_right, elements, parameters, columns_right)
+        else fchl19_environments(
+            X_right, elements, parameters, atom_columns=columns_right
+        )
     )
     other = left if right is None else right
     with tqdm(
@@ -423,11 +416,11 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         neighbours' environments; the tight-binding calculation still sees
         the whole molecule).
     n_jobs : int, default=None
-        Blocks of atoms whose kernels are computed at once, in threads, and
-        molecules whose tight-binding quantities are computed at once, in
-        processes (joblib; ``None`` means 1 unless in a
-        ``joblib.parallel_config`` context, ``-1`` all cores). It changes
-        the result by rounding only.
+        Blocks of atoms whose kernels are computed at once, in threads
+        (smaller blocks, so no more memory than one job), and molecules
+        whose tight-binding quantities are computed at once, in processes
+        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
+        context, ``-1`` all cores). It changes the result by rounding only.
     memory : None, str, path or joblib.Memory, default=None
         Cache of the kernels between molecules and of their leave-one-out
         errors (a folder, or a ``joblib.Memory``), keyed by the molecules and
@@ -809,7 +802,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         mean = self.kernel_ridge_.predict(K)
         if not return_std:
             return mean
-        queries = atomic_environments(X, self.elements_, self._parameters(), columns)
+        queries = fchl19_environments(
+            X, self.elements_, self._parameters(), atom_columns=columns
+        )
         prior_variance = _self_kernels(queries, [self.gamma_])[0]
         if self.molecule_features_ is not None:
             prior_variance += self.molecule_weight_ * self.molecule_scale_

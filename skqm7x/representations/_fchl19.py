@@ -140,7 +140,7 @@ class AtomicEnvironments:
         return vectors, np.einsum("ij,ij->i", vectors, vectors), self.owners[atoms]
 
 
-def fchl19_environments(X, elements, parameters=None):
+def fchl19_environments(X, elements, parameters=None, *, atom_columns=None):
     """FCHL19 environment vectors of every atom of packed molecules.
 
     Each atom is described by the two- and three-body distributions of its
@@ -160,6 +160,12 @@ def fchl19_environments(X, elements, parameters=None):
     parameters : dict, default=None
         Keyword arguments of qmllib's ``generate_fchl19`` (see
         :func:`check_fchl19_parameters`).
+    atom_columns : ndarray of shape (n_molecules, n_atoms_max, n_columns), \
+            default=None
+        Values of each atom's own (its tight-binding charge, say), appended
+        to its vector: row ``i``, slot ``j`` belongs to the atom in slot
+        ``j`` of molecule ``i``. The vectors are written in place, so the
+        columns cost no copy of them.
 
     Returns
     -------
@@ -187,17 +193,36 @@ def fchl19_environments(X, elements, parameters=None):
     parameters = check_fchl19_parameters(parameters)
     element_list = [int(e) for e in elements]
     Z, R = unpack_molecules(X)
-    vectors, charges, owners = [], [], []
-    for i, (z, r) in enumerate(zip(Z, R, strict=True)):
-        keep = np.isin(z, element_list)
-        z, r = z[keep].astype(int), r[keep]
-        if z.size:
-            vectors.append(generate_fchl19(z, r, elements=element_list, **parameters))
-        charges.append(z)
-        owners.append(np.full(z.size, i))
+    kept = np.isin(Z, element_list)
+    if atom_columns is not None:
+        atom_columns = np.asarray(atom_columns, dtype=np.float64)
+        if atom_columns.ndim != 3 or atom_columns.shape[:2] != Z.shape:
+            raise ValueError(
+                f"atom_columns has shape {atom_columns.shape}; expected "
+                f"({Z.shape[0]}, {Z.shape[1]}, n_columns), one row of values per "
+                "atom slot of each molecule"
+            )
+    # Filled in place, molecule after molecule: the largest sets would hold
+    # two copies of their vectors while a list of them was joined.
+    vectors, row = None, 0
+    for z, r, keep in zip(Z, R, kept, strict=True):
+        if not keep.any():
+            continue
+        block = generate_fchl19(
+            z[keep].astype(int), r[keep], elements=element_list, **parameters
+        )
+        if vectors is None:
+            n_columns = 0 if atom_columns is None else atom_columns.shape[2]
+            vectors = np.empty((np.count_nonzero(kept), block.shape[1] + n_columns))
+        vectors[row : row + len(block), : block.shape[1]] = block
+        row += len(block)
+    if vectors is None:
+        vectors = np.zeros((0, 0))
+    elif atom_columns is not None:
+        vectors[:, vectors.shape[1] - atom_columns.shape[2] :] = atom_columns[kept]
     return AtomicEnvironments(
-        np.concatenate(vectors) if vectors else np.zeros((0, 0)),
-        np.concatenate(charges),
-        np.concatenate(owners),
+        vectors,
+        Z[kept].astype(int),
+        np.nonzero(kept)[0],
         len(Z),
     )

@@ -72,6 +72,25 @@ def test_prior_variance_is_the_kernel_diagonal(molecules):
     )
 
 
+def test_atom_columns_follow_each_atom_into_its_vector(molecules):
+    X, _ = molecules
+    Z, _ = unpack_molecules(X[:6])
+    # Hydrogen and carbon only: the other atoms, and their columns, drop out.
+    elements = [1, 6]
+    plain = fchl19_environments(X[:6], elements)
+    columns = np.stack([Z * 10.0, -Z.astype(float)], axis=-1)
+    columns[Z == 0] = np.nan  # padding slots must never be read
+    appended = fchl19_environments(X[:6], elements, atom_columns=columns)
+    np.testing.assert_array_equal(appended.vectors[:, :-2], plain.vectors)
+    np.testing.assert_array_equal(appended.vectors[:, -2], 10.0 * plain.charges)
+    np.testing.assert_array_equal(appended.vectors[:, -1], -plain.charges)
+    np.testing.assert_array_equal(appended.owners, plain.owners)
+    with pytest.raises(
+        ValueError, match=r"atom_columns has shape \(6, 23\); expected \(6, 23, "
+    ):
+        fchl19_environments(X[:6], elements, atom_columns=columns[..., 0])
+
+
 def test_leave_one_out_choice_matches_refits(molecules):
     X, r = molecules
     X, r = X[:40], r[:40]
@@ -335,6 +354,35 @@ def test_kernel_blocks_and_threads_do_not_change_it(molecules, monkeypatch):
             expected,
             rtol=1e-13,
         )
+
+
+def test_jobs_share_the_blocks_memory(molecules, monkeypatch):
+    # n_jobs blocks are in memory at once: each is n_jobs times smaller, so
+    # the temporaries take what one job's take.
+    from skqm7x.models import _local_kernel_ridge
+
+    X, _ = molecules
+    Z, _ = unpack_molecules(X[:40])
+    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
+    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", 40)
+    chunks = _local_kernel_ridge._molecule_chunks
+    largest = {}
+
+    def recorded(owners, size=None):
+        for start, stop in chunks(owners, size):
+            largest[n_jobs] = max(largest.get(n_jobs, 0), stop - start)
+            yield start, stop
+
+    monkeypatch.setattr(_local_kernel_ridge, "_molecule_chunks", recorded)
+    for n_jobs in (1, 2):
+        local_kernels(environments, None, [2.0], n_jobs=n_jobs)
+    # Blocks end where molecules end, so one is larger than its size only
+    # when a single molecule has more atoms of the element.
+    elements = np.unique(environments.charges)
+    most_of_one_element = max((Z[:40] == z).sum(axis=1).max() for z in elements)
+    assert most_of_one_element < 20
+    assert 20 < largest[1] <= 40
+    assert largest[2] <= 20
 
 
 @pytest.mark.parametrize("chunk, n_jobs", [(1024, 1), (5, 2)])
