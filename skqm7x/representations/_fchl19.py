@@ -171,6 +171,12 @@ def fchl19_environments(X, elements, parameters=None, *, atom_columns=None):
     -------
     environments : AtomicEnvironments
 
+    Raises
+    ------
+    ValueError
+        If ``atom_columns`` has the wrong shape, or holds NaN or infinity
+        for an atom that is kept.
+
     References
     ----------
     .. [1] A. S. Christensen, L. A. Bratholm, F. A. Faber and O. A. von
@@ -201,6 +207,12 @@ def fchl19_environments(X, elements, parameters=None, *, atom_columns=None):
                 f"atom_columns has shape {atom_columns.shape}; expected "
                 f"({Z.shape[0]}, {Z.shape[1]}, n_columns), one row of values per "
                 "atom slot of each molecule"
+            )
+        if not np.isfinite(atom_columns[kept]).all():
+            molecule = np.nonzero(~np.isfinite(atom_columns).all(axis=2) & kept)[0][0]
+            raise ValueError(
+                f"atom_columns holds NaN or infinity for an atom of molecule "
+                f"{molecule}; every atom kept needs finite values"
             )
     # Filled in place, molecule after molecule: the largest sets would hold
     # two copies of their vectors while a list of them was joined.

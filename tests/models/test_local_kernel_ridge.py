@@ -89,6 +89,10 @@ def test_atom_columns_follow_each_atom_into_its_vector(molecules):
         ValueError, match=r"atom_columns has shape \(6, 23\); expected \(6, 23, "
     ):
         fchl19_environments(X[:6], elements, atom_columns=columns[..., 0])
+    columns[2, 0, 1] = np.inf  # the first atom of molecule 2, a kept one
+    assert Z[2, 0] in elements
+    with pytest.raises(ValueError, match="NaN or infinity for an atom of molecule 2"):
+        fchl19_environments(X[:6], elements, atom_columns=columns)
 
 
 def test_leave_one_out_choice_matches_refits(molecules):
