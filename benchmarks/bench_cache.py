@@ -3,9 +3,13 @@
 Runs ``skqm7x submit`` (fit on every labelled molecule, predict the test
 molecules) three times, each run a separate process as a user would start
 it: without ``--cache-dir`` (the README's main job), then twice with one
-fresh cache folder. It prints the wall time and peak memory (the largest
-resident set of the process) of each, the size of the cache after it, and
-whether the three submissions are identical. With
+fresh cache folder. It prints the wall time, CPU time (user and system, the
+process and its children) and peak memory (the largest resident set of the
+process) of each, the size of the cache after it, and whether the three
+submissions are identical. On Linux it also prints the share of the
+machine's CPU time that its hypervisor gave to other guests during the run
+(``steal`` in ``/proc/stat``): on a shared virtual machine a large share
+makes the same work take longer, and the wall time alone would not say so. With
 ``--cv K`` the command is ``skqm7x cv MODEL --folds K`` instead (every fold's
 fit and prediction; ``--n-molecules`` keeps the first N labelled molecules).
 
@@ -30,16 +34,39 @@ from _common import Stopwatch, Table, describe_machine, make_parser
 import skqm7x
 
 
+def _cpu_times():
+    """The machine's CPU time counters (``/proc/stat``), or None off Linux."""
+    try:
+        with open("/proc/stat") as stat:
+            return np.array(stat.readline().split()[1:9], dtype=float)
+    except OSError:
+        return None
+
+
 def _run(command):
-    """Wall seconds and peak resident MiB of one command in a child process."""
+    """Wall seconds, CPU seconds, peak resident MiB and steal % of one command.
+
+    The CPU seconds are the child's and its own children's (the tight-binding
+    workers, say); the steal is the share of all the machine's CPU time
+    taken by the hypervisor while the command ran, NaN off Linux.
+    """
+    before = _cpu_times()
     watch = Stopwatch()
     child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    # wait4 gives this child's own resource use (ru_maxrss in KiB on Linux).
+    # wait4 gives this child's own resource use (ru_maxrss in KiB on Linux);
+    # its children's CPU time is added to it only once they are waited for.
     _, status, usage = os.wait4(child.pid, 0)
+    seconds = watch.seconds
     child.returncode = os.waitstatus_to_exitcode(status)
     if child.returncode:
         raise subprocess.CalledProcessError(child.returncode, command)
-    return watch.seconds, usage.ru_maxrss / 1024
+    after = _cpu_times()
+    steal = np.nan
+    if before is not None and after is not None:
+        # user nice system idle iowait irq softirq steal
+        spent = after - before
+        steal = 100.0 * spent[7] / max(spent.sum(), 1.0)
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, steal
 
 
 def _size(folder):
@@ -75,8 +102,10 @@ def main():
             [
                 ("run", "<16"),
                 ("wall s", ">9.1f"),
+                ("CPU s", ">9.1f"),
                 ("peak MiB", ">10.0f"),
                 ("cache MiB", ">11.1f"),
+                ("steal %", ">9.1f"),
             ]
         )
         outputs = []
@@ -87,9 +116,9 @@ def main():
         ):
             out = folder / f"submission-{len(outputs)}.csv"
             extra = ["--out", str(out)] if args.cv is None else []
-            seconds, peak = _run(command + cache + extra)
+            seconds, cpu, peak, steal = _run(command + cache + extra)
             size = _size(folder / "cache") / 2**20 if cache else 0.0
-            table.row(run, seconds, peak, size)
+            table.row(run, seconds, cpu, peak, size, steal)
             outputs.append(out)
         if args.cv is None:
             same = len({out.read_bytes() for out in outputs}) == 1
