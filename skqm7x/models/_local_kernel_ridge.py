@@ -74,13 +74,13 @@ def _molecule_chunks(owners, size=None):
         start = stop
 
 
-def local_kernels(left, right, gammas, progress=None, n_jobs=None):
-    """Local Gaussian kernels between two sets of molecules, one per width.
+def local_kernels(left, right, gammas, progress=None, n_jobs=None, kernel="gaussian"):
+    """Local kernels between two sets of molecules, one per width.
 
     ``K[k, a, b]`` sums ``exp(-gamma_k |x_I - x_J|^2)`` over the atoms
     ``I`` of molecule ``a`` and ``J`` of molecule ``b`` that are the same
-    element. The squared distances, the costly part, are computed once for
-    all widths.
+    element (``exp(-gamma_k |x_I - x_J|)`` with ``kernel="exponential"``).
+    The distances, the costly part, are computed once for all widths.
 
     Parameters
     ----------
@@ -94,7 +94,7 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
         mirrored.
     gammas : sequence of float
         Kernel coefficients, ``1 / (2 sigma^2)`` for a Gaussian of width
-        ``sigma``.
+        ``sigma``, ``1 / sigma`` for an exponential one.
     progress : tqdm or None, default=None
         Updated with the number of ``left`` atoms done.
     n_jobs : int, default=None
@@ -104,6 +104,10 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
         working memory stays that of one job. It changes the result by
         rounding only (each entry is summed in the same order; the matrix
         products split differently).
+    kernel : {"gaussian", "exponential"}, default="gaussian"
+        The kernel between two atoms, of their Euclidean distance ``r``:
+        ``exp(-gamma r^2)`` or ``exp(-gamma r)`` (a Matern kernel of
+        smoothness 1/2, not the Laplacian kernel of L1 distances).
 
     Returns
     -------
@@ -122,6 +126,8 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
     ((2, 2, 2), True)
     """
+    if kernel not in ("gaussian", "exponential"):
+        raise ValueError(f"kernel must be 'gaussian' or 'exponential', got {kernel!r}")
     # The kernel of a set with itself is symmetric: each block of rows needs
     # only the columns from its own first molecule on; the rest is mirrored
     # at the end.
@@ -138,14 +144,16 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
         # Two block-sized arrays and no more: the sum of the norms goes
         # through the buffer the widths' exponentials reuse. Doubling is
         # exact, so the distances round as |x|^2 + |y|^2 - 2 x.y would.
-        squared = a @ b.T
-        squared *= -2.0
+        distances = a @ b.T
+        distances *= -2.0
         weights = np.add(aa[:, None], bb[None, :])
-        squared += weights
-        np.maximum(squared, 0.0, out=squared)
+        distances += weights
+        np.maximum(distances, 0.0, out=distances)
+        if kernel == "exponential":
+            np.sqrt(distances, out=distances)  # squared until here
         owner = _owner_matrix(owners - first, last - first + 1).T
         for k, gamma in enumerate(gammas):
-            np.multiply(squared, -gamma, out=weights)
+            np.multiply(distances, -gamma, out=weights)
             np.exp(weights, out=weights)
             K[k, first : last + 1] += owner @ (weights @ b_owner)
         if progress is not None:

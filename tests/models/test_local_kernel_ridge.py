@@ -59,6 +59,29 @@ def test_kernel_matches_qmllib_local_kernel(molecules):
         np.testing.assert_allclose(ours[k], reference.T, rtol=1e-9)
 
 
+def test_exponential_kernel_sums_each_same_element_pair(molecules):
+    X, _ = molecules
+    Z, _ = unpack_molecules(X[:6])
+    environments = fchl19_environments(X[:6], np.unique(Z[Z > 0]))
+    gammas = [0.05, 0.5]
+    ours = local_kernels(environments, None, gammas, kernel="exponential")
+
+    # Every pair of atoms, one at a time.
+    x, z, owner = environments.vectors, environments.charges, environments.owners
+    distances = np.linalg.norm(x[:, None] - x[None, :], axis=2)
+    same = z[:, None] == z[None, :]
+    for k, gamma in enumerate(gammas):
+        pairs = np.where(same, np.exp(-gamma * distances), 0.0)
+        expected = np.zeros((6, 6))
+        np.add.at(expected, (owner[:, None], owner[None, :]), pairs)
+        # For an atom with itself |x|^2 + |x|^2 - 2 x.x leaves a rounding
+        # error of about 1e-16 |x|^2, and its square root (about 1e-6 here)
+        # moves the kernel by more than 1e-9.
+        np.testing.assert_allclose(ours[k], expected, rtol=1e-7)
+    with pytest.raises(ValueError, match="kernel must be 'gaussian' or 'exponential'"):
+        local_kernels(environments, None, gammas, kernel="laplacian")
+
+
 def test_prior_variance_is_the_kernel_diagonal(molecules):
     X, _ = molecules
     Z, _ = unpack_molecules(X[:10])
