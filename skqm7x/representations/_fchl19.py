@@ -208,11 +208,11 @@ def fchl19_environments(X, elements, parameters=None, *, atom_columns=None):
                 f"({Z.shape[0]}, {Z.shape[1]}, n_columns), one row of values per "
                 "atom slot of each molecule"
             )
-        if not np.isfinite(atom_columns[kept]).all():
-            molecule = np.nonzero(~np.isfinite(atom_columns).all(axis=2) & kept)[0][0]
+        unfit = kept & ~np.isfinite(atom_columns).all(axis=2)
+        if unfit.any():
             raise ValueError(
                 f"atom_columns holds NaN or infinity for an atom of molecule "
-                f"{molecule}; every atom kept needs finite values"
+                f"{np.nonzero(unfit)[0][0]}; every atom kept needs finite values"
             )
     # Filled in place, molecule after molecule: the largest sets would hold
     # two copies of their vectors while a list of them was joined.
