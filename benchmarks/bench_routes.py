@@ -51,14 +51,7 @@ one matrix product, where the Laplacian's L1 distances cost far more),
 ``scattering`` a Gaussian kernel on ``xtb-scattering-ridge``'s features
 (the fast backend at ``XTB_SCATTERING_SCALES``, columns standardized;
 length scales ``GAUSSIAN_WIDTHS`` times the median distance),
-``fchl19-exp`` the local kernel on the first kernel's own vectors (any
-``--second-atomic`` quantities included) with an exponential kernel between
-atoms, ``exp(-r / l)`` of their Euclidean distance ``r``, in place of the
-Gaussian (length scales ``l`` ``EXPONENTIAL_WIDTHS`` times the median
-distance between two hydrogen atoms' vectors, from 2000 drawn at random; with
-``--on-best`` it carries ``best``'s MBTR kernel too, so that its ``alone``
-column is ``best``'s kernel with the exponential in place of the
-Gaussian), ``soap`` the
+``soap`` the
 local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
 power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
 length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``),
@@ -117,8 +110,6 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --second slatm-gauss scattering \\
         --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
         --per-element
-    python benchmarks/bench_routes.py --fchl19 --second fchl19-exp --on-best \\
-        --second-atomic charges=3,energies=30 --per-element
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -170,10 +161,6 @@ ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
 # Set before the screen, not tuned: length scales in units of the median
 # distance between two molecules' vectors, from sharp to nearly flat.
 GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
-# Broader: the Gaussian local kernel's own widths are already about 4 and 8
-# median distances; trials chose 16 from the grid above on 300 molecules,
-# then the broadest of 1 to 256 and of 4 to 1024 on all of them.
-EXPONENTIAL_WIDTHS = (64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0)
 
 
 def remainder(y, counts, baselines):
@@ -341,30 +328,6 @@ def scattering_kernels(X, n_jobs=None):
     return gaussian_kernels("scattering", StandardScaler().fit_transform(features))
 
 
-def exponential_kernels(environments, n_jobs=None):
-    """Local exponential kernels on ``environments``, by label.
-
-    Length scales ``EXPONENTIAL_WIDTHS`` times the median distance between
-    two hydrogen atoms' vectors (2000 drawn at random); prints that median.
-    """
-    from scipy.spatial.distance import pdist
-
-    hydrogen = environments.vectors[environments.charges == 1]
-    drawn = np.random.default_rng(0).choice(
-        len(hydrogen), size=min(2000, len(hydrogen)), replace=False
-    )
-    median = float(np.median(pdist(hydrogen[drawn])))
-    print(f"(fchl19-exp: median distance between hydrogen atoms {median:.4g})")
-    gammas = [1.0 / (scale * median) for scale in EXPONENTIAL_WIDTHS]
-    kernels = local_kernels(
-        environments, None, gammas, n_jobs=n_jobs, kernel="exponential"
-    )
-    return {
-        f"fchl19-exp {scale:g} x median": K
-        for scale, K in zip(EXPONENTIAL_WIDTHS, kernels, strict=True)
-    }
-
-
 def soap_kernels(X, n_jobs=None):
     """Local Gaussian kernels on each atom's SOAP power spectrum, by label."""
     from ase import Atoms
@@ -487,7 +450,6 @@ def main():
         nargs="*",
         choices=[
             "fchl19",
-            "fchl19-exp",
             "mbtr",
             "slatm",
             "slatm-gauss",
@@ -653,7 +615,6 @@ def second_kernel_routes(
         )
     )
     if on_best:
-        # Computed once: the exponential local kernel carries it too.
         (best_mbtr,) = mbtr_kernels(X, [MOLECULE_GAMMA]).values()
         first = with_best_mbtr(best_mbtr, first)
     print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
@@ -695,10 +656,6 @@ def second_kernel_routes(
         watch = Stopwatch()
         if name == "mbtr":
             second = mbtr_kernels(X)
-        elif name == "fchl19-exp":
-            second = exponential_kernels(environments, n_jobs)
-            if on_best:
-                second = with_best_mbtr(best_mbtr, second)
         elif name == "soap":
             second = soap_kernels(X, n_jobs)
         elif name == "orbitals":

@@ -15,7 +15,8 @@ from skqm7x.models._kernel_ridge import (
     GaussianProcessKernelRidge,
     GaussianProcessKernelRidgeCV,
 )
-from skqm7x.models._local_kernel_ridge import LocalKernelRidge, local_kernels
+from skqm7x.models._local_kernel_ridge import LocalKernelRidge
+from skqm7x.models._local_kernels import local_kernels
 from skqm7x.models._mlp import SigmoidMLPRegressor
 from skqm7x.models._reference import AtomicReferenceRegressor
 from skqm7x.models._sparse_local_kernel_ridge import SparseLocalKernelRidge

@@ -6,14 +6,10 @@ import os
 from numbers import Integral, Real
 
 import numpy as np
-from joblib import Parallel, delayed, effective_n_jobs
-from scipy import sparse
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.metrics.pairwise import rbf_kernel
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
-from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from skqm7x._molecules import (
     check_atomic_numbers,
@@ -31,212 +27,16 @@ from skqm7x.models._kernel_ridge import (
     kernel_candidates,
     leave_one_out_rmse,
 )
+from skqm7x.models._local_kernels import kernels_between, self_kernels
 from skqm7x.representations import (
     check_fchl19_parameters,
     fchl19_environments,
     tight_binding_atoms,
 )
 
-# Atoms of one element per block of the kernel, shared among the blocks
-# computed at once: bounds the float64 temporaries (two per block) to about
-# 2 x 1024 x (atoms of that element in the other set), whatever n_jobs.
-_CHUNK = 1024
 # Fewer training atoms of an element than this give too rough a spread to
 # scale its tight-binding quantities by.
 _MIN_ATOMS_TO_SCALE = 10
-
-
-def _owner_matrix(owners, n_molecules):
-    """Sparse ``(n_atoms, n_molecules)`` matrix, 1 where an atom is in a molecule."""
-    return sparse.csr_matrix(
-        (np.ones(len(owners)), (np.arange(len(owners)), owners)),
-        shape=(len(owners), n_molecules),
-    )
-
-
-def _molecule_chunks(owners, size=None):
-    """``(start, stop)`` ranges of whole molecules, ``size`` atoms or so each.
-
-    ``owners`` is sorted; ``size`` defaults to ``_CHUNK``. A block ends where
-    a molecule ends (holding at least one whole molecule, whatever its
-    size), so each block adds to rows of the kernel that no other block
-    touches.
-    """
-    size = _CHUNK if size is None else size
-    start = 0
-    while start < len(owners):
-        stop = min(start + size, len(owners))
-        if stop < len(owners):
-            stop = np.searchsorted(owners, owners[stop], side="left")
-            if stop == start:  # one molecule with more atoms than _CHUNK
-                stop = np.searchsorted(owners, owners[start], side="right")
-        yield start, stop
-        start = stop
-
-
-def local_kernels(left, right, gammas, progress=None, n_jobs=None, kernel="gaussian"):
-    """Local kernels between two sets of molecules, one per width.
-
-    ``K[k, a, b]`` sums ``exp(-gamma_k |x_I - x_J|^2)`` over the atoms
-    ``I`` of molecule ``a`` and ``J`` of molecule ``b`` that are the same
-    element (``exp(-gamma_k |x_I - x_J|)`` with ``kernel="exponential"``).
-    The distances, the costly part, are computed once for all widths.
-
-    Parameters
-    ----------
-    left : AtomicEnvironments
-        The atoms of a set of molecules, from
-        :func:`~skqm7x.representations.fchl19_environments`.
-    right : AtomicEnvironments or None
-        The atoms of another set, with the same elements and parameters.
-        ``None`` means ``left`` again: the symmetric kernel of a training
-        set, each pair of molecules computed once (half the work) and
-        mirrored.
-    gammas : sequence of float
-        Kernel coefficients, ``1 / (2 sigma^2)`` for a Gaussian of width
-        ``sigma``, ``1 / sigma`` for an exponential one.
-    progress : tqdm or None, default=None
-        Updated with the number of ``left`` atoms done.
-    n_jobs : int, default=None
-        Blocks of ``left`` atoms computed at once, in threads (joblib;
-        ``None`` means 1 unless in a ``joblib.parallel_config`` context,
-        ``-1`` all cores). The blocks are that many times smaller, so the
-        working memory stays that of one job. It changes the result by
-        rounding only (each entry is summed in the same order; the matrix
-        products split differently).
-    kernel : {"gaussian", "exponential"}, default="gaussian"
-        The kernel between two atoms, of their Euclidean distance ``r``:
-        ``exp(-gamma r^2)`` or ``exp(-gamma r)`` (a Matern kernel of
-        smoothness 1/2, not the Laplacian kernel of L1 distances).
-
-    Returns
-    -------
-    K : ndarray of shape (len(gammas), left.n_molecules, right.n_molecules)
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from skqm7x import pack_molecules
-    >>> from skqm7x.models import local_kernels
-    >>> from skqm7x.representations import fchl19_environments
-    >>> water = np.array([[0, 0, 0], [0.96, 0, 0], [-0.24, 0.93, 0]])
-    >>> X = pack_molecules([(["O", "H", "H"], water), (["H", "H"], water[1:])])
-    >>> environments = fchl19_environments(X, elements=[1, 8])
-    >>> K = local_kernels(environments, None, [0.5, 0.125])
-    >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
-    ((2, 2, 2), True)
-    """
-    if kernel not in ("gaussian", "exponential"):
-        raise ValueError(f"kernel must be 'gaussian' or 'exponential', got {kernel!r}")
-    # The kernel of a set with itself is symmetric: each block of rows needs
-    # only the columns from its own first molecule on; the rest is mirrored
-    # at the end.
-    symmetric = right is None
-    if symmetric:
-        right = left
-    K = np.zeros((len(gammas), left.n_molecules, right.n_molecules))
-
-    def add_block(a, aa, owners, b, bb, b_owners, b_owner):
-        first, last = owners[0], owners[-1]
-        if symmetric:
-            start = np.searchsorted(b_owners, first)
-            b, bb, b_owner = b[start:], bb[start:], b_owner[start:]
-        # Two block-sized arrays and no more: the sum of the norms goes
-        # through the buffer the widths' exponentials reuse. Doubling is
-        # exact, so the distances round as |x|^2 + |y|^2 - 2 x.y would.
-        distances = a @ b.T
-        distances *= -2.0
-        weights = np.add(aa[:, None], bb[None, :])
-        distances += weights
-        np.maximum(distances, 0.0, out=distances)
-        if kernel == "exponential":
-            np.sqrt(distances, out=distances)  # squared until here
-        owner = _owner_matrix(owners - first, last - first + 1).T
-        for k, gamma in enumerate(gammas):
-            np.multiply(distances, -gamma, out=weights)
-            np.exp(weights, out=weights)
-            K[k, first : last + 1] += owner @ (weights @ b_owner)
-        if progress is not None:
-            progress.update(len(a))
-
-    # One element at a time: its blocks write disjoint rows, so threads never
-    # add to the same entry at once. Parallel blocks each take one BLAS
-    # thread rather than share the cores' threads.
-    jobs = effective_n_jobs(n_jobs)
-    blas_threads = 1 if jobs > 1 else None
-    block_size = max(1, _CHUNK // jobs)
-    with threadpool_limits(blas_threads, user_api="blas"):
-        for element in np.intersect1d(left.charges, right.charges):
-            a, aa, a_owners = left.of_element(element)
-            b, bb, b_owners = right.of_element(element)
-            b_owner = _owner_matrix(b_owners, right.n_molecules)
-            Parallel(n_jobs=n_jobs, require="sharedmem")(
-                delayed(add_block)(
-                    a[start:stop],
-                    aa[start:stop],
-                    a_owners[start:stop],
-                    b,
-                    bb,
-                    b_owners,
-                    b_owner,
-                )
-                for start, stop in _molecule_chunks(a_owners, block_size)
-            )
-    if symmetric:
-        lower = np.tril_indices(left.n_molecules, -1)
-        for kernel in K:
-            kernel[lower] = kernel.T[lower]
-    return K
-
-
-def _self_kernels(environments, gammas):
-    """``k(x, x)`` of each molecule, one row per width: its atoms against each other."""
-    diagonal = np.zeros((len(gammas), environments.n_molecules))
-    # The atoms are stored molecule after molecule.
-    bounds = np.searchsorted(
-        environments.owners, np.arange(environments.n_molecules + 1)
-    )
-    for molecule, (start, stop) in enumerate(zip(bounds[:-1], bounds[1:], strict=True)):
-        x, z = environments.vectors[start:stop], environments.charges[start:stop]
-        norms = np.einsum("ij,ij->i", x, x)
-        squared = norms[:, None] + norms[None, :] - 2.0 * (x @ x.T)
-        pairs = np.maximum(squared[z[:, None] == z[None, :]], 0.0)
-        for k, gamma in enumerate(gammas):
-            diagonal[k, molecule] = np.sum(np.exp(pairs * -gamma))
-    return diagonal
-
-
-def _kernels_between(
-    X_left,
-    X_right,
-    elements,
-    parameters,
-    columns_left,
-    columns_right,
-    gammas,
-    n_jobs,
-    verbose,
-):
-    """``local_kernels`` of two sets of packed molecules, with a progress bar.
-
-    ``X_right=None`` is the symmetric kernel of ``X_left`` with itself.
-    """
-    left = fchl19_environments(X_left, elements, parameters, atom_columns=columns_left)
-    right = (
-        None
-        if X_right is None
-        else fchl19_environments(
-            X_right, elements, parameters, atom_columns=columns_right
-        )
-    )
-    other = left if right is None else right
-    with tqdm(
-        total=int(np.isin(left.charges, other.charges).sum()),
-        desc="local kernel",
-        unit="atom",
-        disable=not verbose,
-    ) as bar:
-        return local_kernels(left, right, gammas, progress=bar, n_jobs=n_jobs)
 
 
 def representation_parameters(estimator):
@@ -646,7 +446,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _kernels(self, X_left, X_right, gammas, columns_left, columns_right):
         """The kernels between two sets of packed molecules, from the cache."""
         compute = as_memory(self.memory).cache(
-            _kernels_between, ignore=["n_jobs", "verbose"]
+            kernels_between, ignore=["n_jobs", "verbose"]
         )
         return compute(
             X_left,
@@ -813,7 +613,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         queries = fchl19_environments(
             X, self.elements_, self._parameters(), atom_columns=columns
         )
-        prior_variance = _self_kernels(queries, [self.gamma_])[0]
+        prior_variance = self_kernels(queries, [self.gamma_])[0]
         if self.molecule_features_ is not None:
             prior_variance += self.molecule_weight_ * self.molecule_scale_
         return mean, gaussian_process_std(

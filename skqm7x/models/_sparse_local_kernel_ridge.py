@@ -21,12 +21,11 @@ from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._inducing import select_inducing
 from skqm7x.models._kernel_ridge import kernel_candidates
 from skqm7x.models._local_kernel_ridge import (
-    _self_kernels,
     check_query_molecules,
-    local_kernels,
     representation_parameters,
     training_elements,
 )
+from skqm7x.models._local_kernels import local_kernels, self_kernels
 from skqm7x.representations import AtomicEnvironments, fchl19_environments
 
 # Added to the diagonal of the representative atoms' kernel (whose diagonal
@@ -68,7 +67,7 @@ def _kernels_to_inducing(
     kernels = local_kernels(environments, inducing, gammas)
     if not with_self_kernels:
         return kernels, None
-    return kernels, _self_kernels(environments, gammas)
+    return kernels, self_kernels(environments, gammas)
 
 
 def _normal_equations_of_chunk(X, y, factors, **shared):

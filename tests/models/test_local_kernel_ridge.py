@@ -14,7 +14,6 @@ from skqm7x import (
     unpack_molecules,
 )
 from skqm7x.models import local_kernels
-from skqm7x.models._local_kernel_ridge import _self_kernels
 from skqm7x.representations import fchl19_environments
 from tests.helpers import (
     assert_invariant,
@@ -22,77 +21,10 @@ from tests.helpers import (
     molecules_computed,
 )
 
-qmllib_kernels = pytest.importorskip("qmllib.kernels")
-
 # What both local kernel models share is tested on each.
 local_models = pytest.mark.parametrize(
     "model_class", [LocalKernelRidge, SparseLocalKernelRidge]
 )
-qmllib_representations = pytest.importorskip("qmllib.representations")
-
-
-def test_kernel_matches_qmllib_local_kernel(molecules):
-    X, _ = molecules
-    Z, R = unpack_molecules(X[:12])
-    elements = np.unique(Z[Z > 0])
-    left = fchl19_environments(X[:7], elements)
-    right = fchl19_environments(X[7:12], elements)
-    ours = local_kernels(left, right, [0.5 / 1.5**2, 0.5 / 4.0**2])
-
-    # qmllib's own (Fortran) double loop over atoms, on padded vectors.
-    def padded(Z, R):
-        charges = [z[z > 0].astype(int) for z in Z]
-        vectors = np.array(
-            [
-                qmllib_representations.generate_fchl19(
-                    q, r[: len(q)], elements=elements.astype(int).tolist(), pad=23
-                )
-                for q, r in zip(charges, R, strict=True)
-            ]
-        )
-        return vectors, charges
-
-    (X1, Q1), (X2, Q2) = padded(Z[:7], R[:7]), padded(Z[7:], R[7:])
-    for k, sigma in enumerate([1.5, 4.0]):
-        reference = qmllib_kernels.get_local_kernel(X1, X2, Q1, Q2, sigma)
-        # qmllib returns the transpose (one row per molecule of X2).
-        np.testing.assert_allclose(ours[k], reference.T, rtol=1e-9)
-
-
-def test_exponential_kernel_sums_each_same_element_pair(molecules):
-    X, _ = molecules
-    Z, _ = unpack_molecules(X[:6])
-    environments = fchl19_environments(X[:6], np.unique(Z[Z > 0]))
-    gammas = [0.05, 0.5]
-    ours = local_kernels(environments, None, gammas, kernel="exponential")
-
-    # Every pair of atoms, one at a time.
-    x, z, owner = environments.vectors, environments.charges, environments.owners
-    distances = np.linalg.norm(x[:, None] - x[None, :], axis=2)
-    same = z[:, None] == z[None, :]
-    for k, gamma in enumerate(gammas):
-        pairs = np.where(same, np.exp(-gamma * distances), 0.0)
-        expected = np.zeros((6, 6))
-        np.add.at(expected, (owner[:, None], owner[None, :]), pairs)
-        # For an atom with itself |x|^2 + |x|^2 - 2 x.x leaves a rounding
-        # error of about 1e-16 |x|^2, and its square root (about 1e-6 here)
-        # moves the kernel by more than 1e-9.
-        np.testing.assert_allclose(ours[k], expected, rtol=1e-7)
-    with pytest.raises(ValueError, match="kernel must be 'gaussian' or 'exponential'"):
-        local_kernels(environments, None, gammas, kernel="laplacian")
-
-
-def test_prior_variance_is_the_kernel_diagonal(molecules):
-    X, _ = molecules
-    Z, _ = unpack_molecules(X[:10])
-    environments = fchl19_environments(X[:10], np.unique(Z[Z > 0]))
-    gammas = [0.05, 0.5]
-    kernels = local_kernels(environments, environments, gammas)
-    np.testing.assert_allclose(
-        _self_kernels(environments, gammas),
-        [np.diag(K) for K in kernels],
-        rtol=1e-10,
-    )
 
 
 def test_atom_columns_follow_each_atom_into_its_vector(molecules):
@@ -330,17 +262,17 @@ def test_verbose_shows_a_progress_bar_and_changes_nothing(
 
 
 def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
-    from skqm7x.models import _local_kernel_ridge
+    from skqm7x.models import _local_kernels
 
     X, r = molecules
     calls = []
-    original = _local_kernel_ridge.local_kernels
+    original = _local_kernels.local_kernels
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_local_kernel_ridge, "local_kernels", counted)
+    monkeypatch.setattr(_local_kernels, "local_kernels", counted)
     first = LocalKernelRidge(memory=tmp_path).fit(X[:40], r[:40])
     first_prediction = first.predict(X[40:50], return_std=True)
     assert len(calls) == 2  # the training kernel, then the prediction's
@@ -358,74 +290,6 @@ def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
         X[:40], r[:40]
     )
     assert len(calls) == 6
-
-
-def test_kernel_blocks_and_threads_do_not_change_it(molecules, monkeypatch):
-    from skqm7x.models import _local_kernel_ridge
-
-    X, _ = molecules
-    Z, _ = unpack_molecules(X[:40])
-    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
-    expected = local_kernels(environments, environments, [2.0, 4.0])
-    # Blocks of a few atoms, fewer than some molecules have of one element:
-    # every block still holds whole molecules.
-    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", 5)
-    for element in np.unique(environments.charges):
-        owners = environments.of_element(element)[2]
-        for start, stop in _local_kernel_ridge._molecule_chunks(owners):
-            assert stop > start
-            assert stop == len(owners) or owners[stop] != owners[stop - 1]
-    for n_jobs in (1, 2):
-        np.testing.assert_allclose(
-            local_kernels(environments, environments, [2.0, 4.0], n_jobs=n_jobs),
-            expected,
-            rtol=1e-13,
-        )
-
-
-def test_jobs_share_the_blocks_memory(molecules, monkeypatch):
-    # n_jobs blocks are in memory at once: each is n_jobs times smaller, so
-    # the temporaries take what one job's take.
-    from skqm7x.models import _local_kernel_ridge
-
-    X, _ = molecules
-    Z, _ = unpack_molecules(X[:40])
-    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
-    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", 40)
-    chunks = _local_kernel_ridge._molecule_chunks
-    largest = {}
-
-    def recorded(owners, size=None):
-        for start, stop in chunks(owners, size):
-            largest[n_jobs] = max(largest.get(n_jobs, 0), stop - start)
-            yield start, stop
-
-    monkeypatch.setattr(_local_kernel_ridge, "_molecule_chunks", recorded)
-    for n_jobs in (1, 2):
-        local_kernels(environments, None, [2.0], n_jobs=n_jobs)
-    # Blocks end where molecules end, so one is larger than its size only
-    # when a single molecule has more atoms of the element.
-    elements = np.unique(environments.charges)
-    most_of_one_element = max((Z[:40] == z).sum(axis=1).max() for z in elements)
-    assert most_of_one_element < 20
-    assert 20 < largest[1] <= 40
-    assert largest[2] <= 20
-
-
-@pytest.mark.parametrize("chunk, n_jobs", [(1024, 1), (5, 2)])
-def test_a_set_with_itself_is_half_computed_and_mirrored(
-    molecules, monkeypatch, chunk, n_jobs
-):
-    from skqm7x.models import _local_kernel_ridge
-
-    X, _ = molecules
-    Z, _ = unpack_molecules(X[:40])
-    environments = fchl19_environments(X[:40], np.unique(Z[Z > 0]))
-    full = local_kernels(environments, environments, [2.0, 4.0])
-    monkeypatch.setattr(_local_kernel_ridge, "_CHUNK", chunk)
-    mirrored = local_kernels(environments, None, [2.0, 4.0], n_jobs=n_jobs)
-    np.testing.assert_array_equal(mirrored, mirrored.transpose(0, 2, 1))
-    np.testing.assert_allclose(mirrored, full, rtol=1e-13)
 
 
 def test_sigma_and_alpha_are_deprecated(molecules):
