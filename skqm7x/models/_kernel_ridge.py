@@ -5,9 +5,8 @@
 from numbers import Real
 
 import numpy as np
-from scipy import linalg
+from scipy.linalg import blas, lapack
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
-from sklearn.kernel_ridge import KernelRidge
 from sklearn.metrics.pairwise import euclidean_distances, manhattan_distances
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -48,12 +47,15 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         The inverse kernel width used: ``gamma``, or ``1 / n_features``.
     alpha_ : float
         The regularization used, ``alpha``.
-    kernel_ridge_ : KernelRidge
-        The fitted mean, on the precomputed training kernel.
+    dual_coef_ : ndarray of shape (n_samples,)
+        ``(K + alpha I)^-1 y``, as :class:`~sklearn.kernel_ridge.KernelRidge`
+        has it: the mean prediction is the query's kernel row times it.
     X_fit_ : ndarray of shape (n_samples, n_features)
         Training data, needed to evaluate the kernel at prediction time.
-    cholesky_ : ndarray of shape (n_samples, n_samples)
-        Lower Cholesky factor of ``K + alpha I``.
+    inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
+        ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
+        alpha I`` (lower triangular): what the leave-one-out errors and the
+        predictive standard deviation need.
     std_scale_ : float
         The calibrated prior standard deviation ``s``, in the target's unit.
     loo_predictions_ : ndarray of shape (n_samples,)
@@ -130,19 +132,12 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
-        self.alpha_ = float(self.alpha)
-        self._fit_gaussian_process(self._kernel(X, gamma=self.gamma_), X, y)
-        return self
-
-    def _fit_gaussian_process(self, K, X, y):
-        (
-            self.kernel_ridge_,
-            self.cholesky_,
-            self.std_scale_,
-            self.loo_predictions_,
-            self.loo_std_,
-        ) = fit_gaussian_process(K, y, self.alpha_)
+        solution = solve_kernel_ridge(
+            self._kernel(X, gamma=self.gamma_), y, float(self.alpha)
+        )
+        store_solution(self, solution, y)
         self.X_fit_ = X
+        return self
 
     def predict(self, X, return_std=False):
         """Predict the mean, and optionally its standard deviation.
@@ -165,13 +160,11 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
         K = self._kernel(X, self.X_fit_, gamma=self.gamma_)
-        mean = self.kernel_ridge_.predict(K)
+        mean = K @ self.dual_coef_
         if not return_std:
             return mean
         # Both kernels have k(x, x) = 1.
-        return mean, gaussian_process_std(
-            self.cholesky_, K, 1.0, self.alpha_, self.std_scale_
-        )
+        return mean, gaussian_process_std(self, K, 1.0)
 
 
 class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
@@ -179,11 +172,12 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
 
     Each candidate pair is scored by its leave-one-out RMSE on the training
     samples, in closed form (as :class:`~sklearn.linear_model.RidgeCV`
-    does): one kernel and one eigendecomposition per ``gamma`` serve every
-    ``alpha``, where a :class:`~sklearn.model_selection.GridSearchCV` would
-    solve a kernel system per candidate and fold. The pair of lowest RMSE is
-    then fitted as :class:`GaussianProcessKernelRidge` would be, with the
-    same calibrated standard deviation.
+    does): one distance matrix serves every ``gamma``, and one Cholesky
+    factor of the whole training kernel each candidate, where a
+    :class:`~sklearn.model_selection.GridSearchCV` would solve a kernel
+    system per candidate and fold. The factor of the pair of lowest RMSE is
+    the fitted model, with the calibrated standard deviation of
+    :class:`GaussianProcessKernelRidge`.
 
     Parameters
     ----------
@@ -205,12 +199,14 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         The regularization chosen.
     loo_rmse_ : ndarray of shape (n_gammas, n_alphas)
         Leave-one-out RMSE of each candidate pair, in the target's unit.
-    kernel_ridge_ : KernelRidge
-        The fitted mean, on the precomputed training kernel.
+    dual_coef_ : ndarray of shape (n_samples,)
+        ``(K + alpha_ I)^-1 y``: the mean prediction is the query's kernel
+        row times it.
     X_fit_ : ndarray of shape (n_samples, n_features)
         Training data, needed to evaluate the kernel at prediction time.
-    cholesky_ : ndarray of shape (n_samples, n_samples)
-        Lower Cholesky factor of ``K + alpha_ I``.
+    inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
+        ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
+        alpha_ I``.
     std_scale_ : float
         The calibrated prior standard deviation, in the target's unit.
     loo_predictions_ : ndarray of shape (n_samples,)
@@ -281,99 +277,168 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         # One distance matrix serves every width (L1 distances, on one
         # thread, cost far more than the kernels' exponentials).
         distances = self._distances(X)
-        self.loo_rmse_ = np.array(
-            [
-                leave_one_out_rmse(np.exp(-gamma * distances), y, alphas)
-                for gamma in gammas
-            ]
-        )
-        best_gamma, best_alpha = np.unravel_index(
-            np.argmin(self.loo_rmse_), self.loo_rmse_.shape
-        )
-        self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
-        self._fit_gaussian_process(np.exp(-self.gamma_ * distances), X, y)
+        self.loo_rmse_ = np.empty((len(gammas), len(alphas)))
+        best = None
+        for k, gamma in enumerate(gammas):
+            self.loo_rmse_[k], solution = kernel_ridge_path(
+                np.exp(-gamma * distances), y, alphas
+            )
+            if solution is not None and (
+                best is None or solution.loo_rmse < best.loo_rmse
+            ):
+                best, self.gamma_ = solution, float(gamma)
+        check_some_candidate_fits(self.loo_rmse_, alphas)
+        store_solution(self, best, y)
+        self.X_fit_ = X
         return self
 
 
-def fit_gaussian_process(K, y, alpha):
-    """Kernel ridge on a precomputed kernel, and what its std needs.
+class KernelRidgeSolution:
+    """Kernel ridge regression solved by one Cholesky factor, and its leave-one-out.
+
+    With ``A = K + alpha I``, ``dual_coef = A^-1 y``; the error on sample
+    ``i`` when it is left out is ``dual_coef_i / [A^-1]_ii`` (Rasmussen and
+    Williams, 2006, eq. 5.12), with ``diag(A^-1)`` the squared column norms
+    of ``inverse_factor = L^-1``, the inverse of the Cholesky factor ``L``
+    of ``A``. The same inverse factor gives the predictive variance of any
+    query (:func:`variance_reduction`).
 
     Parameters
     ----------
     K : ndarray of shape (n_samples, n_samples)
-        Training kernel; overwritten.
+        Symmetric training kernel; not changed.
     y : ndarray of shape (n_samples,)
         Targets.
     alpha : float
         Added to the diagonal of ``K``.
 
-    Returns
-    -------
-    kernel_ridge : KernelRidge
-        Fitted on ``K`` with ``kernel="precomputed"``.
-    cholesky : ndarray of shape (n_samples, n_samples)
-        Lower Cholesky factor of ``K + alpha I``.
-    std_scale : float
-        The prior standard deviation ``s`` that gives the leave-one-out
-        errors of the training set unit mean square when divided by their
-        predicted standard deviations.
-    loo_predictions : ndarray of shape (n_samples,)
-        Each sample's prediction by the model fitted without it.
-    loo_std : ndarray of shape (n_samples,)
-        Their standard deviations, times ``std_scale``.
+    Raises
+    ------
+    numpy.linalg.LinAlgError
+        If ``K + alpha I`` is not numerically positive definite.
     """
-    kernel_ridge = KernelRidge(alpha=alpha, kernel="precomputed").fit(K, y)
-    K.flat[:: len(K) + 1] += alpha
+
+    def __init__(self, K, y, alpha):
+        self.alpha = float(alpha)
+        # K is symmetric: its transpose is the Fortran-ordered copy LAPACK
+        # works in, made by one plain copy of the memory.
+        A = np.array(K.T, order="F")
+        A.flat[:: len(A) + 1] += self.alpha
+        factor, info = lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+        if info != 0:
+            raise np.linalg.LinAlgError(
+                f"the kernel matrix plus alpha={self.alpha:g} is not numerically "
+                "positive definite"
+            )
+        self.dual_coef, _ = lapack.dpotrs(factor, y, lower=1)
+        self.inverse_factor, _ = lapack.dtrtri(factor, lower=1, overwrite_c=1)
+        self.inverse_diagonal = np.einsum(
+            "ij,ij->j", self.inverse_factor, self.inverse_factor
+        )
+        self.loo_errors = self.dual_coef / self.inverse_diagonal
+        self.loo_rmse = float(np.sqrt(np.mean(self.loo_errors**2)))
+
+    def calibration(self, y):
+        """``std_scale``, ``loo_predictions`` and ``loo_std``.
+
+        ``std_scale`` is the prior standard deviation ``s`` that gives the
+        leave-one-out errors unit mean square when divided by their
+        predicted standard deviations, ``s / sqrt([A^-1]_ii)``.
+        """
+        std_scale = float(np.sqrt(np.mean(self.loo_errors**2 * self.inverse_diagonal)))
+        loo_std = std_scale / np.sqrt(self.inverse_diagonal)
+        return std_scale, y - self.loo_errors, loo_std
+
+
+def store_solution(estimator, solution, y):
+    """Set the fitted attributes of a kernel model from its chosen solution.
+
+    ``alpha_``, ``dual_coef_``, ``inverse_cholesky_``, ``std_scale_``,
+    ``loo_predictions_`` and ``loo_std_``.
+    """
+    estimator.alpha_ = solution.alpha
+    estimator.dual_coef_ = solution.dual_coef
+    estimator.inverse_cholesky_ = solution.inverse_factor
+    (
+        estimator.std_scale_,
+        estimator.loo_predictions_,
+        estimator.loo_std_,
+    ) = solution.calibration(y)
+
+
+def solve_kernel_ridge(K, y, alpha):
+    """:class:`KernelRidgeSolution` of ``K + alpha I``, or a ValueError that says so."""
     try:
-        cholesky = linalg.cholesky(K, lower=True, overwrite_a=True)
-    except linalg.LinAlgError as error:
+        return KernelRidgeSolution(K, y, alpha)
+    except np.linalg.LinAlgError:
         raise ValueError(
             f"The kernel matrix plus alpha={alpha:g} is not numerically "
             "positive definite (duplicate samples?); increase alpha."
-        ) from error
-    # Leave-one-out: error_i = c_i / [A^-1]_ii and variance_i = 1 / [A^-1]_ii
-    # (unit scale), with c = A^-1 y and A = K + alpha I.
-    inverse_factor = linalg.solve_triangular(cholesky, np.eye(len(K)), lower=True)
-    inverse_diagonal = np.einsum("ij,ij->j", inverse_factor, inverse_factor)
-    loo_errors = kernel_ridge.dual_coef_ / inverse_diagonal
-    std_scale = float(np.sqrt(np.mean(loo_errors**2 * inverse_diagonal)))
-    loo_std = std_scale / np.sqrt(inverse_diagonal)
-    return kernel_ridge, cholesky, std_scale, y - loo_errors, loo_std
+        ) from None
 
 
-def gaussian_process_std(cholesky, K, prior_variance, alpha, std_scale):
-    """Predictive standard deviation of a new observation.
+def kernel_ridge_path(K, y, alphas):
+    """The leave-one-out RMSE of each alpha, and the solution of the lowest.
 
-    ``std_scale * sqrt(k(x, x) + alpha - k(x)^T (K + alpha I)^-1 k(x))``, with
-    ``K`` the kernel between the queries and the training samples (one row
-    per query) and ``prior_variance`` the queries' ``k(x, x)``.
+    One Cholesky factor per alpha (where one eigendecomposition would serve
+    every alpha, at the cost of six to eight factors); only the best
+    solution so far is kept. An alpha for which ``K + alpha I`` is not
+    numerically positive definite scores infinity; if every alpha does, the
+    solution is None.
     """
-    v = linalg.solve_triangular(cholesky, K.T, lower=True)
-    variance = prior_variance + alpha - np.einsum("ij,ij->j", v, v)
-    return std_scale * np.sqrt(np.clip(variance, alpha, None))
+    rmse = np.full(len(alphas), np.inf)
+    best = None
+    for i, alpha in enumerate(alphas):
+        try:
+            solution = KernelRidgeSolution(K, y, alpha)
+        except np.linalg.LinAlgError:
+            continue
+        rmse[i] = solution.loo_rmse
+        if best is None or solution.loo_rmse < best.loo_rmse:
+            best = solution
+    return rmse, best
+
+
+def check_some_candidate_fits(rmse, alphas):
+    """Raise ValueError if no candidate of a search could be solved (all infinite)."""
+    if not np.isfinite(rmse).any():
+        raise ValueError(
+            "The kernel matrix plus each of alphas="
+            f"{[float(alpha) for alpha in alphas]} is not numerically positive "
+            "definite (duplicate samples?); give larger alphas."
+        )
+
+
+def gaussian_process_std(estimator, K, prior_variance):
+    """Predictive standard deviation of a new observation, by a fitted kernel model.
+
+    ``std_scale_ * sqrt(k(x, x) + alpha_ - k(x)^T (K + alpha_ I)^-1 k(x))``,
+    with ``K`` the kernel between the queries and the training samples (one
+    row per query) and ``prior_variance`` the queries' ``k(x, x)``.
+    """
+    alpha = estimator.alpha_
+    variance = (
+        prior_variance + alpha - variance_reduction(estimator.inverse_cholesky_, K)
+    )
+    return estimator.std_scale_ * np.sqrt(np.clip(variance, alpha, None))
+
+
+def variance_reduction(inverse_cholesky, K):
+    """``k^T A^-1 k`` for each row ``k`` of ``K``, from ``L^-1`` of ``A = L L^T``."""
+    # K L^-T, whose rows are L^-1 k: a triangular product, half a full one's work.
+    rotated = blas.dtrmm(1.0, inverse_cholesky, K, side=1, lower=1, trans_a=1)
+    return np.einsum("ij,ij->i", rotated, rotated)
 
 
 def leave_one_out_errors(K, y, alphas):
-    """Closed-form leave-one-out errors of kernel ridge, one row per alpha.
-
-    With ``A = K + alpha I`` and ``c = A^-1 y``, the error on sample ``i``
-    when it is left out is ``c_i / [A^-1]_ii`` (Rasmussen and Williams, 2006,
-    eq. 5.12); one eigendecomposition of ``K`` serves every alpha.
-    """
-    eigenvalues, vectors = linalg.eigh(K)
-    projected = vectors.T @ y
-    squared_vectors = vectors**2
-    errors = []
-    for alpha in alphas:
-        inverse = 1.0 / (np.maximum(eigenvalues, 0.0) + alpha)
-        dual = vectors @ (inverse * projected)
-        errors.append(dual / (squared_vectors @ inverse))
-    return np.array(errors)
+    """Closed-form leave-one-out errors of kernel ridge, one row per alpha."""
+    return np.array([solve_kernel_ridge(K, y, alpha).loo_errors for alpha in alphas])
 
 
 def leave_one_out_rmse(K, y, alphas):
-    """Closed-form leave-one-out RMSE of kernel ridge, for each alpha."""
-    return np.sqrt(np.mean(leave_one_out_errors(K, y, alphas) ** 2, axis=1))
+    """Closed-form leave-one-out RMSE of kernel ridge for each alpha (inf: unsolved)."""
+    rmse, _ = kernel_ridge_path(K, y, alphas)
+    return rmse
 
 
 def kernel_candidates(estimator, value, name):

@@ -22,10 +22,13 @@ from skqm7x._utils._cache import as_memory
 from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import (
-    fit_gaussian_process,
+    check_some_candidate_fits,
     gaussian_process_std,
     kernel_candidates,
+    kernel_ridge_path,
     leave_one_out_rmse,
+    solve_kernel_ridge,
+    store_solution,
 )
 from skqm7x.models._local_kernels import kernels_between, self_kernels
 from skqm7x.representations import (
@@ -155,7 +158,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     ``gammas`` and ``alphas``: the pair with the lowest leave-one-out RMSE on
     the training molecules, in closed form (as
     :class:`~sklearn.linear_model.RidgeCV` does), from one pass over the atom
-    pairs for all widths and one eigendecomposition per width. A single
+    pairs for all widths and one Cholesky factor per candidate, the chosen
+    one's being the fitted model. A single
     candidate each also works in
     :class:`~sklearn.model_selection.GridSearchCV`, at the cost of a kernel
     per candidate and fold.
@@ -213,7 +217,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     molecule_weights : float or array-like of float, default=(0.1, 1.0)
         Candidates for the weight of the molecules' kernel, relative to the
         local kernel, chosen with ``gammas`` and ``alphas`` by leave-one-out
-        (one eigendecomposition per width and weight). Only with
+        (one Cholesky factor per width, weight and penalty). Only with
         ``molecule_features``.
     elements : array-like of int, default=None
         Nuclear charges to represent. ``None`` learns them in :meth:`fit`
@@ -259,10 +263,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Leave-one-out RMSE of each candidate pair, in the target's unit;
         with ``molecule_features``, of shape ``(n_gammas,
         n_molecule_weights, n_alphas)``.
-    kernel_ridge_ : KernelRidge
-        The fitted mean, on the precomputed training kernel.
-    cholesky_ : ndarray of shape (n_samples, n_samples)
-        Lower Cholesky factor of ``K + alpha_ I``.
+    dual_coef_ : ndarray of shape (n_samples,)
+        ``(K + alpha_ I)^-1 y`` for the training kernel ``K`` chosen: the
+        mean prediction is the query's kernel row times it, as in
+        :class:`~sklearn.kernel_ridge.KernelRidge`.
+    inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
+        ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
+        alpha_ I``: what the standard deviation needs.
     std_scale_ : float
         The calibrated prior standard deviation.
     loo_predictions_ : ndarray of shape (n_samples,)
@@ -491,10 +498,10 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.tight_binding_fit_ = self._fit_tight_binding(X, Z)
         molecule_kernel, weights = self._fit_molecule_features(X, y)
         n = len(X)
-        # The kernels, then the eigenvectors, the factor and a copy of one
-        # (and the molecules' kernel and a sum, with molecule_features).
+        # The kernels, then two solutions (the candidate's factor, the best
+        # one's), and the molecules' kernel and a sum with molecule_features.
         check_fits_in_memory(
-            8 * n * n * (gammas.size + 3 + 2 * (molecule_kernel is not None)),
+            8 * n * n * (gammas.size + 2 + 2 * (molecule_kernel is not None)),
             f"LocalKernelRidge.fit on {n} molecules ({gammas.size} kernels of "
             f"{n} x {n})",
             "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
@@ -510,34 +517,32 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 return kernels[k]
             return kernels[k] + (weight * scales[k]) * molecule_kernel
 
-        if gammas.size * weights.size * alphas.size == 1:  # nothing to choose
-            self.loo_rmse_ = np.full((1,) * (2 + (molecule_kernel is not None)), np.nan)
-            best_gamma, best_weight, best_alpha = 0, 0, 0
-        else:
-            leave_one_out = as_memory(self.memory).cache(leave_one_out_rmse)
-            rmse = np.array(
-                [
-                    [leave_one_out(total(k, weight), y, alphas) for weight in weights]
-                    for k in range(gammas.size)
-                ]
-            )
-            best_gamma, best_weight, best_alpha = np.unravel_index(
-                np.argmin(rmse), rmse.shape
-            )
-            self.loo_rmse_ = rmse[:, 0] if molecule_kernel is None else rmse
-        self.gamma_, self.alpha_ = float(gammas[best_gamma]), float(alphas[best_alpha])
+        rmse = np.empty((gammas.size, weights.size, alphas.size))
+        memory = as_memory(self.memory)
+        best = None
+        for k, w in np.ndindex(rmse.shape[:2]):
+            K = total(k, weights[w])
+            if memory.location is None:
+                rmse[k, w], solution = kernel_ridge_path(K, y, alphas)
+                if solution is not None and (
+                    best is None or solution.loo_rmse < best[-1].loo_rmse
+                ):
+                    best = (k, w, solution)
+            else:
+                # The errors only: a solution is as large as the kernel.
+                rmse[k, w] = memory.cache(leave_one_out_rmse)(K, y, alphas)
+        check_some_candidate_fits(rmse, alphas)
+        k, w, a = np.unravel_index(np.argmin(rmse), rmse.shape)
+        if best is None:
+            best = (k, w, solve_kernel_ridge(total(k, weights[w]), y, alphas[a]))
+        kernels = None  # the chosen one's solution holds what predict needs
+        k, w, solution = best
+        self.loo_rmse_ = rmse[:, 0] if molecule_kernel is None else rmse
+        self.gamma_ = float(gammas[k])
         if molecule_kernel is not None:
-            self.molecule_weight_ = float(weights[best_weight])
-            self.molecule_scale_ = scales[best_gamma]
-        (
-            self.kernel_ridge_,
-            self.cholesky_,
-            self.std_scale_,
-            self.loo_predictions_,
-            self.loo_std_,
-        ) = fit_gaussian_process(
-            total(best_gamma, weights[best_weight]), y, self.alpha_
-        )
+            self.molecule_weight_ = float(weights[w])
+            self.molecule_scale_ = scales[k]
+        store_solution(self, solution, y)
         self.X_fit_ = X
         return self
 
@@ -607,7 +612,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             X, self.X_fit_, [self.gamma_], columns, self.tight_binding_fit_
         )
         K = K + self._molecule_kernel(X)
-        mean = self.kernel_ridge_.predict(K)
+        mean = K @ self.dual_coef_
         if not return_std:
             return mean
         queries = fchl19_environments(
@@ -616,6 +621,4 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         prior_variance = self_kernels(queries, [self.gamma_])[0]
         if self.molecule_features_ is not None:
             prior_variance += self.molecule_weight_ * self.molecule_scale_
-        return mean, gaussian_process_std(
-            self.cholesky_, K, prior_variance, self.alpha_, self.std_scale_
-        )
+        return mean, gaussian_process_std(self, K, prior_variance)

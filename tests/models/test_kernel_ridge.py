@@ -169,8 +169,14 @@ def test_std_is_positive_and_grows_away_from_the_data(features):
 
 def test_singular_kernel_asks_for_a_larger_alpha():
     X = np.repeat([[0.0, 1.0], [1.0, 0.0]], 3, axis=0)
-    with pytest.warns(Warning), pytest.raises(ValueError, match="increase alpha"):
+    with pytest.raises(ValueError, match="increase alpha"):
         GaussianProcessKernelRidge(alpha=1e-300).fit(X, np.arange(6.0))
+    # A search skips the penalties that leave it singular, or says so.
+    model = GaussianProcessKernelRidgeCV(gammas=[1.0], alphas=[1e-300, 0.1])
+    assert model.fit(X, np.arange(6.0)).alpha_ == 0.1
+    assert model.loo_rmse_[0, 0] == np.inf
+    with pytest.raises(ValueError, match="give larger alphas"):
+        model.set_params(alphas=[1e-300]).fit(X, np.arange(6.0))
 
 
 def test_grid_search_over_gamma_and_alpha(qm7x_train):
