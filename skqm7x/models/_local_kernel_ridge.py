@@ -30,10 +30,13 @@ from skqm7x.models._kernel_ridge import (
     solve_kernel_ridge,
     store_solution,
 )
-from skqm7x.models._local_kernels import kernels_between, self_kernels
+from skqm7x.models._local_kernels import (
+    query_kernels,
+    training_atoms,
+    training_kernels,
+)
 from skqm7x.representations import (
     check_fchl19_parameters,
-    fchl19_environments,
     tight_binding_atoms,
 )
 
@@ -279,8 +282,12 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     loo_std_ : ndarray of shape (n_samples,)
         The calibrated standard deviation of each of those predictions.
     X_fit_ : ndarray of shape (n_samples, n_features)
-        The training molecules; :meth:`predict` recomputes their
-        environments (cheap) instead of storing them (large).
+        The training molecules.
+    training_atoms_ : object
+        The training molecules' atoms of each element, written as the local
+        kernel needs them (their FCHL19 vectors in the basis of the
+        directions they span, with their squared norms): :meth:`predict`
+        pairs the queries' atoms with them.
     molecule_features_ : transformer or None
         The fitted clone of ``molecule_features``, or None without it (and
         then none of the four attributes below).
@@ -450,19 +457,34 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         weights = np.array([weight for _, weight in tight_binding_weights(self)])
         return quantities * factors * weights
 
-    def _kernels(self, X_left, X_right, gammas, columns_left, columns_right):
-        """The kernels between two sets of packed molecules, from the cache."""
+    def _training_kernels(self, X, gammas):
+        """The training molecules' atoms and kernels, through the cache."""
+        memory = as_memory(self.memory)
+        shared = (X, self.elements_, self._parameters(), self.tight_binding_fit_)
+        atoms = memory.cache(training_atoms)(*shared)
+        kernels = memory.cache(training_kernels, ignore=["atoms", "n_jobs", "verbose"])(
+            *shared,
+            tuple(float(gamma) for gamma in gammas),
+            atoms=atoms,
+            n_jobs=self.n_jobs,
+            verbose=self.verbose,
+        )
+        return atoms, kernels
+
+    def _query_kernels(self, X, columns):
+        """The queries' kernel with the training molecules, and their own."""
         compute = as_memory(self.memory).cache(
-            kernels_between, ignore=["n_jobs", "verbose"]
+            query_kernels, ignore=["training", "n_jobs", "verbose"]
         )
         return compute(
-            X_left,
-            X_right,
+            X,
+            self.X_fit_,
             self.elements_,
             self._parameters(),
-            columns_left,
-            columns_right,
-            tuple(float(gamma) for gamma in gammas),
+            columns,
+            self.tight_binding_fit_,
+            self.gamma_,
+            training=self.training_atoms_,
             n_jobs=self.n_jobs,
             verbose=self.verbose,
         )
@@ -507,7 +529,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             "SparseLocalKernelRidge (make_model('sparse-fchl-krr')) grows "
             "linearly with the molecules; fewer gammas also help",
         )
-        kernels = self._kernels(X, None, gammas, self.tight_binding_fit_, None)
+        self.training_atoms_, kernels = self._training_kernels(X, gammas)
         # The molecules' kernel is 1 on its diagonal: scaled to the local
         # kernel's mean diagonal, its weight is a share of the prior variance.
         scales = [float(np.mean(np.diag(K))) for K in kernels]
@@ -608,17 +630,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         X = check_query_molecules(self, X)
         Z, _ = unpack_molecules(X)
         columns = self._tight_binding_columns(self._tight_binding_quantities(X), Z)
-        (K,) = self._kernels(
-            X, self.X_fit_, [self.gamma_], columns, self.tight_binding_fit_
-        )
+        K, prior_variance = self._query_kernels(X, columns)
         K = K + self._molecule_kernel(X)
         mean = K @ self.dual_coef_
         if not return_std:
             return mean
-        queries = fchl19_environments(
-            X, self.elements_, self._parameters(), atom_columns=columns
-        )
-        prior_variance = self_kernels(queries, [self.gamma_])[0]
         if self.molecule_features_ is not None:
-            prior_variance += self.molecule_weight_ * self.molecule_scale_
+            prior_variance = (
+                prior_variance + self.molecule_weight_ * self.molecule_scale_
+            )
         return mean, gaussian_process_std(self, K, prior_variance)

@@ -47,7 +47,7 @@ def _molecule_chunks(owners, size):
 
 
 def _shared_basis(vector_sets):
-    """Orthonormal directions that hold the vectors of all sets, to rounding.
+    """Orthonormal directions that hold the vectors of the sets, to rounding.
 
     FCHL19 vectors have about a thousand entries but span a few hundred
     directions (their two- and three-body bins overlap); distances between
@@ -138,6 +138,52 @@ def _tiles(owners, size):
     ]
 
 
+class AtomFactors:
+    """The atoms of a set of molecules, element by element, ready for local kernels.
+
+    Build it with :func:`atom_factors`. For each element, ``by_element``
+    holds the basis its vectors are written in (None: as they are), their
+    :func:`_distance_factors` and the molecule of each atom (sorted).
+    """
+
+    def __init__(self, n_molecules, by_element):
+        self.n_molecules = n_molecules
+        self.by_element = by_element
+
+    @property
+    def bases(self):
+        return {element: basis for element, (basis, _, _) in self.by_element.items()}
+
+
+def atom_factors(environments, bases=None):
+    """:class:`AtomFactors` of ``environments``.
+
+    ``bases`` (element to basis, from the :class:`AtomFactors` of the set to
+    pair with) writes the atoms of each element in that set's basis, and
+    leaves out the elements it lacks; None gives each element the basis of
+    its own vectors, where it repays its cost (:func:`_basis_pays`, for the
+    kernel of the set with itself).
+    """
+    vectors, charges = environments.vectors, environments.charges
+    by_element = {}
+    for element in np.unique(charges).tolist():
+        atoms = np.flatnonzero(charges == element)
+        if bases is not None:
+            if element not in bases:
+                continue
+            basis = bases[element]
+        elif _basis_pays(len(atoms), len(atoms), vectors.shape[1]):
+            basis = _shared_basis([(vectors, atoms)])
+        else:
+            basis = None
+        by_element[element] = (
+            basis,
+            _distance_factors(vectors, atoms, basis),
+            environments.owners[atoms],
+        )
+    return AtomFactors(environments.n_molecules, by_element)
+
+
 def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     """Local kernels between two sets of molecules, one per width.
 
@@ -146,10 +192,12 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     element. The squared distances, the costly part, are computed once for
     all widths, as ``|x_I|^2 + |x_J|^2 - 2 x_I . x_J`` by one matrix product
     per tile of atom pairs; the sums over each molecule's atoms are two
-    small products, by matrices of ones and zeros. The vectors of an element
-    enter the first product in the basis of the directions they span (a few
-    hundred of FCHL19's thousand entries), which changes a dot product by at
-    most ``1e-12`` times the element's summed squared norms.
+    small products, by matrices of ones and zeros. Where the sets are large,
+    the vectors of an element enter the first product in the basis of the
+    directions that ``right``'s vectors of that element span (a few hundred
+    of FCHL19's thousand entries): the directions left out hold less than
+    ``1e-12`` of those vectors' summed squared norms, and a dot product
+    changes by no more than what they hold of its two vectors.
 
     Parameters
     ----------
@@ -189,6 +237,18 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     >>> K.shape, float(K[0, 0, 1]) == float(K[0, 1, 0])
     ((2, 2, 2), True)
     """
+    if right is None:
+        return kernels_of(atom_factors(left), None, gammas, progress, n_jobs)
+    right = atom_factors(right)
+    left = atom_factors(left, bases=right.bases)
+    return kernels_of(left, right, gammas, progress, n_jobs)
+
+
+def kernels_of(left, right, gammas, progress=None, n_jobs=None):
+    """:func:`local_kernels` of two :class:`AtomFactors` (``right=None``: left again).
+
+    ``left`` must be written in ``right``'s bases (:func:`atom_factors`).
+    """
     symmetric = right is None
     if symmetric:
         right = left
@@ -196,26 +256,18 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     K = np.zeros((len(minus_gammas), left.n_molecules, right.n_molecules))
     # Parallel blocks each take one BLAS thread rather than share the cores'.
     blas_threads = 1 if effective_n_jobs(n_jobs) > 1 else None
-    for element in np.intersect1d(left.charges, right.charges):
-        a_atoms = np.flatnonzero(left.charges == element)
-        b_atoms = np.flatnonzero(right.charges == element)
-        basis = None
-        if _basis_pays(len(a_atoms), len(b_atoms), left.vectors.shape[1]):
-            sets = [(left.vectors, a_atoms)]
-            if not symmetric:
-                sets.append((right.vectors, b_atoms))
-            basis = _shared_basis(sets)
-        a = _distance_factors(left.vectors, a_atoms, basis)
-        b = _right_factors(
-            a if symmetric else _distance_factors(right.vectors, b_atoms, basis)
-        )
-        columns = _tiles(right.owners[b_atoms], _TILE_COLUMNS)
+    for element, (_, a, a_owners) in left.by_element.items():
+        if element not in right.by_element:
+            continue
+        _, b, b_owners = right.by_element[element]
+        b = _right_factors(b)
+        columns = _tiles(b_owners, _TILE_COLUMNS)
         with threadpool_limits(blas_threads, user_api="blas"):
             Parallel(n_jobs=n_jobs, require="sharedmem")(
                 delayed(_add_block)(
                     K, a, rows, b, columns, minus_gammas, symmetric, progress
                 )
-                for rows in _tiles(left.owners[a_atoms], _TILE_ROWS)
+                for rows in _tiles(a_owners, _TILE_ROWS)
             )
     if symmetric:
         _mirror_upper_triangle(K)
@@ -289,34 +341,60 @@ def self_kernels(environments, gammas):
     return diagonal
 
 
-def kernels_between(
-    X_left,
-    X_right,
+def training_atoms(X, elements, parameters, columns):
+    """:class:`AtomFactors` of packed training molecules, in their own bases.
+
+    ``columns`` are the atoms' appended values (``atom_columns`` of
+    :func:`~skqm7x.representations.fchl19_environments`), or None.
+    """
+    return atom_factors(
+        fchl19_environments(X, elements, parameters, atom_columns=columns)
+    )
+
+
+def training_kernels(
+    X, elements, parameters, columns, gammas, *, atoms, n_jobs, verbose
+):
+    """The kernels of training molecules with themselves, from their ``atoms``.
+
+    ``atoms`` are :func:`training_atoms` of the other arguments: a cache
+    keys the kernels by those (and ``gammas``) alone.
+    """
+    with _progress_bar(atoms, atoms, verbose) as bar:
+        return kernels_of(atoms, None, gammas, bar, n_jobs)
+
+
+def query_kernels(
+    X,
+    X_fit,
     elements,
     parameters,
-    columns_left,
-    columns_right,
-    gammas,
+    columns,
+    columns_fit,
+    gamma,
+    *,
+    training,
     n_jobs,
     verbose,
 ):
-    """``local_kernels`` of two sets of packed molecules, with a progress bar.
+    """The kernel of queries with training molecules, and the queries' own.
 
-    ``X_right=None`` is the symmetric kernel of ``X_left`` with itself.
+    ``training`` are :func:`training_atoms` of ``X_fit`` and ``columns_fit``:
+    a cache keys the result by the other arguments alone. Returns the
+    kernel (queries by training molecules) and each query's ``k(x, x)``.
     """
-    left = fchl19_environments(X_left, elements, parameters, atom_columns=columns_left)
-    right = (
-        None
-        if X_right is None
-        else fchl19_environments(
-            X_right, elements, parameters, atom_columns=columns_right
-        )
+    environments = fchl19_environments(X, elements, parameters, atom_columns=columns)
+    queries = atom_factors(environments, bases=training.bases)
+    with _progress_bar(queries, training, verbose) as bar:
+        (K,) = kernels_of(queries, training, [gamma], bar, n_jobs)
+    return K, self_kernels(environments, [gamma])[0]
+
+
+def _progress_bar(left, right, verbose):
+    """A progress bar over the atoms of ``left`` that have a partner in ``right``."""
+    total = sum(
+        len(owners)
+        for element, (_, _, owners) in left.by_element.items()
+        if element in right.by_element
     )
-    other = left if right is None else right
-    with tqdm(
-        total=int(np.isin(left.charges, other.charges).sum()),
-        desc="local kernel",
-        unit="atom",
-        disable=not verbose,
-    ) as bar:
-        return local_kernels(left, right, gammas, progress=bar, n_jobs=n_jobs)
+    return tqdm(total=total, desc="local kernel", unit="atom", disable=not verbose)

@@ -14,6 +14,7 @@ from skqm7x import (
     SlatmTransformer,
     make_model,
 )
+from skqm7x.recipes import BEST_ALPHAS, BEST_GAMMAS
 from tests.helpers import assert_invariant
 
 
@@ -170,8 +171,12 @@ def test_xtb_blend_krr_blends_xtb_atoms_fchl_krr_with_a_slatm_kernel(qm7x_train)
     assert blend.weights_.sum() == pytest.approx(1.0)
     # Measured: weights 0.81 and 0.19 on these 70 molecules.
     assert np.all(blend.weights_ > 0)
-    # The first part is xtb-atoms-fchl-krr's own model, on the same corrections.
-    atoms = make_model("xtb-atoms-fchl-krr").fit(X[:70], y[:70])
+    # The first part is xtb-atoms-fchl-krr's own model, on the same
+    # corrections, with the candidates of best that won in the record.
+    atoms = make_model("xtb-atoms-fchl-krr").set_params(
+        regressor__gammas=BEST_GAMMAS, regressor__alphas=BEST_ALPHAS
+    )
+    atoms.fit(X[:70], y[:70])
     np.testing.assert_allclose(
         blend.estimators_[0].predict(X[70:]),
         atoms.regressor_.predict(X[70:]),

@@ -272,13 +272,13 @@ def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
 
     X, r = molecules
     calls = []
-    original = _local_kernels.local_kernels
+    original = _local_kernels.kernels_of
 
     def counted(*args, **kwargs):
         calls.append(1)
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(_local_kernels, "local_kernels", counted)
+    monkeypatch.setattr(_local_kernels, "kernels_of", counted)
     first = LocalKernelRidge(memory=tmp_path).fit(X[:40], r[:40])
     first_prediction = first.predict(X[40:50], return_std=True)
     assert len(calls) == 2  # the training kernel, then the prediction's
@@ -555,10 +555,8 @@ def test_molecule_features_add_a_kernel_of_whole_molecules(molecules):
         1 / (features.shape[1] * features.var())
     )
     # The kernel is the local one plus the scaled and weighted Gaussian one.
-    plain = LocalKernelRidge(gammas=model.gamma_, alphas=model.alpha_).fit(
-        X[:60], r[:60]
-    )
-    (K,) = plain._kernels(X[:60], X[:60], [model.gamma_], None, None)
+    environments = fchl19_environments(X[:60], model.elements_)
+    (K,) = local_kernels(environments, None, [model.gamma_])
     assert model.molecule_scale_ == pytest.approx(np.mean(np.diag(K)))
     K += (
         model.molecule_weight_
