@@ -574,8 +574,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             self.molecule_features_ = None
             return None, np.zeros(1)
         weights = kernel_candidates(self, self.molecule_weights, "molecule_weights")
-        self.molecule_features_ = clone(self.molecule_features).fit(X, y)
-        features = self._molecule_vectors(X)
+        self.molecule_features_ = clone(self.molecule_features)
+        features = self._checked_vectors(self.molecule_features_.fit_transform(X, y))
         if self.molecule_gamma != "scale":
             self.molecule_gamma_ = float(self.molecule_gamma)
         else:  # as SVR's gamma="scale", 1 for vectors that are all alike
@@ -588,7 +588,10 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
 
     def _molecule_vectors(self, X):
         """``molecule_features_`` of ``X``, checked to be finite."""
-        features = np.asarray(self.molecule_features_.transform(X), dtype=np.float64)
+        return self._checked_vectors(self.molecule_features_.transform(X))
+
+    def _checked_vectors(self, features):
+        features = np.asarray(features, dtype=np.float64)
         if features.ndim != 2 or not np.all(np.isfinite(features)):
             raise ValueError(
                 f"{type(self).__name__}: molecule_features must give a finite "

@@ -5,6 +5,7 @@
 from numbers import Real
 
 import numpy as np
+from scipy import sparse
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.utils._param_validation import Interval, StrOptions
@@ -29,6 +30,14 @@ DEFAULT_ANGLE_GRID = np.linspace(0.0, np.pi, 25)
 _BATCH_SIZE = 256
 # Training molecules whose pairwise distances set the block scales.
 _SCALE_SAMPLE = 1000
+# Molecules per batch for the angle terms: a batch's angles (a few thousand
+# per molecule) and their Gaussians stay within tens of MB.
+_ANGLE_BATCH_SIZE = 64
+
+
+def _scale_sample(n_molecules):
+    """About ``_SCALE_SAMPLE`` evenly spaced molecules: theirs terms set the scales."""
+    return slice(None, None, max(1, n_molecules // _SCALE_SAMPLE))
 
 
 def _element_index(Z, elements):
@@ -192,23 +201,57 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         self : object
             The fitted transformer.
         """
+        X = self._fit_blocks(X)
+        self._learn_scales(self._raw(X[_scale_sample(len(X))]))
+        return self
+
+    @_fit_context(prefer_skip_nested_validation=True)
+    def fit_transform(self, X, y=None):
+        """Fit, then transform the same molecules, computing their terms once.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_molecules, 4 * n_atoms_max)
+            Packed molecules (see :func:`pack_molecules`).
+        y : None
+            Ignored.
+
+        Returns
+        -------
+        X_new : ndarray of shape (n_molecules, n_features_out)
+            As :meth:`transform` returns.
+        """
+        X = self._fit_blocks(X)
+        terms = self._raw(X)
+        self._learn_scales(tuple(part[_scale_sample(len(X))] for part in terms))
+        return self._scaled(terms, X.dtype)
+
+    def _fit_blocks(self, X):
+        """Learn the elements, their pairs and triples; return ``X`` validated."""
         X = validate_data(self, X, dtype=[np.float64, np.float32])
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = fitted_elements(Z, self.elements)
         index = _element_index(Z, self.elements_)
         n = len(self.elements_)
-        pair_codes, triple_codes = set(), set()
-        for atoms in index:
-            atoms = atoms[atoms >= 0]
-            i, j = np.triu_indices(len(atoms), k=1)
-            low, high = np.minimum(atoms[i], atoms[j]), np.maximum(atoms[i], atoms[j])
-            pair_codes.update((low * n + high).tolist())
+        pair_codes, triple_codes = [], []
+        i, j = np.triu_indices(index.shape[1], k=1)
+        vertex, (first, last) = _triples(index.shape[1])
+        for start in range(0, len(index), _ANGLE_BATCH_SIZE):
+            atoms = index[start : start + _ANGLE_BATCH_SIZE]
+            low, high = (
+                np.minimum(atoms[:, i], atoms[:, j]),
+                np.maximum(atoms[:, i], atoms[:, j]),
+            )
+            pair_codes.append(np.unique((low * n + high)[low >= 0]))
             if self.angle_weight > 0:
-                vertex, ends = _triples(len(atoms))
-                low = np.minimum(atoms[ends[0]], atoms[ends[1]])
-                high = np.maximum(atoms[ends[0]], atoms[ends[1]])
-                triple_codes.update(((low * n + atoms[vertex]) * n + high).tolist())
-        pair_codes, triple_codes = sorted(pair_codes), sorted(triple_codes)
+                ends = atoms[:, first], atoms[:, last]
+                low, high = np.minimum(*ends), np.maximum(*ends)
+                middle = atoms[:, vertex]
+                present = (low >= 0) & (middle >= 0)
+                triple_codes.append(np.unique(((low * n + middle) * n + high)[present]))
+        pair_codes = np.unique(np.concatenate(pair_codes)).tolist()
+        triple_codes = np.unique(np.concatenate(triple_codes or [[]])).astype(int)
+        triple_codes = triple_codes.tolist()
         e = self.elements_.tolist()
         self.pairs_ = [(e[c // n], e[c % n]) for c in pair_codes]
         self.triples_ = [
@@ -223,16 +266,17 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         self._n_features_out = len(self.pairs_) * len(distances) + len(
             self.triples_
         ) * len(angles)
+        return X
+
+    def _learn_scales(self, terms):
+        """``scales_``: the median distances between the sample's pair, angle terms."""
         self.scales_ = np.ones(2)
-        sample = X[:: max(1, len(X) // _SCALE_SAMPLE)]
-        pair_part, angle_part = self._raw(sample)
-        for k, part in enumerate((pair_part, angle_part)):
+        for k, part in enumerate(terms):
             if part.shape[1] and len(part) > 1:
                 squared = euclidean_distances(part, squared=True)
                 median = np.median(squared[np.triu_indices(len(part), k=1)])
                 if median > 0:
                     self.scales_[k] = np.sqrt(median)
-        return self
 
     def transform(self, X):
         """Compute the distance and angle distributions of each molecule.
@@ -250,14 +294,17 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=[np.float64, np.float32], reset=False)
-        pair_part, angle_part = self._raw(X)
+        return self._scaled(self._raw(X), X.dtype)
+
+    def _scaled(self, terms, dtype):
+        pair_part, angle_part = terms
         out = np.hstack(
             [
                 pair_part / self.scales_[0],
                 angle_part * (np.sqrt(self.angle_weight) / self.scales_[1]),
             ]
         )
-        return out.astype(X.dtype, copy=False)
+        return out.astype(dtype, copy=False)
 
     def _raw(self, X):
         Z, R = check_molecules(X, type(self).__name__)
@@ -272,9 +319,9 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         ).reshape(len(X), -1)
         angle_part = np.zeros((len(X), len(self.triples_), len(angles)))
         if self.triples_:
-            for m in range(len(X)):
-                present = index[m] >= 0
-                self._angles(index[m][present], R[m][present], angle_part[m])
+            for s in range(0, len(X), _ANGLE_BATCH_SIZE):
+                batch = slice(s, s + _ANGLE_BATCH_SIZE)
+                self._angles(index[batch], R[batch], angle_part[batch])
         return pair_part, angle_part.reshape(len(X), -1)
 
     def _pairs(self, index, R):
@@ -302,25 +349,51 @@ class ManyBodyTensorTransformer(TransformerMixin, BaseEstimator):
         )
         return one_hot @ (weight[..., None] * gauss)
 
-    def _angles(self, atoms, R, out):
+    def _angles(self, index, R, out):
+        """Add the angle terms of a batch of molecules to ``out``.
+
+        ``out`` has one row per molecule, triple of elements and angle.
+
+        Every angle of three present atoms, its vertex in the middle, is
+        one Gaussian per represented triple of elements; the sums per
+        molecule and triple are one sparse product.
+        """
         _, angles_grid = self._grids()
         n = len(self.elements_)
-        vertex, (first, last) = _triples(len(atoms))
-        if not len(vertex):
-            return
-        codes = (
-            np.minimum(atoms[first], atoms[last]) * n + atoms[vertex]
-        ) * n + np.maximum(atoms[first], atoms[last])
+        vertex, (first, last) = _triples(index.shape[1])
+        molecule, triple = np.nonzero(
+            (index[:, vertex] >= 0) & (index[:, first] >= 0) & (index[:, last] >= 0)
+        )
+        vertex, first, last = vertex[triple], first[triple], last[triple]
+        ends = index[molecule, first], index[molecule, last]
+        codes = (np.minimum(*ends) * n + index[molecule, vertex]) * n + np.maximum(
+            *ends
+        )
         block = self._triple_block[codes]
         keep = block >= 0
-        vertex, first, last, block = vertex[keep], first[keep], last[keep], block[keep]
-        u, v = R[first] - R[vertex], R[last] - R[vertex]
+        molecule, vertex, first, last, block = (
+            molecule[keep],
+            vertex[keep],
+            first[keep],
+            last[keep],
+            block[keep],
+        )
+        u = R[molecule, first] - R[molecule, vertex]
+        v = R[molecule, last] - R[molecule, vertex]
         r_u, r_v = np.linalg.norm(u, axis=1), np.linalg.norm(v, axis=1)
         cosine = np.einsum("tx,tx->t", u, v) / (r_u * r_v)
         angle = np.arccos(np.clip(cosine, -1.0, 1.0))
         weight = 1.0 / (r_u * r_v) ** self.angle_power
         gauss = np.exp(-0.5 * ((angle[:, None] - angles_grid) / self.angle_width) ** 2)
-        np.add.at(out, block, weight[:, None] * gauss)
+        n_rows = out.shape[0] * out.shape[1]
+        sums = sparse.csr_matrix(
+            (
+                np.ones(len(block)),
+                (molecule * out.shape[1] + block, np.arange(len(block))),
+            ),
+            shape=(n_rows, len(block)),
+        )
+        out += (sums @ (weight[:, None] * gauss)).reshape(out.shape)
 
     def get_feature_names_out(self, input_features=None):
         """Names of the output features.

@@ -121,3 +121,20 @@ def test_float32_is_preserved(qm7x_train):
     assert out32.dtype == np.float32
     out64 = ManyBodyTensorTransformer().fit_transform(X)
     np.testing.assert_allclose(out32, out64, rtol=1e-4, atol=1e-6)
+
+
+def test_fit_transform_computes_the_terms_once(qm7x_train, monkeypatch):
+    from skqm7x.representations import _mbtr
+
+    X = qm7x_train.data[:50]
+    # A sample of every fifth molecule sets the scales, as in fit.
+    monkeypatch.setattr(_mbtr, "_SCALE_SAMPLE", 10)
+    expected = ManyBodyTensorTransformer().fit(X).transform(X)
+    transformer = ManyBodyTensorTransformer()
+    calls = []
+    original = transformer._raw
+    monkeypatch.setattr(
+        transformer, "_raw", lambda X: calls.append(len(X)) or original(X)
+    )
+    np.testing.assert_array_equal(transformer.fit_transform(X), expected)
+    assert calls == [50]
