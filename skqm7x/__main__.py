@@ -514,10 +514,14 @@ def _cross_validate(name, args, X, y, n_folds):
         model.fit(X[fit_rows], y[fit_rows])
         result.fit_seconds.append(time.perf_counter() - start)
         start = time.perf_counter()
-        result.errors[held_out] = model.predict(X[held_out]) - y[held_out]
+        if result.stds is None:
+            predicted = model.predict(X[held_out])
+        else:
+            predicted, result.stds[held_out] = model.predict(
+                X[held_out], return_std=True
+            )
+        result.errors[held_out] = predicted - y[held_out]
         result.predict_seconds.append(time.perf_counter() - start)
-        if result.stds is not None:
-            _, result.stds[held_out] = model.predict(X[held_out], return_std=True)
         result.chosen.append(_chosen_hyperparameters(model))
     return result
 
@@ -527,7 +531,7 @@ def _chosen_hyperparameters(model):
     search = getattr(model, "regressor_", model)
     if isinstance(search, Pipeline):
         search = search[-1]
-    if hasattr(search, "weights_"):  # a blend: each part's weight and choice
+    if isinstance(search, skqm7x.BlendingRegressor):  # each part's weight, choice
         parts = []
         for name, weight in zip(search.named_estimators_, search.weights_, strict=True):
             chosen = _chosen_hyperparameters(search.named_estimators_[name])

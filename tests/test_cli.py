@@ -159,6 +159,26 @@ def test_cv_prints_one_row_per_model(small_data_dir, capsys):
     assert "coulomb-krr: alpha=" in stdout  # the hyperparameters of each fold
 
 
+@pytest.mark.parametrize(
+    "name", sorted(set(skqm7x.available_models()) - {"best", "reference"})
+)
+def test_cv_runs_every_ready_made_model(name, small_data_dir, monkeypatch, capsys):
+    # Each model's own choices (a blend's weights, a search's parameters) are
+    # printed per fold; the networks train 5 epochs to stay quick.
+    from skqm7x import recipes
+
+    for constants in ("TUNED_COULOMB_MLP", "MONTAVON_MLP"):
+        tuned = dict(getattr(recipes, constants))
+        tuned["sigmoidmlpregressor__max_epochs"] = 5
+        monkeypatch.setattr(recipes, constants, tuned)
+    args = ["cv", name, "--data-dir", str(small_data_dir), "--folds", "2", "--quiet"]
+    assert main(args) == 0
+    stdout = capsys.readouterr().out
+    row = next(line for line in stdout.splitlines() if line.startswith(name + " "))
+    assert np.isfinite(float(row.split()[1]))
+    assert f"{name}: fit seconds per fold" in stdout
+
+
 def test_cv_matches_scikit_learn(capsys):
     from sklearn.model_selection import KFold, cross_val_predict
 
