@@ -312,17 +312,17 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         distances = self._distances(X)
         self.loo_rmse_ = np.empty((len(gammas), len(alphas)))
         best = None
+        K = np.empty_like(distances)
         for k, gamma in enumerate(gammas):
-            self.loo_rmse_[k], solution = kernel_ridge_path(
-                np.exp(-gamma * distances), y, alphas
-            )
+            np.exp(np.multiply(distances, -gamma, out=K), out=K)
+            self.loo_rmse_[k], solution = kernel_ridge_path(K, y, alphas)
             if solution is not None and (
                 best is None or solution.loo_rmse < best.loo_rmse
             ):
                 best, self.gamma_ = solution, float(gamma)
         check_some_candidate_fits(self.loo_rmse_, alphas)
         store_solution(self, best, y)
-        distances = None  # gone before the copy of X is made
+        distances = K = None  # gone before the copy of X is made
         self._keep_training_columns(X)
         return self
 

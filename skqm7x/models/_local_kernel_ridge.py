@@ -534,10 +534,14 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         # kernel's mean diagonal, its weight is a share of the prior variance.
         scales = [float(np.mean(np.diag(K))) for K in kernels]
 
+        summed = None if molecule_kernel is None else np.empty_like(molecule_kernel)
+
         def total(k, weight):
             if molecule_kernel is None:
                 return kernels[k]
-            return kernels[k] + (weight * scales[k]) * molecule_kernel
+            np.multiply(molecule_kernel, weight * scales[k], out=summed)
+            np.add(summed, kernels[k], out=summed)
+            return summed
 
         rmse = np.empty((gammas.size, weights.size, alphas.size))
         memory = as_memory(self.memory)
