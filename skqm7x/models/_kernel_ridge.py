@@ -50,13 +50,8 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
     dual_coef_ : ndarray of shape (n_samples,)
         ``(K + alpha I)^-1 y``, as :class:`~sklearn.kernel_ridge.KernelRidge`
         has it: the mean prediction is the query's kernel row times it.
-    X_fit_ : ndarray of shape (n_samples, n_kept_features)
-        Training data, needed to evaluate the kernel at prediction time:
-        its columns ``columns_``.
-    columns_ : ndarray of shape (n_kept_features,)
-        The columns where some training sample is not zero. Those where all
-        are add nothing to the distances between training samples and only
-        a query's own values to its distances: they are not kept.
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training data, needed to evaluate the kernel at prediction time.
     inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
         ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
         alpha I`` (lower triangular): what the leave-one-out errors and the
@@ -119,31 +114,6 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
     def _kernel(self, X, Y=None, *, gamma):
         return np.exp(-gamma * self._distances(X, Y))
 
-    def _keep_training_columns(self, X):
-        """Keep ``X`` without its columns of zeros as ``X_fit_``.
-
-        A column that is zero for every training sample adds to a query's
-        distance to each of them only the query's own value, whatever the
-        sample: :meth:`_query_kernel` adds that, and the training data take
-        less memory (a quarter of SLATM's columns, say). Called once the
-        solution is found: the copy then takes the place of what that
-        needed.
-        """
-        self.columns_ = np.flatnonzero(np.any(X != 0, axis=0))
-        self.X_fit_ = X if len(self.columns_) == X.shape[1] else X[:, self.columns_]
-
-    def _query_kernel(self, X):
-        """The kernel of queries ``X`` with the training samples."""
-        if len(self.columns_) == X.shape[1]:
-            return np.exp(-self.gamma_ * self._distances(X, self.X_fit_))
-        distances = self._distances(X[:, self.columns_], self.X_fit_)
-        dropped = np.delete(X, self.columns_, axis=1)
-        if self.kernel == "laplacian":
-            distances += np.abs(dropped).sum(axis=1)[:, None]
-        else:
-            distances += np.einsum("ij,ij->i", dropped, dropped)[:, None]
-        return np.exp(-self.gamma_ * distances)
-
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
         """Fit the kernel ridge mean and calibrate the standard deviation.
@@ -166,7 +136,7 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
             self._kernel(X, gamma=self.gamma_), y, float(self.alpha)
         )
         store_solution(self, solution, y)
-        self._keep_training_columns(X)
+        self.X_fit_ = X
         return self
 
     def predict(self, X, return_std=False):
@@ -189,7 +159,7 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
-        K = self._query_kernel(X)
+        K = self._kernel(X, self.X_fit_, gamma=self.gamma_)
         mean = K @ self.dual_coef_
         if not return_std:
             return mean
@@ -232,11 +202,8 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
     dual_coef_ : ndarray of shape (n_samples,)
         ``(K + alpha_ I)^-1 y``: the mean prediction is the query's kernel
         row times it.
-    X_fit_ : ndarray of shape (n_samples, n_kept_features)
-        Training data, its columns ``columns_``.
-    columns_ : ndarray of shape (n_kept_features,)
-        The columns where some training sample is not zero (see
-        :class:`GaussianProcessKernelRidge`).
+    X_fit_ : ndarray of shape (n_samples, n_features)
+        Training data, needed to evaluate the kernel at prediction time.
     inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
         ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
         alpha_ I``.
@@ -322,8 +289,7 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
                 best, self.gamma_ = solution, float(gamma)
         check_some_candidate_fits(self.loo_rmse_, alphas)
         store_solution(self, best, y)
-        distances = K = None  # gone before the copy of X is made
-        self._keep_training_columns(X)
+        self.X_fit_ = X
         return self
 
 

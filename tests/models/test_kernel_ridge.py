@@ -297,27 +297,3 @@ def test_scattering_krr_on_a_tiny_subset(qm7x_train):
     mean, std = model.predict(X[45:], return_std=True)
     assert mean.shape == std.shape == (15,)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)
-
-
-@pytest.mark.parametrize("kernel", ["laplacian", "rbf"])
-def test_columns_of_training_zeros_are_not_kept_and_change_nothing(kernel):
-    rng = np.random.default_rng(0)
-    X = rng.normal(size=(40, 6))
-    X[:, [1, 4]] = 0.0
-    y = X[:, 0] + 0.1 * rng.normal(size=40)
-    queries = rng.normal(size=(5, 6))  # not zero where the training data are
-    model = GaussianProcessKernelRidge(kernel=kernel, gamma=0.1, alpha=0.01)
-    model.fit(X, y)
-    np.testing.assert_array_equal(model.columns_, [0, 2, 3, 5])
-    assert model.X_fit_.shape == (40, 4)
-    # The kernel of the queries with all their columns, written out.
-    if kernel == "laplacian":
-        distances = np.abs(queries[:, None] - X[None]).sum(axis=2)
-    else:
-        distances = ((queries[:, None] - X[None]) ** 2).sum(axis=2)
-    K = np.exp(-0.1 * distances)
-    np.testing.assert_allclose(model.predict(queries), K @ model.dual_coef_)
-    searched = GaussianProcessKernelRidgeCV(kernel=kernel, gammas=[0.1], alphas=[0.01])
-    np.testing.assert_allclose(
-        searched.fit(X, y).predict(queries), model.predict(queries), rtol=1e-12
-    )
