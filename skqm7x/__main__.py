@@ -343,8 +343,16 @@ def _check_models(names, args):
     """Refuse, before any work, an option that a model does not take.
 
     ``--cache-dir`` and ``--n-jobs`` serve every model of the run: one with
-    no use for them runs without them, and says so.
+    no use for them runs without them, and says so. A cache inside the data
+    folder would put files among the molecules; it is refused.
     """
+    if args.cache_dir is not None and args.data_dir is not None:
+        cache, data = Path(args.cache_dir).resolve(), args.data_dir.resolve()
+        if cache.is_relative_to(data):
+            raise _UsageError(
+                f"--cache-dir {args.cache_dir} is inside the data folder "
+                f"{args.data_dir}: give a folder outside it"
+            )
     args.dropped = {}
     shared = {"--cache-dir": args.cache_dir, "--n-jobs": args.n_jobs}
     given = [option for option, value in shared.items() if value is not None]

@@ -7,8 +7,6 @@ of the tuning are in docs/performance.md.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-
 import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
@@ -16,7 +14,7 @@ from sklearn.pipeline import FeatureUnion, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
-from skqm7x._utils._cache import with_cache
+from skqm7x._utils._cache import as_memory, with_cache
 from skqm7x.models import (
     AtomicReferenceRegressor,
     BlendingRegressor,
@@ -706,7 +704,10 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
         searches transform the same folds for every candidate (scattering,
         many-body tensor) then cache them in a temporary folder removed with
         the model. ``"reference"`` has nothing to cache and refuses a
-        ``memory``.
+        ``memory``. The folder must be this user's and writable by no one
+        else (what is read back from it runs as the model's own work), else
+        PermissionError; a missing one is made, for its owner alone; one that
+        cannot be made warns and caches nothing.
 
     Returns
     -------
@@ -738,6 +739,10 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
             f"make_model({name!r}) has no work for joblib ({_NO_JOBS[name]}); "
             "n_jobs must be None."
         )
-    if isinstance(memory, os.PathLike):  # Pipeline(memory=...) takes a str
-        memory = os.fspath(memory)
+    if memory is not None:
+        # Checked once for every part (a pipeline's own memory reads joblib's
+        # pickles without asking), and made for its owner alone if missing.
+        memory = as_memory(memory)
+        if memory.location is None:  # it could not be made: warned
+            memory = None
     return factory(random_state, verbose, n_jobs, memory)

@@ -380,6 +380,32 @@ def test_failure_is_one_line_with_status_1(small_data_dir, tmp_path):
     assert debug.returncode == 1 and "Traceback" in debug.stderr
 
 
+def test_a_cache_others_can_write_is_one_line(small_data_dir, tmp_path, capsys):
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    out = tmp_path / "out.csv"
+    args = ["submit", "--data-dir", str(small_data_dir), "--out", str(out)]
+    assert main([*args, "--model", "bob-krr", "--cache-dir", str(shared)]) == 1
+    error = capsys.readouterr().err.strip().splitlines()
+    assert error == [
+        f"skqm7x submit: error: cache folder {shared} is writable by group or "
+        f"others (mode 0o777): only its owner may write where skqm7x reads back "
+        f"its work (chmod go-w {shared}, or give a private folder)"
+    ]
+    assert not out.exists()
+
+
+def test_a_cache_inside_the_data_folder_is_a_usage_error(tmp_path, capsys):
+    data = write_challenge_layout(tmp_path / "data")
+    inside = data / "atoms" / "train"
+    with pytest.raises(SystemExit) as exit:
+        main(["cv", "reference", "--data-dir", str(data), "--cache-dir", str(inside)])
+    assert exit.value.code == 2
+    assert "is inside the data folder" in capsys.readouterr().err
+    assert sorted(p.name for p in inside.iterdir() if not p.name.endswith(".xyz")) == []
+
+
 def test_folder_without_labelled_molecules_is_one_line(tmp_path):
     data = write_challenge_layout(tmp_path / "data")
     for path in (data / "atoms" / "train").iterdir():

@@ -5,8 +5,11 @@ as the model using them, and results shared within one call of a model."""
 
 import contextvars
 import hashlib
+import io
 import os
+import secrets
 import shutil
+import stat
 import tempfile
 import warnings
 import weakref
@@ -17,38 +20,113 @@ import joblib
 import numpy as np
 from sklearn.utils.validation import check_memory
 
-from skqm7x._utils._atomic_file import atomic_open
-
 
 def cache_location(memory):
-    """The folder an estimator's ``memory`` parameter names, or None.
+    """The folder an estimator's ``memory`` parameter names, checked, or None.
 
-    Creates nothing: a folder that cannot be made is found, and warned
-    about, when the cache is first written.
+    The folder must be private (:func:`check_private_folder`). Creates
+    nothing: a folder that cannot be made is found, and warned about, when
+    the cache is first written.
 
     Examples
     --------
-    >>> import joblib
+    >>> import joblib, tempfile
     >>> from pathlib import Path
     >>> from skqm7x._utils._cache import cache_location
-    >>> cache_location(None), cache_location(Path("kept")), cache_location("kept")
-    (None, 'kept', 'kept')
+    >>> folder = tempfile.mkdtemp()
+    >>> cache_location(None), cache_location(Path(folder)) == folder
+    (None, True)
     >>> cache_location(joblib.Memory(None))
     """
     if memory is None:
         return None
-    if hasattr(memory, "cache"):
-        return getattr(memory, "location", None)
-    return os.fspath(memory)
+    location = getattr(memory, "location", None) if hasattr(memory, "cache") else memory
+    if location is None:
+        return None
+    location = os.fspath(location)
+    check_private_folder(location)
+    return location
+
+
+def check_private_folder(folder):
+    """Refuse a cache folder that someone other than its owner could write.
+
+    What a cache holds is read back as the model's own work: joblib's
+    pickles, which run code when loaded, and arrays that set every
+    prediction. So, as ssh does for its keys, the folder must be owned by
+    this process's user and writable by no one else, and nothing in it may
+    be a symbolic link or belong to another user; where group or others may
+    enter the folder, the same holds for every folder and file in it. A
+    folder that does not exist yet passes (the cache creates it, private).
+    Each folder is checked once per process.
+
+    Raises
+    ------
+    PermissionError
+        In one line: which path, and why.
+    """
+    folder = os.path.realpath(folder)
+    if folder in _PRIVATE:
+        return
+    try:
+        top = os.lstat(folder)
+    except FileNotFoundError:
+        return
+    except OSError:
+        return  # found, and warned about, when the cache is written
+    if not stat.S_ISDIR(top.st_mode):
+        return  # a file in the way: warned about when the cache is written
+    _check_owned(folder, top, "cache folder")
+    if top.st_mode & 0o022:
+        raise PermissionError(
+            f"cache folder {folder} is writable by group or others (mode "
+            f"{stat.S_IMODE(top.st_mode):#o}): only its owner may write where "
+            f"skqm7x reads back its work (chmod go-w {folder}, or give a "
+            "private folder)"
+        )
+    closed = not top.st_mode & 0o077
+    for root, folders, files in os.walk(folder):
+        for name in folders + files:
+            path = os.path.join(root, name)
+            entry = os.lstat(path)
+            if stat.S_ISLNK(entry.st_mode):
+                raise PermissionError(
+                    f"cache folder {folder} holds a symbolic link, {path}: a "
+                    "cache never follows one (remove it, or give another folder)"
+                )
+            _check_owned(path, entry, "the cache holds")
+            if not closed and entry.st_mode & 0o022:
+                raise PermissionError(
+                    f"cache folder {folder} holds {path}, writable by group or "
+                    f"others (mode {stat.S_IMODE(entry.st_mode):#o}) in a folder "
+                    f"they may enter (chmod -R go-w {folder}, or chmod 700 "
+                    f"{folder})"
+                )
+    _PRIVATE.add(folder)
+
+
+def _check_owned(path, status, what):
+    if status.st_uid != os.geteuid():
+        raise PermissionError(
+            f"{what} {path} belongs to user {status.st_uid}, not to this "
+            f"process's user ({os.geteuid()}): skqm7x reads back only its "
+            "user's own cache"
+        )
+
+
+# Folders found private in this process.
+_PRIVATE = set()
 
 
 def as_memory(memory):
     """The ``joblib.Memory`` of an estimator's ``memory`` parameter.
 
     As scikit-learn's ``check_memory``, which also takes a path: ``None``
-    caches nothing, a folder caches there. A folder that cannot be made (a
-    file in the way, no permission) warns once and caches nothing, as a
-    cache that cannot be written does.
+    caches nothing, a folder caches there. The folder must be private
+    (:func:`check_private_folder`); a missing one is made, readable by its
+    owner alone. A folder that cannot be made (a file in the way, no
+    permission) warns once and caches nothing, as a cache that cannot be
+    written does.
 
     Examples
     --------
@@ -61,10 +139,13 @@ def as_memory(memory):
     >>> as_memory(folder).location == str(folder)
     True
     """
-    if memory is None or hasattr(memory, "cache"):
+    if memory is None:
         return check_memory(memory)
-    location = os.fspath(memory)
+    location = cache_location(memory)
+    if hasattr(memory, "cache"):
+        return memory
     try:
+        _make_private_folder(location)
         return check_memory(location)
     except OSError as error:
         _warn_unwritable(Path(location), error)
@@ -210,7 +291,9 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     that holds the same key, whatever the other rows (another fold, another
     split). Each chunk is saved as soon as it is computed, and files are
     written whole or not at all: an interrupted run keeps its finished chunks
-    and never leaves a truncated row behind. The assembled rows are kept too,
+    and never leaves a truncated row behind. Each file ends with the SHA-256
+    digest of what precedes it: a file that does not match its digest, or
+    is no array, is computed again and replaced. The assembled rows are kept too,
     under the digest of all the keys, so that the same call again (every
     candidate of a search transforms the same folds) reads one file.
 
@@ -255,26 +338,31 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     """
     directory = Path(directory)
     whole = directory / f"rows-{hashlib.sha1(' '.join(keys).encode()).hexdigest()}.npy"
-    if whole.exists():
-        return np.load(whole)
+    rows = _load(whole)
+    if rows is not None and len(rows) == len(keys):
+        return rows
     paths = [directory / f"{key}.npy" for key in keys]
     first = {}
     for index, key in enumerate(keys):
         first.setdefault(key, index)
+    found = {}
+    for key, index in first.items():
+        row = _load(paths[index])
+        if row is not None:
+            found[key] = row
     missing = np.asarray(
-        [index for index in first.values() if not paths[index].exists()], dtype=int
+        [index for key, index in first.items() if key not in found], dtype=int
     )
     if len(missing) and on_missing is not None:
         on_missing(len(missing))
-    computed = {}
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         for index, row in zip(chunk, compute(chunk), strict=True):
             _save(paths[index], row)
-            computed[keys[index]] = row
+            found[keys[index]] = row
     rows = None
     for index, key in enumerate(keys):
-        row = computed[key] if key in computed else np.load(paths[index])
+        row = found[key]
         if rows is None:
             rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
         rows[index] = row
@@ -326,15 +414,82 @@ _UNWRITABLE = set()
 
 
 def _save(path, array):
+    """Write ``array`` and its digest at ``path``, whole or not at all.
+
+    The file is made beside ``path`` (never through a symbolic link), for its
+    owner alone, then renamed over it; the folders missing on the way are
+    made for the owner alone too.
+    """
     folder = path.parent
     if folder in _UNWRITABLE:
         return
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    payload = buffer.getvalue()
+    temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with atomic_open(path, "wb") as file:
-            np.save(file, array)
+        _make_folders(folder)
+        _write_new(temporary, payload + hashlib.sha256(payload).digest())
+        os.replace(temporary, path)
     except OSError as error:
+        _remove(temporary)
         _warn_unwritable(folder, error)
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path):
+    """Remove ``path`` if it is there (and its folder is one)."""
+    try:
+        path.unlink()
+    except OSError:
+        pass
+
+
+def _write_new(path, data):
+    """Write ``data`` into a new file ``path``, for its owner alone."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+    with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
+        file.write(data)
+
+
+def _load(path):
+    """The array :func:`_save` wrote at ``path``, or None if missing or damaged."""
+    try:
+        handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:
+        return None
+    with os.fdopen(handle, "rb") as file:
+        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+            return None
+        data = file.read()
+    payload, digest = data[:-_DIGEST_SIZE], data[-_DIGEST_SIZE:]
+    if len(data) <= _DIGEST_SIZE or hashlib.sha256(payload).digest() != digest:
+        return None
+    try:
+        return np.load(io.BytesIO(payload), allow_pickle=False)
+    except ValueError:
+        return None
+
+
+_DIGEST_SIZE = hashlib.sha256().digest_size
+
+
+def _make_folders(folder):
+    """Make ``folder`` and its missing parents, each for its owner alone."""
+    missing = []
+    folder = Path(folder)
+    while not folder.exists():
+        missing.append(folder)
+        folder = folder.parent
+    for new in reversed(missing):
+        new.mkdir(mode=0o700, exist_ok=True)
+
+
+def _make_private_folder(location):
+    """The cache folder ``location``, made for its owner alone if missing."""
+    _make_folders(location)
 
 
 def _warn_unwritable(folder, error):

@@ -2,7 +2,10 @@
 
 import errno
 import gc
+import io
+import os
 import pickle
+import stat
 import tempfile
 import warnings
 
@@ -28,7 +31,7 @@ def full_disk(monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache, "atomic_open", no_space)
+    monkeypatch.setattr(cache, "_write_new", no_space)
     monkeypatch.setattr(cache, "_UNWRITABLE", set())
 
 
@@ -109,3 +112,113 @@ def test_temporary_caches_leave_with_the_models(name, small_molecules, tmp_path)
         del loaded
         gc.collect()
     assert list(tmp_path.iterdir()) == []
+
+
+class _Planted:
+    """A pickle that leaves a mark when it is loaded."""
+
+    def __init__(self, mark):
+        self.mark = mark
+
+    def __reduce__(self):
+        return (open, (self.mark, "w"))
+
+
+def _planted_cache(folder, mark):
+    """A joblib cache in ``folder`` whose every result would run code."""
+    import joblib
+
+    def double(x):
+        return 2 * x
+
+    memory = joblib.Memory(folder, verbose=0)
+    memory.cache(double)(3)
+    for output in folder.rglob("output.pkl"):
+        output.write_bytes(pickle.dumps(_Planted(str(mark))))
+
+
+def test_a_cache_others_can_write_is_refused_before_it_is_read(
+    small_molecules, tmp_path
+):
+    X, y = small_molecules
+    folder, mark = tmp_path / "shared", tmp_path / "ran"
+    folder.mkdir()
+    _planted_cache(folder, mark)
+    folder.chmod(0o777)
+    with pytest.raises(PermissionError, match="writable by group or others"):
+        make_model("bob-krr", memory=folder)
+    with pytest.raises(PermissionError, match="writable by group or others"):
+        TightBindingEnergyTransformer(memory=folder).fit_transform(X[:2])
+    assert not mark.exists()
+    # Private again, the same folder is the user's own cache.
+    folder.chmod(0o700)
+    cache._PRIVATE.clear()
+    make_model("bob-krr", memory=folder)
+
+
+def test_an_open_cache_holding_a_writable_folder_is_refused(tmp_path):
+    folder = tmp_path / "cache"
+    (folder / "inner").mkdir(parents=True)
+    folder.chmod(0o755)
+    (folder / "inner").chmod(0o777)
+    with pytest.raises(PermissionError, match="inner, writable by group"):
+        make_model("bob-krr", memory=folder)
+    # Where only its owner may enter, what is inside cannot be reached.
+    folder.chmod(0o700)
+    make_model("bob-krr", memory=folder)
+
+
+def test_a_link_inside_the_cache_is_refused(tmp_path):
+    folder = tmp_path / "cache"
+    (folder / "rows").mkdir(parents=True)
+    (folder / "rows" / "a.npy").symlink_to(tmp_path / "elsewhere.npy")
+    with pytest.raises(PermissionError, match="holds a symbolic link"):
+        make_model("bob-krr", memory=folder)
+
+
+@pytest.mark.skipif(
+    not hasattr(os, "geteuid") or os.geteuid() != 0,
+    reason="giving a file to another user needs root",
+)
+def test_a_file_of_another_user_is_refused(tmp_path):
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / "output.pkl").write_bytes(b"x")
+    os.chown(folder / "output.pkl", 65534, 65534)
+    with pytest.raises(PermissionError, match="belongs to user 65534"):
+        make_model("bob-krr", memory=folder)
+
+
+def test_a_new_cache_folder_is_its_owners_alone(tmp_path):
+    folder = tmp_path / "new" / "cache"
+    make_model("bob-krr", memory=folder)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(folder.parent.stat().st_mode) == 0o700
+
+
+def test_a_damaged_or_changed_row_is_computed_again(tmp_path):
+    calls = []
+
+    def squares(indices):
+        calls.append(indices.tolist())
+        return np.arange(4.0)[indices, None] ** 2
+
+    keys = ["a", "b", "c", "d"]
+    first = cache.cached_rows(squares, keys, tmp_path)
+    assert oct(stat.S_IMODE((tmp_path / "a.npy").stat().st_mode)) == "0o600"
+    for whole in tmp_path.glob("rows-*.npy"):
+        whole.unlink()
+    # One row cut short, one changed with a valid array of its own.
+    data = (tmp_path / "b.npy").read_bytes()
+    (tmp_path / "b.npy").write_bytes(data[:20])
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([1000.0]))
+    (tmp_path / "c.npy").write_bytes(buffer.getvalue() + data[-32:])
+    again = cache.cached_rows(squares, keys, tmp_path)
+    np.testing.assert_array_equal(again, first)
+    assert calls == [[0, 1, 2, 3], [1, 2]]
+    # Replaced, they read back as computed.
+    for whole in tmp_path.glob("rows-*.npy"):
+        whole.unlink()
+    np.testing.assert_array_equal(cache.cached_rows(squares, keys, tmp_path), first)
+    assert len(calls) == 2
