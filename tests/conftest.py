@@ -9,6 +9,21 @@ import pytest
 REFERENCE_DATA_DIR = os.environ.pop("SKQM7X_DATA", None) or None
 
 
+def pytest_configure(config):
+    """Under pytest-xdist, each worker computes on one thread.
+
+    The README runs the tests with ``-n auto``, one worker per core: BLAS,
+    OpenMP and torch threads on top of them would put more threads than
+    cores to work, and torch's threads wait for work by spinning.
+    """
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(1)
+        torch.set_num_threads(1)
+
+
 @pytest.fixture(scope="session")
 def qm7x_train():
     from skqm7x import load_qm7x

@@ -46,7 +46,7 @@ def test_submit_writes_a_valid_csv(small_data_dir, tmp_path, capsys):
             "--data-dir",
             str(small_data_dir),
             "--model",
-            "coulomb-mlp",
+            "bob-krr",
             "--out",
             str(out),
             "--cv",
@@ -171,7 +171,9 @@ def test_cv_runs_every_ready_made_model(name, small_data_dir, monkeypatch, capsy
         tuned = dict(getattr(recipes, constants))
         tuned["sigmoidmlpregressor__max_epochs"] = 5
         monkeypatch.setattr(recipes, constants, tuned)
-    args = ["cv", name, "--data-dir", str(small_data_dir), "--folds", "2", "--quiet"]
+    # 20 molecules: 10 to fit each fold, the fewest the command takes.
+    args = ["cv", name, "--data-dir", str(small_data_dir), "--folds", "2"]
+    args += ["--n-molecules", "20", "--quiet"]
     assert main(args) == 0
     stdout = capsys.readouterr().out
     row = next(line for line in stdout.splitlines() if line.startswith(name + " "))

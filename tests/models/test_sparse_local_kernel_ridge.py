@@ -226,4 +226,6 @@ def test_runs_on_a_dask_cluster(molecules, monkeypatch):
     workers = {task["worker"] for task in tasks.data}
     assert len(workers) == 2  # the chunks ran on both workers
     assert len(tasks.data) >= 3 * 3  # three passes of three chunks, and predict
-    np.testing.assert_allclose(predicted, expected, rtol=1e-6)
+    # The same to rounding, which the workers' and this process's BLAS
+    # threads order differently: about 1e-8 eV on residuals of 0.1 eV.
+    np.testing.assert_allclose(predicted, expected, rtol=1e-6, atol=1e-7)

@@ -5,12 +5,13 @@
 import hashlib
 import inspect
 import os
+from contextlib import contextmanager
 from numbers import Integral, Real
 from pathlib import Path
 
 import joblib
 import numpy as np
-from joblib import Parallel, delayed
+from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
 from sklearn.utils.validation import (
@@ -127,17 +128,36 @@ def _compute_features(
     # threads against 380 s with two loky processes, which restarted as their
     # caches grew. A joblib backend set by the caller (Dask, for a cluster)
     # still takes precedence over this hint.
-    blocks = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
-    for batch, block in zip(batches, blocks, strict=True):
-        # One output array, allocated up front: keeping many small blocks
-        # alive between the large, short-lived tensors of each batch
-        # fragments the heap, and the process grew with the number of
-        # molecules (about 0.15 MiB per molecule on a 32-point grid).
-        if features is None:
-            features = np.empty((len(weights), *block.shape[1:]))
-        features[batch] = block
-        progress.update(len(block))
+    with _torch_threads_per_job(n_jobs):
+        blocks = Parallel(n_jobs=n_jobs, prefer="threads", return_as="generator")(jobs)
+        for batch, block in zip(batches, blocks, strict=True):
+            # One output array, allocated up front: keeping many small blocks
+            # alive between the large, short-lived tensors of each batch
+            # fragments the heap, and the process grew with the number of
+            # molecules (about 0.15 MiB per molecule on a 32-point grid).
+            if features is None:
+                features = np.empty((len(weights), *block.shape[1:]))
+            features[batch] = block
+            progress.update(len(block))
     return features
+
+
+@contextmanager
+def _torch_threads_per_job(n_jobs):
+    """torch's threads shared among ``n_jobs`` jobs, at least one each.
+
+    Two jobs each on all of torch's threads would put twice as many threads
+    as cores to work, and torch's threads wait for work by spinning: the
+    jobs then slowed each other down many times over.
+    """
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, threads // effective_n_jobs(n_jobs)))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
@@ -217,8 +237,9 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     n_jobs : int, default=None
         Batches computed in parallel by joblib, in threads unless the caller
         sets another joblib backend (for example Dask's, to use a cluster);
-        ``None`` means 1. Set torch to one thread per job
-        (``torch.set_num_threads(1)``) when the cores are shared.
+        ``None`` means 1. The jobs share torch's threads
+        (``torch.get_num_threads()``), at least one each; on cores that other
+        processes share, set ``torch.set_num_threads(1)``.
     memory : None, str, path or joblib.Memory, default=None
         Directory (or the location of a ``joblib.Memory``) of a feature cache
         with one file per molecule, keyed by the parameters that change the
