@@ -380,9 +380,9 @@ def solve_kernel_ridge(K, y, alpha):
 def kernel_ridge_path(K, y, alphas):
     """The leave-one-out RMSE of each alpha, and the solution of the lowest.
 
-    One Cholesky factor per alpha (where one eigendecomposition would serve
-    every alpha, at the cost of six to eight factors); only the best
-    solution so far is kept. An alpha for which ``K + alpha I`` is not
+    One Cholesky factor per alpha: one eigendecomposition would serve every
+    alpha, but costs as much as several factors, and the ready-made models
+    try two or three alphas. Only the best solution so far is kept. An alpha for which ``K + alpha I`` is not
     numerically positive definite scores infinity; if every alpha does, the
     solution is None.
     """
