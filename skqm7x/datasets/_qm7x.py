@@ -6,6 +6,7 @@ This module never imports torch.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import csv
+import io
 import os
 import re
 from pathlib import Path
@@ -15,13 +16,26 @@ from sklearn.utils import Bunch
 
 from skqm7x._molecules import pack_molecules
 from skqm7x.datasets._shipped import load_shipped
-from skqm7x.datasets._xyz import DataFormatError, molecule_lines, read_xyz
+from skqm7x.datasets._xyz import (
+    DataFormatError,
+    molecule_lines,
+    read_text,
+    read_xyz,
+)
 
 DATA_DIR_ENV = "SKQM7X_DATA"
 # One spelling per id: "id_05.xyz" beside "id_5.xyz" would be two files for
 # one molecule, and str.isdigit() would take other scripts' digits.
 _XYZ_NAME = re.compile(r"id_(0|[1-9][0-9]*)\.xyz", flags=re.ASCII)
 _ID = re.compile(r"[0-9]+", flags=re.ASCII)
+# A decimal number (or nan and inf, refused as not finite): float() also
+# takes "7_0.5", for 70.5.
+_NUMBER = re.compile(
+    r"[+-]?(([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?|nan|inf|infinity)",
+    flags=re.ASCII | re.IGNORECASE,
+)
+# Ids are stored as int64.
+_LARGEST_ID = np.iinfo(np.int64).max
 
 
 def load_qm7x(
@@ -157,7 +171,13 @@ def _xyz_files(folder):
             continue  # hidden: an editor's or the system's, not a molecule
         match = _XYZ_NAME.fullmatch(path.name)
         if match:
-            files[int(match.group(1))] = path
+            molecule_id = int(match.group(1))
+            if molecule_id > _LARGEST_ID:
+                raise DataFormatError(
+                    f"{path}: id {molecule_id} is larger than the largest id "
+                    f"skqm7x keeps ({_LARGEST_ID})."
+                )
+            files[molecule_id] = path
         else:
             misnamed.append(path.name)
     if misnamed:
@@ -174,26 +194,36 @@ def _xyz_files(folder):
 
 def _read_labels(path):
     """``{id: energy}`` from an ``id,energy`` CSV file."""
-    if not path.is_file():
+    if not path.exists():
         raise FileNotFoundError(f"{path}: no such label file.")
     labels = {}
-    # utf-8-sig: a spreadsheet may start the file with a byte-order mark.
-    with open(path, newline="", encoding="utf-8-sig") as file:
-        rows = csv.reader(file)
+    # A spreadsheet may start the file with a byte-order mark (read_text
+    # drops it).
+    rows = csv.reader(io.StringIO(read_text(path), newline=""))
+    try:
         header = next(rows, None)
         if header is None or [h.strip() for h in header[:2]] != ["id", "energy"]:
             raise DataFormatError(f"{path}, line 1: expected the header 'id,energy'.")
-        for line_number, row in enumerate(rows, start=2):
+        for row in rows:
+            line_number = rows.line_num
             if not row:
                 continue
-            try:
-                if not _ID.fullmatch(row[0].strip()):
-                    raise ValueError
-                molecule_id, energy = int(row[0]), float(row[1])
-            except (ValueError, IndexError):
+            fields = [field.strip() for field in row[:2]]
+            if (
+                len(fields) < 2
+                or not _ID.fullmatch(fields[0])
+                or not _NUMBER.fullmatch(fields[1])
+            ):
                 raise DataFormatError(
-                    f"{path}, line {line_number}: expected 'id,energy', got {row!r}."
-                ) from None
+                    f"{path}, line {line_number}: expected 'id,energy', with a "
+                    "whole number and a decimal number."
+                )
+            molecule_id, energy = int(fields[0]), float(fields[1])
+            if molecule_id > _LARGEST_ID:
+                raise DataFormatError(
+                    f"{path}, line {line_number}: id {molecule_id} is larger "
+                    f"than the largest id skqm7x keeps ({_LARGEST_ID})."
+                )
             if not np.isfinite(energy):
                 raise DataFormatError(
                     f"{path}, line {line_number}: the energy must be finite."
@@ -203,6 +233,8 @@ def _read_labels(path):
                     f"{path}, line {line_number}: duplicate id {molecule_id}."
                 )
             labels[molecule_id] = energy
+    except csv.Error as error:
+        raise DataFormatError(f"{path}, line {rows.line_num}: {error}.") from None
     return labels
 
 

@@ -6,7 +6,9 @@ estimators never see a half-parsed molecule.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
 import re
+import stat
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +21,11 @@ gets a slot for each atom of the largest one (4 floats each), and the
 Coulomb-type representations grow with the square of that number: one
 implausible count line would cost every molecule memory. The molecules
 skqm7x is built for have tens of atoms."""
+
+MAX_FILE_BYTES = 4 * 2**20
+"""The most bytes read from one data file: a molecule of ``MAX_ATOMS``
+atoms, even with many extended-xyz columns, takes far less, and a file
+that is no molecule (a link to a device, say) is not read whole."""
 
 # The key, not a word that ends in it: "myProperties=" and "(Properties=" are
 # other keys or free text. The value may be quoted.
@@ -167,6 +174,35 @@ def read_xyz(path):
     return Z, R
 
 
+def read_text(path):
+    """The UTF-8 text of a regular data file of at most ``MAX_FILE_BYTES``.
+
+    Opened without waiting (a named pipe would block a plain open) and read
+    only once it is found to be a regular file, of a bounded size; a
+    byte-order mark is dropped. Raises DataFormatError naming the file.
+    """
+    handle = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    mode = os.fstat(handle).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(handle)
+        kind = "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
+        raise DataFormatError(f"{path}: not a regular file ({kind}); not read.")
+    with os.fdopen(handle, "rb") as file:
+        data = file.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        raise DataFormatError(
+            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, more than any "
+            "data file skqm7x reads takes; not read."
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise DataFormatError(
+            f"{path}, line {line}: not UTF-8 text (byte {error.start})."
+        ) from None
+
+
 def molecule_lines(path):
     """The lines of an xyz file, checked against the atom count of line 1.
 
@@ -174,19 +210,17 @@ def molecule_lines(path):
     text. Raises DataFormatError for an empty file, a count that is not a
     number from 1 to ``MAX_ATOMS``, or a count that the lines do not match.
     """
-    try:
-        # utf-8-sig: some editors start a file with a byte-order mark.
-        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
-    except UnicodeDecodeError:
-        raise DataFormatError(f"{path}: not a text file.") from None
+    # utf-8-sig: some editors start a file with a byte-order mark.
+    lines = read_text(path).splitlines()
     while lines and not lines[-1].strip():
         lines.pop()
     if not lines:
         raise DataFormatError(f"{path}: the file is empty.")
     count = lines[0].split()[0] if lines[0].split() else ""
     if not (count.isascii() and count.isdigit()):
+        # Not an xyz file: what it holds is not shown (it may be anything).
         raise DataFormatError(
-            f"{path}, line 1: expected the number of atoms, got {lines[0]!r}."
+            f"{path}, line 1: expected the number of atoms; this is no xyz file."
         )
     n_atoms = int(count)
     if n_atoms < 1:

@@ -382,9 +382,9 @@ def kernel_ridge_path(K, y, alphas):
 
     One Cholesky factor per alpha: one eigendecomposition would serve every
     alpha, but costs as much as several factors, and the ready-made models
-    try two or three alphas. Only the best solution so far is kept. An alpha for which ``K + alpha I`` is not
-    numerically positive definite scores infinity; if every alpha does, the
-    solution is None.
+    try two or three alphas. Only the best solution so far is kept. An alpha
+    for which ``K + alpha I`` is not numerically positive definite scores
+    infinity; if every alpha does, the solution is None.
     """
     rmse = np.full(len(alphas), np.inf)
     best = None

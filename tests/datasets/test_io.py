@@ -325,3 +325,83 @@ def test_write_submission_never_replaces_what_is_not_a_file(tmp_path):
         write_submission(fifo, [1], [1.0])
     assert stat.S_ISFIFO(fifo.stat().st_mode)
     assert sorted(os.listdir(tmp_path)) == ["pipe"]
+
+
+@pytest.mark.parametrize(
+    "row, message",
+    [
+        ("4,-7_0.5", "line 5: expected 'id,energy'"),
+        ("4," + "1" * 140_000, r"line 5: field larger than field limit"),
+        ("99999999999999999999,-1", "line 5: id 99999999999999999999 is larger"),
+    ],
+    ids=["underscore", "huge field", "beyond int64"],
+)
+def test_load_labels_read_strictly(small_layout, row, message):
+    labels = small_layout / "energies" / "train.csv"
+    labels.write_text(labels.read_text() + row + "\n")
+    with pytest.raises(DataFormatError, match=f"train.csv, {message}"):
+        load_qm7x(small_layout)
+
+
+def test_load_labels_that_are_not_utf8(small_layout):
+    labels = small_layout / "energies" / "train.csv"
+    labels.write_bytes(labels.read_bytes() + b"4,-1\xff\n")
+    with pytest.raises(DataFormatError, match=r"train.csv, line 5: not UTF-8 text"):
+        load_qm7x(small_layout)
+
+
+def test_special_files_are_refused_unread(small_layout, tmp_path):
+    import os
+    import threading
+
+    folder = small_layout / "atoms" / "test"
+    pipe = folder / "id_8.xyz"
+    os.mkfifo(pipe)
+    # A pipe would block a plain open until a writer came: it must not.
+    result = []
+    reader = threading.Thread(
+        target=lambda: result.append(_error(lambda: load_qm7x(small_layout, "test")))
+    )
+    reader.start()
+    reader.join(timeout=10)
+    assert not reader.is_alive(), "a named pipe blocked the loader"
+    assert "id_8.xyz: not a regular file (a device, a pipe or a socket)" in result[0]
+    pipe.unlink()
+    (folder / "id_8.xyz").symlink_to("/dev/zero")
+    with pytest.raises(DataFormatError, match="id_8.xyz: not a regular file"):
+        load_qm7x(small_layout, "test")
+
+
+def test_a_file_that_is_no_molecule_is_not_shown(small_layout, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("password=hunter2\nmore\n")
+    target = small_layout / "atoms" / "test" / "id_8.xyz"
+    target.symlink_to(secret)
+    with pytest.raises(DataFormatError) as error:
+        load_qm7x(small_layout, "test")
+    assert "hunter2" not in str(error.value)
+    assert "id_8.xyz, line 1: expected the number of atoms" in str(error.value)
+
+
+def test_a_huge_file_is_not_read_whole(small_layout):
+    from skqm7x.datasets._xyz import MAX_FILE_BYTES
+
+    huge = small_layout / "atoms" / "test" / "id_8.xyz"
+    huge.write_bytes(b"1\n\n" + b" " * MAX_FILE_BYTES)
+    with pytest.raises(DataFormatError, match="id_8.xyz: larger than 4 MiB"):
+        load_qm7x(small_layout, "test")
+
+
+def test_an_id_beyond_int64_is_refused_at_load(small_layout):
+    name = "id_99999999999999999999.xyz"
+    write(small_layout / "atoms" / "test", WATER, name)
+    with pytest.raises(DataFormatError, match="larger than the largest id"):
+        load_qm7x(small_layout, "test")
+
+
+def _error(load):
+    try:
+        load()
+    except DataFormatError as error:
+        return str(error)
+    return "no error"
