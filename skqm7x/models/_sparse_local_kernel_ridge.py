@@ -45,6 +45,21 @@ def molecule_chunks(n_molecules, n_inducing, n_gammas):
     ]
 
 
+# The largest condition number (largest eigenvalue of the normal equations
+# over alpha) whose leverages are still meaningful: a thousandth of float64's
+# reciprocal precision. Beyond it the leave-one-out errors collapse towards
+# zero (leverages of one and more were seen on 40 molecules at alpha 1e-12)
+# and the search would pick the worst penalty.
+_LARGEST_CONDITION = 1e-3 / np.finfo(np.float64).eps
+
+
+def _solvable(bases, alphas, leverages):
+    """Which (width, alpha) candidates the float64 solution can be trusted for."""
+    largest = np.array([values.max() for values, _, _ in bases])
+    conditioned = largest[:, None] / np.asarray(alphas)[None, :] <= _LARGEST_CONDITION
+    return conditioned & np.all(leverages < 1.0, axis=-1)
+
+
 def _as_environments(vectors, charges):
     """Representative atoms as environments, each its own "molecule"."""
     return AtomicEnvironments(vectors, charges, np.arange(len(charges)), len(charges))
@@ -482,6 +497,16 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         )
         errors = residuals / (1.0 - leverages)
         self.loo_rmse_ = np.sqrt(np.mean(errors**2, axis=-1))
+        self.loo_rmse_[~_solvable(bases, alphas, leverages)] = np.inf
+        if not np.isfinite(self.loo_rmse_).any():
+            largest = max(float(values.max()) for values, _, _ in bases)
+            raise ValueError(
+                f"{type(self).__name__}: every alpha in "
+                f"{[float(alpha) for alpha in alphas]} is too small for the "
+                f"normal equations (largest eigenvalue {largest:.3g}) to be "
+                f"solved in float64; give alphas of at least "
+                f"{largest / _LARGEST_CONDITION:.1g}."
+            )
         best_gamma, best_alpha = np.unravel_index(
             np.argmin(self.loo_rmse_), self.loo_rmse_.shape
         )

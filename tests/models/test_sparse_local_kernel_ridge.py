@@ -229,3 +229,22 @@ def test_runs_on_a_dask_cluster(molecules, monkeypatch):
     # The same to rounding, which the workers' and this process's BLAS
     # threads order differently: about 1e-8 eV on residuals of 0.1 eV.
     np.testing.assert_allclose(predicted, expected, rtol=1e-6, atol=1e-7)
+
+
+def test_penalties_too_small_to_solve_are_refused(molecules):
+    # With every atom representative, tiny penalties make the leverages one
+    # to rounding: their leave-one-out errors collapse and would be chosen.
+    X, r = molecules
+    exact = LocalKernelRidge().fit(X[:40], r[:40]).predict(X[40:])
+    model = SparseLocalKernelRidge(alphas=(1e-16, 1e-12, 1e-8, 1e-6), n_inducing=4000)
+    predicted = model.fit(X[:40], r[:40]).predict(X[40:])
+    assert model.alpha_ >= 1e-8
+    assert np.all(np.isinf(model.loo_rmse_[:, :2]))
+    assert np.all(np.isfinite(model.loo_rmse_[:, 2:]))
+
+    def rmse(prediction):
+        return np.sqrt(np.mean((prediction - r[40:]) ** 2))
+
+    assert rmse(predicted) < 1.5 * rmse(exact)
+    with pytest.raises(ValueError, match=r"every alpha in \[1e-20, 1e-16\] is too"):
+        model.set_params(alphas=(1e-20, 1e-16)).fit(X[:40], r[:40])
