@@ -15,7 +15,7 @@ import signal
 import sys
 import textwrap
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -143,7 +143,12 @@ def _parser():
         epilog="models:\n" + model_list,
     )
     submit.add_argument(
-        "--out", required=True, type=Path, metavar="CSV", help="the CSV to write"
+        "--out",
+        required=True,
+        type=Path,
+        metavar="CSV",
+        help="the CSV to write; - (or the file standard output goes to) writes "
+        "it to standard output, and the messages to standard error",
     )
     submit.add_argument(
         "--model",
@@ -385,6 +390,14 @@ def _check_outputs(args):
     for option, path in outputs.items():
         if str(path) in ("", "."):
             raise _UsageError(f"{option}: give a file name")
+        stream = _standard_stream(path)
+        if stream == "standard error":
+            raise _UsageError(f"{option} {path} is this command's standard error")
+        if stream is not None:
+            if stream in seen:
+                raise _UsageError(f"{option} and {seen[stream]} both name {stream}")
+            seen[stream] = option
+            continue
         resolved = path.resolve()
         if resolved in seen:
             raise _UsageError(f"{option} and {seen[resolved]} name the same file")
@@ -438,10 +451,49 @@ def _check_elements_seen(train, test):
         )
 
 
+def _standard_stream(path):
+    """``"standard output"`` or ``"standard error"`` if ``path`` names it, or None.
+
+    ``-`` is standard output; so is a path to the file standard output goes
+    to (``/dev/stdout``, or a file the shell redirects it to): a rename into
+    its place would replace that file instead of writing to the stream.
+    """
+    if str(path) == "-":
+        return "standard output"
+    try:
+        given = os.stat(path)
+    except OSError:
+        return None
+    streams = {"standard output": sys.stdout, "standard error": sys.stderr}
+    for name, stream in streams.items():
+        try:
+            opened = os.fstat(stream.fileno())
+        except (AttributeError, OSError, ValueError):
+            continue  # replaced by an object without a file (a test's capture)
+        if (given.st_dev, given.st_ino) == (opened.st_dev, opened.st_ino):
+            return name
+    return None
+
+
 def _submit(args):
     if args.uncertainty and args.model not in skqm7x.available_models(with_std=True):
         raise _UsageError(f"--uncertainty: model {args.model!r} predicts no std")
     _check_outputs(args)
+    # Where each CSV goes: a file, or standard output itself, not renamed over.
+    targets = {
+        path: sys.stdout if _standard_stream(path) else path
+        for path in (args.out, args.uncertainty)
+        if path is not None
+    }
+    if any(target is sys.stdout for target in targets.values()):
+        # The CSV alone on standard output; the messages go to standard error.
+        with redirect_stdout(sys.stderr):
+            _run_submit(args, targets)
+    else:
+        _run_submit(args, targets)
+
+
+def _run_submit(args, targets):
     _check_models([args.model], args)
     start = time.perf_counter()
     with _stage("load data"):
@@ -474,9 +526,11 @@ def _submit(args):
         else:
             energies = model.predict(test.data)
     with _stage("write submission"):
-        skqm7x.write_submission(args.out, test.ids, energies)
-        if args.uncertainty:
-            skqm7x.write_submission(args.uncertainty, test.ids, stds, column="std")
+        for path, values, column in [
+            (args.out, energies, "energy"),
+            *([(args.uncertainty, stds, "std")] if args.uncertainty else []),
+        ]:
+            skqm7x.write_submission(targets[path], test.ids, values, column=column)
     print(f"wrote {len(test.ids)} predictions to {args.out}")
     if args.uncertainty:
         print(f"wrote their standard deviations to {args.uncertainty}")

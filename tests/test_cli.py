@@ -515,3 +515,55 @@ def test_cv_names_each_blended_models_weight_and_choice(qm7x_train):
         f"alpha={atoms.alpha_:.3g}) + molecules {blend.weights_[1]:.2f} "
         f"(gamma={molecules.gamma_:.3g}, alpha={molecules.alpha_:.3g})"
     )
+
+
+def test_out_dash_writes_the_csv_to_standard_output(small_data_dir, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "skqm7x", "submit", "--data-dir", str(small_data_dir)]
+        + ["--model", "bob-krr", "--quiet", "--out", "-"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=600,
+    )
+    assert result.returncode == 0
+    rows = result.stdout.splitlines()
+    assert rows[0] == "id,energy" and len(rows) == 9
+    assert "wrote 8 predictions" in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no file named "-"
+
+
+def test_out_to_redirected_standard_output_appends(small_data_dir, tmp_path):
+    log = tmp_path / "log.txt"
+    log.write_text("previous\n")
+    inode = log.stat().st_ino
+    with open(log, "a") as appended:
+        result = subprocess.run(
+            [sys.executable, "-m", "skqm7x", "submit", "--data-dir"]
+            + [str(small_data_dir), "--model", "bob-krr", "--quiet"]
+            + ["--out", "/dev/stdout"],
+            stdout=appended,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    assert result.returncode == 0, result.stderr
+    assert log.stat().st_ino == inode  # written to, not replaced
+    lines = log.read_text().splitlines()
+    assert lines[:2] == ["previous", "id,energy"] and len(lines) == 10
+
+
+def test_both_outputs_on_standard_output_is_a_usage_error(small_data_dir):
+    result = run(
+        "submit",
+        "--data-dir",
+        small_data_dir,
+        "--model",
+        "bob-krr",
+        "--out",
+        "-",
+        "--uncertainty",
+        "-",
+    )
+    assert result.returncode == 2
+    assert "--uncertainty and --out both name standard output" in result.stderr

@@ -17,8 +17,9 @@ def write_submission(path, ids, energies, *, column="energy"):
 
     Parameters
     ----------
-    path : str or os.PathLike
-        Where to write the CSV.
+    path : str, os.PathLike or file object
+        Where to write the CSV; a file object open for text (such as
+        ``sys.stdout``) is written to as it is, not atomically.
     ids : array-like of shape (n_molecules,)
         Molecule ids: whole numbers (integers, integral floats or strings of
         digits), unique once converted to integers.
@@ -61,12 +62,14 @@ def write_submission(path, ids, energies, *, column="energy"):
     if not np.all(np.isfinite(energies)):
         bad = ids[~np.isfinite(energies)][0]
         raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
+    rows = [("id", column)]
+    rows += [(int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)]
+    if hasattr(path, "write"):
+        csv.writer(path, lineterminator="\n").writerows(rows)
+        path.flush()
+        return
     with atomic_open(path, "w", newline="") as file:
-        writer = csv.writer(file, lineterminator="\n")
-        writer.writerow(["id", column])
-        writer.writerows(
-            (int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)
-        )
+        csv.writer(file, lineterminator="\n").writerows(rows)
 
 
 def _whole_number(molecule_id):
