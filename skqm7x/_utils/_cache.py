@@ -18,6 +18,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from joblib._store_backends import FileSystemStoreBackend
 from sklearn.utils.validation import check_memory
 
 
@@ -146,10 +147,40 @@ def as_memory(memory):
         return memory
     try:
         _make_private_folder(location)
-        return check_memory(location)
     except OSError as error:
         _warn_unwritable(Path(location), error)
         return check_memory(None)
+    return joblib.Memory(location, verbose=0, backend=_STORE)
+
+
+class _GuardedStore(FileSystemStoreBackend):
+    """joblib's file store, whose failed writes warn once and leave nothing.
+
+    joblib warns about a result it cannot save, but not about the code of
+    the cached function, which it writes first: a full disk then failed the
+    whole run and left joblib's temporary files behind. Here every write
+    that fails removes its temporary file, warns once for the cache folder,
+    and the run goes on computing.
+    """
+
+    def _concurrency_safe_write(self, to_write, filename, write_func):
+        try:
+            super()._concurrency_safe_write(to_write, filename, write_func)
+        except OSError as error:
+            # joblib names its temporary files after the file, then a suffix.
+            for leftover in Path(filename).parent.glob(Path(filename).name + ".*"):
+                _remove(leftover)
+            _warn_unwritable(Path(self.location), error)
+
+    def create_location(self, location):
+        try:
+            super().create_location(location)
+        except OSError as error:
+            _warn_unwritable(Path(self.location), error)
+
+
+_STORE = "skqm7x-guarded"
+joblib.register_store_backend(_STORE, _GuardedStore)
 
 
 def with_cache(build, memory, prefix):
@@ -209,7 +240,7 @@ class TemporaryMemory(joblib.Memory):
 
     def __init__(self, prefix="skqm7x-"):
         self.prefix = prefix
-        super().__init__(tempfile.mkdtemp(prefix=prefix), verbose=0)
+        super().__init__(tempfile.mkdtemp(prefix=prefix), verbose=0, backend=_STORE)
         weakref.finalize(self, shutil.rmtree, self.location, ignore_errors=True)
         _LIVE[self.location] = self
 

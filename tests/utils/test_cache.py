@@ -9,6 +9,7 @@ import stat
 import tempfile
 import warnings
 
+import joblib._store_backends
 import numpy as np
 import pytest
 from sklearn.base import clone
@@ -32,6 +33,8 @@ def full_disk(monkeypatch):
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(cache, "_write_new", no_space)
+    # joblib's own files (the cached function's code, its results).
+    monkeypatch.setattr(joblib._store_backends, "concurrency_safe_write", no_space)
     monkeypatch.setattr(cache, "_UNWRITABLE", set())
 
 
@@ -222,3 +225,33 @@ def test_a_damaged_or_changed_row_is_computed_again(tmp_path):
         whole.unlink()
     np.testing.assert_array_equal(cache.cached_rows(squares, keys, tmp_path), first)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("name", ["best", "sparse-fchl-krr", "bob-krr"])
+def test_a_full_disk_warns_and_every_model_goes_on(
+    name, full_disk, small_molecules, tmp_path
+):
+    X, y = small_molecules
+    with pytest.warns(RuntimeWarning, match="No space left on device"):
+        cached = make_model(name, memory=tmp_path / "cache").fit(X[:16], y[:16])
+    np.testing.assert_allclose(
+        cached.predict(X[16:]), make_model(name).fit(X[:16], y[:16]).predict(X[16:])
+    )
+    # Nothing left behind but joblib's note to git.
+    left = [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()]
+    assert left in ([], [".gitignore"])
+
+
+@pytest.mark.parametrize("name", ["best", "bob-krr", "fchl-krr", "sparse-fchl-krr"])
+def test_a_cache_folder_that_cannot_be_made_warns_once(name, small_molecules, tmp_path):
+    X, y = small_molecules
+    blocked = tmp_path / "file"
+    blocked.write_text("not a folder")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        model = make_model(name, memory=blocked / "cache").fit(X[:16], y[:16])
+    messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
+    assert len(messages) == 1 and "Cannot write the cache in" in messages[0]
+    np.testing.assert_allclose(
+        model.predict(X[16:]), make_model(name).fit(X[:16], y[:16]).predict(X[16:])
+    )
