@@ -18,6 +18,7 @@ from pathlib import Path
 
 import joblib
 import numpy as np
+from joblib import numpy_pickle
 from joblib._store_backends import FileSystemStoreBackend
 from sklearn.utils.validation import check_memory
 
@@ -154,14 +155,40 @@ def as_memory(memory):
 
 
 class _GuardedStore(FileSystemStoreBackend):
-    """joblib's file store, whose failed writes warn once and leave nothing.
+    """joblib's file store, checked: failed writes and changed results.
 
     joblib warns about a result it cannot save, but not about the code of
     the cached function, which it writes first: a full disk then failed the
     whole run and left joblib's temporary files behind. Here every write
     that fails removes its temporary file, warns once for the cache folder,
-    and the run goes on computing.
+    and the run goes on computing. Each result is saved with the SHA-256
+    digest of its file beside it; a result whose file does not match (or
+    has no digest) is not unpickled, and joblib computes it again.
     """
+
+    def dump_item(self, call_id, item, verbose=1):
+        super().dump_item(call_id, item, verbose=verbose)
+        output = Path(self.location, *call_id, "output.pkl")
+        try:
+            digest = _file_digest(output)
+        except OSError:
+            return  # not saved: warned
+        self._concurrency_safe_write(
+            digest, str(output.with_suffix(".sha256")), _write_text
+        )
+
+    def load_item(self, call_id, verbose=1, timestamp=None, metadata=None):
+        output = Path(self.location, *call_id, "output.pkl")
+        try:
+            expected = output.with_suffix(".sha256").read_text()
+        except OSError:
+            expected = None
+        # Read twice (digest, then load) rather than held whole in memory: a
+        # cached kernel takes hundreds of MB, and only its owner may write
+        # the folder between the two.
+        if expected != _file_digest(output):
+            raise KeyError(f"{output} does not match its digest; computed again")
+        return numpy_pickle.load(str(output))
 
     def _concurrency_safe_write(self, to_write, filename, write_func):
         try:
@@ -177,6 +204,20 @@ class _GuardedStore(FileSystemStoreBackend):
             super().create_location(location)
         except OSError as error:
             _warn_unwritable(Path(self.location), error)
+
+
+def _file_digest(path):
+    """The SHA-256 digest of a file, in hexadecimal, read a MiB at a time."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as file:
+        for block in iter(lambda: file.read(2**20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_text(text, path):
+    with open(path, "w", encoding="ascii") as file:
+        file.write(text)
 
 
 _STORE = "skqm7x-guarded"

@@ -2,6 +2,7 @@
 
 import errno
 import gc
+import hashlib
 import io
 import os
 import pickle
@@ -255,3 +256,22 @@ def test_a_cache_folder_that_cannot_be_made_warns_once(name, small_molecules, tm
     np.testing.assert_allclose(
         model.predict(X[16:]), make_model(name).fit(X[:16], y[:16]).predict(X[16:])
     )
+
+
+def test_a_changed_joblib_result_is_computed_again(small_molecules, tmp_path):
+    X, y = small_molecules
+    expected = LocalKernelRidge(gammas=1 / 32, alphas=1e-6).fit(X[:16], y[:16])
+    LocalKernelRidge(gammas=1 / 32, alphas=1e-6, memory=tmp_path).fit(X[:16], y[:16])
+    outputs = sorted(tmp_path.rglob("output.pkl"))
+    assert outputs and all(p.with_suffix(".sha256").is_file() for p in outputs)
+    # Each result replaced by a valid pickle of something else, its digest
+    # left as it was: none may be read back.
+    for output in outputs:
+        output.write_bytes(pickle.dumps(np.zeros(3)))
+    again = LocalKernelRidge(gammas=1 / 32, alphas=1e-6, memory=tmp_path)
+    again.fit(X[:16], y[:16])
+    np.testing.assert_allclose(again.predict(X[16:]), expected.predict(X[16:]))
+    # Computed again, and saved again with their digests.
+    for output in outputs:
+        digest = hashlib.sha256(output.read_bytes()).hexdigest()
+        assert output.with_suffix(".sha256").read_text() == digest
