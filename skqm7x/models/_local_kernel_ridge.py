@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.metrics.pairwise import rbf_kernel
-from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._molecules import (
@@ -19,7 +19,6 @@ from skqm7x._molecules import (
     unpack_molecules,
 )
 from skqm7x._utils._cache import as_memory
-from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import (
     check_some_candidate_fits,
@@ -248,11 +247,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the atoms while
         computing kernels.
-    sigma : float or array-like of float
-        Deprecated since 0.2, removed in 0.4: pass
-        ``gammas=1 / (2 * sigma**2)``.
-    alpha : float or array-like of float
-        Deprecated since 0.2, removed in 0.4: pass ``alphas``.
 
     Attributes
     ----------
@@ -363,16 +357,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
-        "sigma": [
-            Interval(Real, 0, None, closed="neither"),
-            "array-like",
-            Hidden(StrOptions({DEPRECATED})),
-        ],
-        "alpha": [
-            Interval(Real, 0, None, closed="neither"),
-            "array-like",
-            Hidden(StrOptions({DEPRECATED})),
-        ],
     }
 
     def __init__(
@@ -391,8 +375,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
-        sigma=DEPRECATED,
-        alpha=DEPRECATED,
     ):
         self.gammas = gammas
         self.alphas = alphas
@@ -407,8 +389,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
-        self.sigma = sigma
-        self.alpha = alpha
 
     def _parameters(self):
         return representation_parameters(self)
@@ -508,12 +488,6 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
         gammas = kernel_candidates(self, self.gammas, "gammas")
         alphas = kernel_candidates(self, self.alphas, "alphas")
-        sigma = renamed_value(self, "sigma", "gammas", "pass gammas=1 / (2 * sigma**2)")
-        if sigma is not None:
-            gammas = 0.5 / kernel_candidates(self, sigma, "sigma") ** 2
-        alpha = renamed_value(self, "alpha", "alphas", "pass alphas")
-        if alpha is not None:
-            alphas = kernel_candidates(self, alpha, "alpha")
         self._parameters()
         Z, R = check_molecules(X, type(self).__name__)
         self.elements_ = training_elements(self, Z)

@@ -8,7 +8,7 @@ from numbers import Integral, Real
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import Interval
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -16,7 +16,6 @@ from sklearn.utils.validation import (
 )
 
 from skqm7x._utils._defaults import DEFAULT_N_DRAWS
-from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
@@ -59,8 +58,6 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     random_state : int, RandomState instance or None, default=None
         Seeds the draws. Pass an int for reproducible output; ``None`` draws a
         seed in :meth:`fit`.
-    sigma : float
-        Deprecated since 0.2, removed in 0.4: pass ``noise``.
 
     Attributes
     ----------
@@ -101,10 +98,6 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         "theta": [Interval(Real, 0, None, closed="neither")],
         "n_draws": [Interval(Integral, 1, None, closed="left")],
         "random_state": ["random_state"],
-        "sigma": [
-            Interval(Real, 0, None, closed="left"),
-            Hidden(StrOptions({DEPRECATED})),
-        ],
     }
 
     def __init__(
@@ -114,13 +107,11 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         theta=1.0,
         n_draws=DEFAULT_N_DRAWS,
         random_state=None,
-        sigma=DEPRECATED,
     ):
         self.noise = noise
         self.theta = theta
         self.n_draws = n_draws
         self.random_state = random_state
-        self.sigma = sigma
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y=None):
@@ -150,8 +141,6 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
             )
         self.n_atoms_ = n_atoms
         self.seed_ = int(check_random_state(self.random_state).randint(2**31 - 1))
-        sigma = renamed_value(self, "sigma", "noise", "pass noise")
-        self._noise = self.noise if sigma is None else sigma
         return self
 
     def transform(self, X):
@@ -175,7 +164,7 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         draws = np.empty((len(X), self.n_draws, 3, size, size), dtype=X.dtype)
         for i, C in enumerate(sorted_matrices):
             noise = self._molecule_rng(C).normal(size=(self.n_draws, size))
-            noisy_norms = np.linalg.norm(C, axis=1) + self._noise * noise
+            noisy_norms = np.linalg.norm(C, axis=1) + self.noise * noise
             order = np.argsort(-noisy_norms, axis=1, kind="stable")
             random_matrices = permute(
                 np.broadcast_to(C, (self.n_draws, size, size)), order
@@ -219,7 +208,7 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         size = self.n_atoms_
         C = sort_by_row_norm(X.reshape(-1, size, size).astype(float))
         noise = check_random_state(random_state).normal(size=(len(C), size))
-        noisy_norms = np.linalg.norm(C, axis=2) + self._noise * noise
+        noisy_norms = np.linalg.norm(C, axis=2) + self.noise * noise
         order = np.argsort(-noisy_norms, axis=1, kind="stable")
         channels = binarize(permute(C, order), self.theta).transpose(1, 0, 2, 3)
         return channels.reshape(len(X), -1).astype(X.dtype)

@@ -298,18 +298,6 @@ def test_memory_caches_the_kernels(molecules, tmp_path, monkeypatch):
     assert len(calls) == 6
 
 
-def test_sigma_and_alpha_are_deprecated(molecules):
-    X, r = molecules
-    renamed = LocalKernelRidge(gammas=[0.125, 1 / 32], alphas=1e-6).fit(X[:30], r[:30])
-    with pytest.warns(FutureWarning) as warnings:
-        old = LocalKernelRidge(sigma=[2.0, 4.0], alpha=1e-6).fit(X[:30], r[:30])
-    messages = [str(warning.message) for warning in warnings]
-    assert any("`sigma` was renamed `gammas`" in m for m in messages)
-    assert any("`alpha` was renamed `alphas`" in m for m in messages)
-    assert old.gamma_ == renamed.gamma_
-    np.testing.assert_array_equal(old.predict(X[30:35]), renamed.predict(X[30:35]))
-
-
 @local_models
 def test_a_fit_too_large_for_the_memory_says_so_before_it_starts(
     model_class, molecules, monkeypatch

@@ -15,8 +15,6 @@ from skqm7x.models import local_kernels
 from skqm7x.models._inducing import farthest_points, inducing_counts
 from skqm7x.representations import fchl19_environments
 
-pytest.importorskip("qmllib.representations")
-
 
 def test_with_every_environment_representative_it_is_the_exact_model(molecules):
     X, r = molecules

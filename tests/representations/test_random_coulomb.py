@@ -95,10 +95,3 @@ def test_float32_is_preserved(coulomb):
         coulomb.astype(np.float32)
     )
     assert output.dtype == np.float32
-
-
-def test_sigma_is_deprecated(coulomb):
-    renamed = RandomCoulombExpander(noise=5.0, random_state=0).fit(coulomb)
-    with pytest.warns(FutureWarning, match="`sigma` was renamed `noise`"):
-        old = RandomCoulombExpander(sigma=5.0, random_state=0).fit(coulomb)
-    np.testing.assert_array_equal(old.transform(coulomb), renamed.transform(coulomb))

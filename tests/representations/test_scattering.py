@@ -700,12 +700,3 @@ def test_cache_keeps_the_chunks_an_interrupted_run_finished(tmp_path):
     assert sorted(path.name for path in tmp_path.iterdir()) == [
         f"row{index}.npy" for index in range(4)
     ]
-
-
-def test_sigma_is_deprecated(water):
-    params = dict(J=1, L=1, grid_shape=(16, 16, 16), device="cpu")
-    renamed = SolidHarmonicScatteringTransformer(width=1.5, **params).fit(water)
-    with pytest.warns(FutureWarning, match="`sigma` was renamed `width`"):
-        old = SolidHarmonicScatteringTransformer(sigma=1.5, **params).fit(water)
-    assert old.scale_ == renamed.scale_
-    np.testing.assert_array_equal(old.transform(water), renamed.transform(water))

@@ -1,10 +1,9 @@
 import numpy as np
 import pytest
+from qmllib import representations as qmllib_representations
 
 from skqm7x import SlatmTransformer, pack_molecules, unpack_molecules
 from tests.helpers import assert_invariant
-
-qmllib_representations = pytest.importorskip("qmllib.representations")
 
 
 def test_matches_qmllib(qm7x_train):

@@ -13,7 +13,7 @@ import joblib
 import numpy as np
 from joblib import Parallel, delayed, effective_n_jobs
 from sklearn.base import BaseEstimator, TransformerMixin, _fit_context
-from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import (
     _check_feature_names_in,
     check_is_fitted,
@@ -22,7 +22,6 @@ from sklearn.utils.validation import (
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._utils._cache import cache_location, rows_with_progress
-from skqm7x._utils._deprecation import DEPRECATED, renamed_value
 from skqm7x._utils._device import resolve_device
 from skqm7x.representations._scattering import (
     _fast_backend,
@@ -252,8 +251,6 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         at prediction time.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the molecules.
-    sigma : float
-        Deprecated since 0.2, removed in 0.4: pass ``width``.
 
     Attributes
     ----------
@@ -309,10 +306,6 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         "n_jobs": [Integral, None],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
-        "sigma": [
-            Interval(Real, 0, None, closed="neither"),
-            Hidden(StrOptions({DEPRECATED})),
-        ],
     }
 
     def __init__(
@@ -331,7 +324,6 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         n_jobs=None,
         memory=None,
         verbose=0,
-        sigma=DEPRECATED,
     ):
         self.J = J
         self.L = L
@@ -346,7 +338,6 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         self.n_jobs = n_jobs
         self.memory = memory
         self.verbose = verbose
-        self.sigma = sigma
 
     def _powers(self):
         powers = np.asarray(self.integral_powers, dtype=float).ravel()
@@ -385,8 +376,6 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             The fitted transformer.
         """
         X = validate_data(self, X, dtype=[np.float64, np.float32])
-        sigma = renamed_value(self, "sigma", "width", "pass width")
-        self._width = self.width if sigma is None else sigma
         name = type(self).__name__
         Z, R = check_molecules(X, name)
         _channel_charges(Z, name)
@@ -401,7 +390,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             self.grid_shape_ = _geometry.default_grid_for_scale(
                 self.max_half_extent_,
                 scale=self.scale_,
-                sigma=self._width,
+                sigma=self.width,
                 margin=self.margin,
             )
         else:
@@ -409,7 +398,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 self.max_half_extent_,
                 grid_shape=grid,
                 scale=self.scale,
-                sigma=self._width,
+                sigma=self.width,
                 margin=self.margin,
                 longest=DEFAULT_LONGEST_AXIS,
             )
@@ -426,7 +415,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
                 positions,
                 Z > 0,
                 grid_shape=self.grid_shape_,
-                sigma=self._width,
+                sigma=self.width,
                 margin=self.margin,
                 estimator_name=type(self).__name__,
             )
@@ -476,7 +465,7 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
             grid_shape=tuple(int(size) for size in self.grid_shape_),
             J=int(self.J),
             L=int(self.L),
-            sigma=float(self._width),
+            sigma=float(self.width),
             integral_powers=self._powers(),
         )
         run = dict(
