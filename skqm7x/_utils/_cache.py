@@ -151,6 +151,7 @@ def as_memory(memory):
     except OSError as error:
         _warn_unwritable(Path(location), error)
         return check_memory(None)
+    check_private_folder(location)  # now that it is there: warnings go by it
     return joblib.Memory(location, verbose=0, backend=_STORE)
 
 
@@ -204,6 +205,16 @@ class _GuardedStore(FileSystemStoreBackend):
             super().create_location(location)
         except OSError as error:
             _warn_unwritable(Path(self.location), error)
+
+    @staticmethod
+    def _open_item(path, mode):
+        # joblib writes only new files (a unique temporary name, then a
+        # rename): one that exists, or a link, is not written through.
+        no_follow = getattr(os, "O_NOFOLLOW", 0)
+        if "w" in mode:
+            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | no_follow
+            return os.fdopen(os.open(path, flags, 0o600), mode)
+        return os.fdopen(os.open(path, os.O_RDONLY | no_follow), mode)
 
 
 def _file_digest(path):
@@ -565,12 +576,25 @@ def _make_private_folder(location):
 
 
 def _warn_unwritable(folder, error):
+    """Skip ``folder`` from now on; warn once for the cache that holds it."""
     if folder in _UNWRITABLE:
         return
     _UNWRITABLE.add(folder)
+    path = os.path.realpath(folder)
+    root = next(
+        (root for root in _PRIVATE if path == root or path.startswith(root + os.sep)),
+        path,
+    )
+    if root in _WARNED:
+        return
+    _WARNED.add(root)
     warnings.warn(
         f"Cannot write the cache in {folder} ({error.strerror or error}); "
         "going on without caching there.",
         RuntimeWarning,
         stacklevel=4,
     )
+
+
+# The caches already warned about, by their folder.
+_WARNED = set()
