@@ -232,14 +232,8 @@ def test_a_damaged_or_changed_row_is_computed_again(tmp_path):
 def test_a_full_disk_warns_and_every_model_goes_on(
     name, full_disk, small_molecules, tmp_path
 ):
-    X, y = small_molecules
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        cached = make_model(name, memory=tmp_path / "cache").fit(X[:16], y[:16])
-    messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
-    assert len(messages) == 1 and "No space left on device" in messages[0]
-    np.testing.assert_allclose(
-        cached.predict(X[16:]), make_model(name).fit(X[:16], y[:16]).predict(X[16:])
+    _fits_as_without_a_cache_and_warns_once(
+        name, tmp_path / "cache", small_molecules, "No space left on device"
     )
     # Nothing left behind but joblib's note to git.
     left = [p.name for p in (tmp_path / "cache").rglob("*") if p.is_file()]
@@ -248,14 +242,21 @@ def test_a_full_disk_warns_and_every_model_goes_on(
 
 @pytest.mark.parametrize("name", ["best", "bob-krr", "fchl-krr", "sparse-fchl-krr"])
 def test_a_cache_folder_that_cannot_be_made_warns_once(name, small_molecules, tmp_path):
-    X, y = small_molecules
     blocked = tmp_path / "file"
     blocked.write_text("not a folder")
+    _fits_as_without_a_cache_and_warns_once(
+        name, blocked / "cache", small_molecules, "Cannot write the cache in"
+    )
+
+
+def _fits_as_without_a_cache_and_warns_once(name, memory, molecules, message):
+    """Fit ``make_model(name, memory=memory)``: one warning, the uncached result."""
+    X, y = molecules
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        model = make_model(name, memory=blocked / "cache").fit(X[:16], y[:16])
+        model = make_model(name, memory=memory).fit(X[:16], y[:16])
     messages = [str(w.message) for w in caught if w.category is RuntimeWarning]
-    assert len(messages) == 1 and "Cannot write the cache in" in messages[0]
+    assert len(messages) == 1 and message in messages[0]
     np.testing.assert_allclose(
         model.predict(X[16:]), make_model(name).fit(X[:16], y[:16]).predict(X[16:])
     )
