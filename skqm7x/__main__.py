@@ -77,7 +77,7 @@ def _one_malloc_arena():
 
     glibc gives each thread that allocates an arena of its own, and memory
     freed in one is not returned to the system while others hold theirs:
-    the kernel's threads and BLAS's raised the main job's peak by a fifth
+    the kernel's threads and BLAS's raised the main job's peak by a quarter
     (docs/performance.md). One arena is a setting of the process, so the
     command line makes it, before any thread starts; a library leaves it
     to the program.

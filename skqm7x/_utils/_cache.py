@@ -147,11 +147,12 @@ def as_memory(memory):
     if hasattr(memory, "cache"):
         return memory
     try:
-        _make_private_folder(location)
+        _make_folders(location)
     except OSError as error:
         _warn_unwritable(Path(location), error)
         return check_memory(None)
-    check_private_folder(location)  # now that it is there: warnings go by it
+    # Checked again now that it exists: a failed write then warns once for it.
+    check_private_folder(location)
     return joblib.Memory(location, verbose=0, backend=_STORE)
 
 
@@ -568,11 +569,6 @@ def _make_folders(folder):
         folder = folder.parent
     for new in reversed(missing):
         new.mkdir(mode=0o700, exist_ok=True)
-
-
-def _make_private_folder(location):
-    """The cache folder ``location``, made for its owner alone if missing."""
-    _make_folders(location)
 
 
 def _warn_unwritable(folder, error):
