@@ -231,19 +231,21 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         the whole molecule).
     n_jobs : int, default=None
         Blocks of atoms whose kernels are computed at once, in threads
-        (smaller blocks, so no more memory than one job), and molecules
+        (each on one BLAS thread, with buffers of a few MB), and molecules
         whose tight-binding quantities are computed at once, in processes
         (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
         context, ``-1`` all cores). It changes the result by rounding only.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of the kernels between molecules and of their leave-one-out
-        errors (a folder, or a ``joblib.Memory``), keyed by the molecules and
-        the parameters: a later fit or prediction on the same molecules reads
-        them instead of computing them, so a second run of a workflow skips
-        the costly part. A kernel between ``n`` and ``m`` molecules with
-        ``k`` widths takes ``8 k n m`` bytes (460 MB for the 3792 labelled
-        challenge molecules with four widths). The tight-binding quantities
-        are kept there too, one file per molecule. ``None`` caches nothing.
+        Cache of the training atoms, the kernels between molecules and
+        their leave-one-out errors (a folder, or a ``joblib.Memory``), keyed
+        by the molecules and the parameters: a later fit or prediction on
+        the same molecules reads them instead of computing them, so a second
+        run of a workflow skips the costly part. A kernel between ``n`` and
+        ``m`` molecules with ``k`` widths takes ``8 k n m`` bytes (460 MB for
+        the 3792 labelled challenge molecules with four widths). The
+        tight-binding quantities are kept there too, one file per molecule.
+        The folder must be private (see :func:`~skqm7x.make_model`).
+        ``None`` caches nothing.
     verbose : int, default=0
         0 is silent; 1 or more shows a progress bar over the atoms while
         computing kernels.
