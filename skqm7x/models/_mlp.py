@@ -2,24 +2,18 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import warnings
 from numbers import Integral, Real
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Hidden, Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from skqm7x._utils._defaults import DEFAULT_N_DRAWS
 from skqm7x._utils._device import resolve_device
 
 # Rows per forward pass in predict: bounds memory whatever the input size.
 _PREDICT_BATCH = 8192
-
-# n_draws left unset: 1 with an expander; without one, the former default
-# DEFAULT_N_DRAWS with a warning until 0.4, and 1 from then on.
-_UNSET = "warn"
 
 
 class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
@@ -112,14 +106,10 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         way. Needs an expander with a ``draw`` method, such as
         :class:`RandomCoulombExpander`.
     n_draws : int, default=1
-        Views per molecule laid side by side in ``X`` itself; must divide the
-        number of columns. 1 reads ordinary features. Values above 1, for
-        input that an expander outside this regressor has already expanded,
-        are deprecated since skqm7x 0.2 and refused from 0.4 (a
-        ``FutureWarning`` says so): such input cannot be checked against the
-        expander that made it, so pass ``expander`` instead, with which
-        ``n_draws`` must stay 1. Left unset without an expander, it is 10,
-        the former default, with a ``FutureWarning``, until 0.4.
+        Views per molecule laid side by side in ``X`` itself (input that an
+        expander outside this regressor has already expanded); must divide
+        the number of columns. 1 reads ordinary features. With ``expander``
+        it must stay 1: the expander's ``n_draws`` counts the views.
     validation_fraction : float, default=None
         Hold out this fraction of the training molecules to record a
         validation loss every epoch (in ``validation_loss_curve_``); they are
@@ -221,10 +211,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         "standardize_inputs": ["boolean"],
         "expander": [HasMethods(["fit", "transform"]), None],
         "fresh_draws": ["boolean"],
-        "n_draws": [
-            Interval(Integral, 1, None, closed="left"),
-            Hidden(StrOptions({_UNSET})),
-        ],
+        "n_draws": [Interval(Integral, 1, None, closed="left")],
         "validation_fraction": [Interval(Real, 0, 1, closed="neither"), None],
         "device": [StrOptions({"auto", "cpu", "cuda"})],
         "random_state": ["random_state"],
@@ -249,7 +236,7 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         standardize_inputs=False,
         expander=None,
         fresh_draws=False,
-        n_draws=_UNSET,
+        n_draws=1,
         validation_fraction=None,
         device="auto",
         random_state=None,
@@ -443,33 +430,12 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
 
     def _fit_expander(self, X, seed):
         if self.expander is None:
-            if self.n_draws != _UNSET:
-                if self.n_draws > 1:
-                    warnings.warn(
-                        f"SigmoidMLPRegressor(n_draws={self.n_draws}) reads X as "
-                        "views laid side by side by an expander outside the "
-                        "network, whose n_draws it cannot check; this is "
-                        "deprecated since skqm7x 0.2 and refused from 0.4. Pass "
-                        "expander=RandomCoulombExpander(n_draws=...) instead.",
-                        FutureWarning,
-                        stacklevel=3,
-                    )
-                return None, self.n_draws
-            warnings.warn(
-                f"SigmoidMLPRegressor reads X as {DEFAULT_N_DRAWS} views side by "
-                "side when n_draws is left unset, until skqm7x 0.4, and as "
-                "ordinary features (n_draws=1) from then on. Pass "
-                "expander=RandomCoulombExpander(...) for random Coulomb "
-                "matrices, as make_model('coulomb-mlp') does, or set n_draws.",
-                FutureWarning,
-                stacklevel=3,
-            )
-            return None, DEFAULT_N_DRAWS
-        if self.n_draws not in (_UNSET, 1):
+            return None, self.n_draws
+        if self.n_draws != 1:
             raise ValueError(
                 f"n_draws={self.n_draws} counts views laid side by side in X, "
                 "but with an expander each row of X is one molecule and the "
-                "expander's n_draws counts the views; leave n_draws unset."
+                "expander's n_draws counts the views; leave n_draws at 1."
             )
         n_draws = getattr(self.expander, "n_draws", None)
         if not isinstance(n_draws, Integral) or n_draws < 1:

@@ -15,7 +15,6 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
-from skqm7x._utils._defaults import DEFAULT_N_DRAWS
 from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
@@ -105,7 +104,7 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
         *,
         noise=1.0,
         theta=1.0,
-        n_draws=DEFAULT_N_DRAWS,
+        n_draws=10,
         random_state=None,
     ):
         self.noise = noise

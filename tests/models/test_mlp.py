@@ -91,8 +91,7 @@ def test_predict_averages_over_views():
     rng = np.random.RandomState(0)
     X = rng.normal(size=(40, 6))
     mlp = SigmoidMLPRegressor(n_draws=2, max_epochs=2, device="cpu", random_state=0)
-    with pytest.warns(FutureWarning, match=r"n_draws=2\) reads X as views laid"):
-        mlp.fit(X, rng.normal(size=40))
+    mlp.fit(X, rng.normal(size=40))
     first, second = np.hstack([X[:, :3], X[:, :3]]), np.hstack([X[:, 3:], X[:, 3:]])
     np.testing.assert_allclose(
         mlp.predict(X), (mlp.predict(first) + mlp.predict(second)) / 2, rtol=1e-5
@@ -129,8 +128,7 @@ def test_an_expander_inside_reads_its_own_views(split):
             random_state=0,
         ),
     )
-    with pytest.warns(FutureWarning, match="Pass expander=RandomCoulombExpander"):
-        outside.fit(X_train[:200], y_train[:200])
+    outside.fit(X_train[:200], y_train[:200])
     assert inside[-1].n_draws_ == 4
     assert inside[-1].expander_.n_draws == 4
     np.testing.assert_allclose(
@@ -176,18 +174,16 @@ def test_an_expander_without_draws_is_refused():
         mlp.fit(np.ones((5, 4)), np.arange(5.0))
 
 
-def test_unset_n_draws_without_expander_warns_and_keeps_the_former_default():
+def test_default_n_draws_reads_ordinary_features():
     X = np.random.RandomState(0).normal(size=(20, 30))
-    with pytest.warns(FutureWarning, match="10 views side by side"):
-        mlp = SigmoidMLPRegressor(max_epochs=1, device="cpu").fit(X, X[:, 0])
-    assert mlp.n_draws_ == 10
+    mlp = SigmoidMLPRegressor(max_epochs=1, device="cpu").fit(X, X[:, 0])
+    assert mlp.n_draws_ == 1
+    assert mlp.net_.module_.layers[0].in_features == 30
 
 
 def test_n_draws_must_divide_features():
-    with (
-        pytest.warns(FutureWarning),
-        pytest.raises(ValueError, match="n_draws=4 must divide the number of features"),
-    ):
+    message = "n_draws=4 must divide the number of features"
+    with pytest.raises(ValueError, match=message):
         SigmoidMLPRegressor(n_draws=4, device="cpu").fit(np.ones((5, 6)), np.ones(5))
 
 
