@@ -44,11 +44,14 @@ class SlatmTransformer(
 
     Parameters
     ----------
-    sigmas : tuple of float, default=(0.05, 0.05)
-        Widths of the Gaussians of the distance (Angstrom) and angle (radian)
-        spectra.
-    dgrids : tuple of float, default=(0.03, 0.03)
-        Grid spacings of the distance (Angstrom) and angle (radian) spectra.
+    distance_width : float, default=0.05
+        Standard deviation (Angstrom) of the Gaussian around each distance.
+    distance_spacing : float, default=0.03
+        Spacing (Angstrom) of the grid the distance spectra are sampled on.
+    angle_width : float, default=0.05
+        Standard deviation (radians) of the Gaussian around each angle.
+    angle_spacing : float, default=0.03
+        Spacing (radians) of the grid the angle spectra are sampled on.
     rcut : float, default=4.8
         Cutoff radius (Angstrom) of the spectra.
     rpower : int, default=6
@@ -105,8 +108,10 @@ class SlatmTransformer(
     """
 
     _parameter_constraints: dict = {
-        "sigmas": [tuple, list],
-        "dgrids": [tuple, list],
+        "distance_width": [Interval(Real, 0, None, closed="neither")],
+        "distance_spacing": [Interval(Real, 0, None, closed="neither")],
+        "angle_width": [Interval(Real, 0, None, closed="neither")],
+        "angle_spacing": [Interval(Real, 0, None, closed="neither")],
         "rcut": [Interval(Real, 0, None, closed="neither")],
         "rpower": [Interval(Real, 0, None, closed="neither")],
         "elements": ["array-like", None],
@@ -118,8 +123,10 @@ class SlatmTransformer(
     def __init__(
         self,
         *,
-        sigmas=(0.05, 0.05),
-        dgrids=(0.03, 0.03),
+        distance_width=0.05,
+        distance_spacing=0.03,
+        angle_width=0.05,
+        angle_spacing=0.03,
         rcut=4.8,
         rpower=6,
         elements=None,
@@ -127,8 +134,10 @@ class SlatmTransformer(
         n_jobs=None,
         verbose=0,
     ):
-        self.sigmas = sigmas
-        self.dgrids = dgrids
+        self.distance_width = distance_width
+        self.distance_spacing = distance_spacing
+        self.angle_width = angle_width
+        self.angle_spacing = angle_spacing
         self.rcut = rcut
         self.rpower = rpower
         self.elements = elements
@@ -154,15 +163,6 @@ class SlatmTransformer(
         """
         from qmllib.representations import get_slatm_mbtypes
 
-        for name in ("sigmas", "dgrids"):
-            value = getattr(self, name)
-            if len(value) != 2 or not all(
-                isinstance(v, Real) and np.isfinite(v) and v > 0 for v in value
-            ):
-                raise ValueError(
-                    f"SlatmTransformer: {name} must be two positive numbers "
-                    f"(distances, angles), got {value!r}."
-                )
         X = validate_data(self, X, dtype=np.float64)
         Z, R = check_molecules(X, type(self).__name__)
         check_atomic_numbers(Z, type(self).__name__, "SLATM")
@@ -215,8 +215,8 @@ class SlatmTransformer(
         return (
             self.elements_,
             self.mbtypes_,
-            list(self.sigmas),
-            list(self.dgrids),
+            [float(self.distance_width), float(self.angle_width)],
+            [float(self.distance_spacing), float(self.angle_spacing)],
             self.rcut,
             self.rpower,
         )

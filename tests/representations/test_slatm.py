@@ -50,10 +50,17 @@ def test_parameters_reach_qmllib(qm7x_train):
     X = qm7x_train.data[:10]
     Z, R = unpack_molecules(X[:1])
     z, r = Z[0][Z[0] > 0].astype(int), R[0][Z[0] > 0]
-    slatm = SlatmTransformer(sigmas=(0.1, 0.1), dgrids=(0.05, 0.05), rcut=6.0, rpower=3)
-    slatm.fit(X)
+    slatm = SlatmTransformer(
+        distance_width=0.1,
+        distance_spacing=0.05,
+        angle_width=0.2,
+        angle_spacing=0.04,
+        rcut=6.0,
+        rpower=3,
+    ).fit(X)
+    # qmllib takes each pair of settings as [distances, angles].
     expected = qmllib_representations.generate_slatm(
-        z, r, slatm.mbtypes_, sigmas=[0.1, 0.1], dgrids=[0.05, 0.05], rcut=6.0, rpower=3
+        z, r, slatm.mbtypes_, sigmas=[0.1, 0.2], dgrids=[0.05, 0.04], rcut=6.0, rpower=3
     )
     np.testing.assert_allclose(slatm.transform(X[:1])[0], expected, rtol=1e-12)
     assert (
@@ -87,10 +94,10 @@ def test_fractional_charges_are_refused(water):
 @pytest.mark.parametrize(
     "params, message",
     [
-        ({"sigmas": (0.05,)}, "sigmas must be two positive numbers"),
-        ({"dgrids": (0.03, -1.0)}, "dgrids must be two positive numbers"),
+        ({"distance_width": 0.0}, "'distance_width' parameter"),
+        ({"angle_spacing": -1.0}, "'angle_spacing' parameter"),
     ],
 )
 def test_bad_parameters_are_named(water, params, message):
-    with pytest.raises(ValueError, match=f"SlatmTransformer: {message}"):
+    with pytest.raises(ValueError, match=f"{message} of SlatmTransformer"):
         SlatmTransformer(**params).fit(water)
