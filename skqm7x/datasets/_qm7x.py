@@ -15,6 +15,7 @@ import numpy as np
 from sklearn.utils import Bunch
 
 from skqm7x._molecules import pack_molecules
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.datasets._shipped import load_shipped
 from skqm7x.datasets._xyz import (
     DataFormatError,
@@ -38,6 +39,7 @@ _NUMBER = re.compile(
 _LARGEST_ID = np.iinfo(np.int64).max
 
 
+@shared_parameters
 def load_qm7x(
     data_dir=None, subset="train", *, return_X_y=False, n_atoms_max=None, verbose=0
 ):
@@ -62,8 +64,9 @@ def load_qm7x(
         Atom slots per molecule. ``None`` takes the largest molecule of the
         train and test subsets together, so that both share one width.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar while reading the files
-        of a folder (the shipped set loads in milliseconds).
+        {verbose}
+        The bar counts the files of a folder as they are read (the shipped
+        set loads in milliseconds).
 
     Returns
     -------

@@ -19,6 +19,7 @@ from skqm7x._molecules import (
     unpack_molecules,
 )
 from skqm7x._utils._cache import as_memory
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._kernel_ridge import (
     check_some_candidate_fits,
@@ -136,6 +137,7 @@ def check_query_molecules(estimator, X):
     return X
 
 
+@shared_parameters
 class LocalKernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on the atomic environments of the molecules.
 
@@ -230,25 +232,22 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         neighbours' environments; the tight-binding calculation still sees
         the whole molecule).
     n_jobs : int, default=None
-        Blocks of atoms whose kernels are computed at once, in threads
-        (each on one BLAS thread, with buffers of a few MB), and molecules
-        whose tight-binding quantities are computed at once, in processes
-        (joblib; ``None`` means 1 unless in a ``joblib.parallel_config``
-        context, ``-1`` all cores). It changes the result by rounding only.
+        {n_jobs}
+        The jobs compute blocks of atoms' kernels in threads (each on one
+        BLAS thread, with buffers of a few MB) and molecules' tight-binding
+        quantities in processes.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of the training atoms, the kernels between molecules and
-        their leave-one-out errors (a folder, or a ``joblib.Memory``), keyed
-        by the molecules and the parameters: a later fit or prediction on
-        the same molecules reads them instead of computing them, so a second
-        run of a workflow skips the costly part. A kernel between ``n`` and
-        ``m`` molecules with ``k`` widths takes ``8 k n m`` bytes (460 MB for
-        the 3792 labelled challenge molecules with four widths). The
-        tight-binding quantities are kept there too, one file per molecule.
-        The folder must be private (see :func:`~skqm7x.make_model`).
-        ``None`` caches nothing.
+        {memory}
+        Kept here: the training atoms, the kernels between molecules and
+        their leave-one-out errors, keyed by the molecules and the
+        parameters, so that a second run of a workflow skips the costly
+        part; and the tight-binding quantities, one file per molecule. A
+        kernel between ``n`` and ``m`` molecules with ``k`` widths takes
+        ``8 k n m`` bytes (460 MB for the 3792 labelled challenge molecules
+        with four widths).
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the atoms while
-        computing kernels.
+        {verbose}
+        The bar counts the atoms while kernels are computed.
 
     Attributes
     ----------

@@ -12,6 +12,7 @@ from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations import fchl19_environments
 
 # Atoms of one element per tile of the kernel (whole molecules): a tile's
@@ -184,6 +185,7 @@ def atom_factors(environments, bases=None):
     return AtomFactors(environments.n_molecules, by_element)
 
 
+@shared_parameters
 def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     """Local kernels between two sets of molecules, one per width.
 
@@ -215,10 +217,9 @@ def local_kernels(left, right, gammas, progress=None, n_jobs=None):
     progress : tqdm or None, default=None
         Updated with the number of ``left`` atoms done.
     n_jobs : int, default=None
-        Blocks of ``left`` atoms computed at once, in threads (joblib;
-        ``None`` means 1 unless in a ``joblib.parallel_config`` context,
-        ``-1`` all cores), each with one BLAS thread. It changes the result
-        by rounding only.
+        {n_jobs}
+        The jobs compute blocks of ``left`` atoms in threads, each with one
+        BLAS thread.
 
     Returns
     -------

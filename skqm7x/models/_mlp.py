@@ -11,11 +11,13 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from skqm7x._utils._device import resolve_device
+from skqm7x._utils._docstrings import shared_parameters
 
 # Rows per forward pass in predict: bounds memory whatever the input size.
 _PREDICT_BATCH = 8192
 
 
+@shared_parameters
 class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     """Multilayer perceptron with sigmoid hidden units, trained by SGD.
 
@@ -117,11 +119,14 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
     device : {"auto", "cpu", "cuda"}, default="auto"
         Where torch computes; ``"auto"`` takes a CUDA GPU when one is visible.
     random_state : int, RandomState instance or None, default=None
-        Seeds the weights, the batches, the choice of views, the validation
-        split, and the expander when its own ``random_state`` is None.
+        {random_state}
+        It seeds the weights, the batches, the choice of views, the
+        validation split, and the expander when its own ``random_state`` is
+        None.
     verbose : int, default=0
-        0 is silent; 1 shows a progress bar over epochs with the current
-        losses; 2 prints skorch's table, one line per epoch.
+        {verbose}
+        The bar counts the epochs and shows the current losses; 2 or more
+        prints skorch's table instead, one line per epoch.
 
     Attributes
     ----------

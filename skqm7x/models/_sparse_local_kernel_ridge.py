@@ -17,6 +17,7 @@ from skqm7x._molecules import (
     check_molecules,
 )
 from skqm7x._utils._cache import as_memory
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x._utils._memory import check_fits_in_memory
 from skqm7x.models._inducing import select_inducing
 from skqm7x.models._kernel_ridge import kernel_candidates
@@ -269,6 +270,7 @@ def _predictions(
     return means, np.concatenate([variance for _, variance in parts])
 
 
+@shared_parameters
 class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
     """Kernel ridge regression on atomic environments, through representative atoms.
 
@@ -336,18 +338,17 @@ class SparseLocalKernelRidge(RegressorMixin, BaseEstimator):
         What :meth:`predict` does with an element not in ``elements_``:
         raise, or leave its atoms out.
     n_jobs : int, default=None
-        Chunks of molecules computed at once, in joblib jobs (``None`` means
-        1 unless in a ``joblib.parallel_config`` context, ``-1`` all cores).
-        It changes the result by rounding only.
+        {n_jobs}
+        The jobs compute chunks of molecules.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of what :meth:`fit` computes from the molecules (the normal
-        equations and leave-one-out terms) and of the kernels of the
-        molecules :meth:`predict` is given, keyed by the molecules, the
-        targets, the representative atoms and the parameters. ``None``
-        caches nothing.
+        {memory}
+        Kept here: what :meth:`fit` computes from the molecules (the normal
+        equations and leave-one-out terms) and the kernels of the molecules
+        :meth:`predict` is given, keyed by the molecules, the targets, the
+        representative atoms and the parameters.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the chunks of
-        molecules.
+        {verbose}
+        The bar counts the chunks of molecules.
 
     Attributes
     ----------

@@ -15,11 +15,13 @@ from sklearn.utils.validation import (
     validate_data,
 )
 
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations._coulomb import permute, sort_by_row_norm
 
 _CHANNELS = ("minus_theta", "zero", "plus_theta")
 
 
+@shared_parameters
 class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     """Random Coulomb matrices, binarized, ``n_draws`` of them per molecule.
 
@@ -55,8 +57,8 @@ class RandomCoulombExpander(TransformerMixin, BaseEstimator):
     n_draws : int, default=10
         Random matrices per molecule.
     random_state : int, RandomState instance or None, default=None
-        Seeds the draws. Pass an int for reproducible output; ``None`` draws a
-        seed in :meth:`fit`.
+        {random_state}
+        It seeds the draws; ``None`` draws a seed in :meth:`fit`.
 
     Attributes
     ----------

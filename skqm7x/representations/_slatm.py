@@ -21,9 +21,11 @@ from skqm7x._molecules import (
     check_molecules,
     fitted_elements,
 )
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations._per_molecule import per_molecule_rows
 
 
+@shared_parameters
 class SlatmTransformer(
     ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator
 ):
@@ -63,10 +65,11 @@ class SlatmTransformer(
         What :meth:`transform` does with an element that is not in
         ``elements_``: raise, or leave its atoms out.
     n_jobs : int, default=None
-        Processes computing molecules in parallel (joblib; ``None`` means 1,
-        ``-1`` all cores). The vectors do not depend on it.
+        {n_jobs}
+        The jobs compute molecules in processes.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the molecules.
+        {verbose}
+        The bar counts the molecules.
 
     Attributes
     ----------

@@ -33,6 +33,7 @@ from skqm7x._molecules import (
     check_molecules,
 )
 from skqm7x._utils._cache import cache_location, shared_result
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations._per_molecule import per_molecule_rows
 
 _METHODS = {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}
@@ -42,6 +43,7 @@ _MAX_TIGHT_BINDING_Z = 86
 ATOM_QUANTITIES = ("charges", "valences", "energies")
 
 
+@shared_parameters
 class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
     """Atomization energy of each molecule by a GFN-xTB tight-binding calculation.
 
@@ -71,20 +73,21 @@ class TightBindingEnergyTransformer(TransformerMixin, BaseEstimator):
     max_iterations : int, default=250
         Self-consistent-charge iterations allowed per molecule.
     n_jobs : int, default=None
-        Processes computing molecules in parallel (joblib; ``None`` means 1,
-        ``-1`` all cores). Each runs tblite on one OpenMP thread.
+        {n_jobs}
+        The jobs compute molecules in processes, each running tblite on one
+        OpenMP thread.
     memory : None, str, path or joblib.Memory, default=None
-        Cache of the calculations (a folder, or a ``joblib.Memory``), one
-        file per molecule, keyed by the method, its settings, the tblite
-        version, the molecule itself and the padding width of ``X``: any
-        later call reuses the molecules it has seen, whatever the other
-        molecules, so the folds of a cross-validation and a second run of a
-        workflow compute each molecule once. The files hold what
-        :func:`tight_binding_atoms` returns, whose atoms' energies add up to
-        the molecule's: with the same ``memory`` and settings, either reads
-        what the other computed. ``None`` caches nothing.
+        {memory}
+        Kept here: the calculations, one file per molecule, keyed by the
+        method, its settings, the tblite version, the molecule itself and
+        the padding width of ``X``, whatever the other molecules: the folds
+        of a cross-validation and a second run of a workflow compute each
+        molecule once. The files hold what :func:`tight_binding_atoms`
+        returns, whose atoms' energies add up to the molecule's: with the
+        same ``memory`` and settings, either reads what the other computed.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the molecules.
+        {verbose}
+        The bar counts the molecules.
 
     Attributes
     ----------
@@ -306,6 +309,7 @@ def _failure_named(caller, method, index):
         ) from None
 
 
+@shared_parameters
 @validate_params(
     {
         "X": ["array-like"],
@@ -356,15 +360,17 @@ def tight_binding_atoms(
     max_iterations : int, default=250
         Self-consistent-charge iterations allowed per molecule.
     n_jobs : int, default=None
-        Processes computing molecules in parallel (joblib; ``None`` means 1,
-        ``-1`` all cores).
+        {n_jobs}
+        The jobs compute molecules in processes.
     memory : None, str, path or joblib.Memory, default=None
-        Cache, one file per molecule, shared with
+        {memory}
+        Kept here: one file per molecule, shared with
         :class:`TightBindingEnergyTransformer`: with the same ``memory`` and
         settings, the molecules whose energy it computed are read, not
-        computed again (and the other way round). ``None`` caches nothing.
+        computed again (and the other way round).
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the molecules.
+        {verbose}
+        The bar counts the molecules.
 
     Returns
     -------
