@@ -23,6 +23,7 @@ from sklearn.utils.validation import (
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, VALENCE_ELECTRONS, check_molecules
 from skqm7x._utils._cache import cache_location, rows_with_progress
 from skqm7x._utils._device import resolve_device
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations._scattering import (
     _fast_backend,
     _geometry,
@@ -159,6 +160,7 @@ def _torch_threads_per_job(n_jobs):
         torch.set_num_threads(threads)
 
 
+@shared_parameters
 class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
     """Solid-harmonic wavelet scattering features of molecules.
 
@@ -234,23 +236,23 @@ class SolidHarmonicScatteringTransformer(TransformerMixin, BaseEstimator):
         stays bounded whatever the batch size and the size of the molecules
         (a few tens of MB per batch).
     n_jobs : int, default=None
-        Batches computed in parallel by joblib, in threads unless the caller
-        sets another joblib backend (for example Dask's, to use a cluster);
-        ``None`` means 1. The jobs share torch's threads
-        (``torch.get_num_threads()``), at least one each; on cores that other
-        processes share, set ``torch.set_num_threads(1)``.
+        {n_jobs}
+        The jobs compute batches, in threads unless the caller sets another
+        joblib backend (for example Dask's, to use a cluster). They share
+        torch's threads (``torch.get_num_threads()``), at least one each; on
+        cores that other processes share, set ``torch.set_num_threads(1)``.
     memory : None, str, path or joblib.Memory, default=None
-        Directory (or the location of a ``joblib.Memory``) of a feature cache
-        with one file per molecule, keyed by the parameters that change the
-        features, the learned ``scale_`` and the molecule itself. Any later
-        call reuses the molecules it has seen, whatever the other molecules:
-        the folds of a cross-validation share the features of every molecule
-        whenever they learn the same scale, and a second run of the workflow
-        computes nothing. Unlike ``Pipeline(memory=...)``, which only caches
-        ``fit_transform`` of one exact input, this also caches ``transform``
-        at prediction time.
+        {memory}
+        Kept here: the features, one file per molecule, keyed by the
+        parameters that change them, the learned ``scale_`` and the molecule
+        itself, whatever the other molecules: fits that learn the same scale
+        share the features of every molecule, and a second run of the
+        workflow computes nothing. Unlike ``Pipeline(memory=...)``, which only
+        caches ``fit_transform`` of one exact input, this also caches
+        ``transform`` at prediction time.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the molecules.
+        {verbose}
+        The bar counts the molecules.
 
     Attributes
     ----------
