@@ -125,13 +125,12 @@ from _common import (
     make_parser,
 )
 from joblib import Parallel, delayed
+from scipy.linalg import lapack
+from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import threadpool_limits
 
 import skqm7x
 from skqm7x.models import local_kernels
-from skqm7x.models._blending import _simplex_least_squares
-from skqm7x.models._kernel_ridge import leave_one_out_errors, leave_one_out_rmse
-from skqm7x.models._local_kernel_ridge import per_element_scales
 from skqm7x.recipes import (
     DELTA_ALPHAS,
     DELTA_GAMMAS,
@@ -145,7 +144,6 @@ from skqm7x.representations import (
     fchl19_environments,
     tight_binding_atoms,
 )
-from skqm7x.representations._tight_binding import _single_point
 
 DEFAULT_FCHL19 = ["rcut=4", "rcut=6", "two_body_decay=3.6", "three_body_weight=26.8"]
 SECOND_WEIGHTS = (0.1, 0.3, 1.0, 3.0, 10.0)
@@ -161,6 +159,13 @@ ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
 # Set before the screen, not tuned: length scales in units of the median
 # distance between two molecules' vectors, from sharp to nearly flat.
 GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+# The baseline's calculation, whose settings the orbital energies share.
+BASELINE = skqm7x.TightBindingEnergyTransformer()
+# tblite takes positions in bohr (CODATA 2018).
+ANGSTROM_IN_BOHR = 1 / 0.529177210903
+# LocalKernelRidge(tight_binding_scaling="per_element") leaves the elements
+# with fewer training atoms than this at factor 1.
+MIN_ATOMS_TO_SCALE = 10
 
 
 def remainder(y, counts, baselines):
@@ -196,6 +201,33 @@ def tight_binding_quantities(X, n_jobs=None):
     return tight_binding_atoms(X, ATOMIC_QUANTITIES, n_jobs=n_jobs)[Z > 0]
 
 
+def per_element_scales(quantities, charges):
+    """Each atom's factors that give every element the same spread.
+
+    ``LocalKernelRidge``'s rule for ``tight_binding_scaling="per_element"``:
+    an element's factor for a quantity (a column of ``quantities``, one row
+    per atom) is the median of the elements' standard deviations over their
+    atoms divided by its own; an element with fewer than
+    ``MIN_ATOMS_TO_SCALE`` atoms, or whose quantity does not vary, keeps
+    factor 1.
+    """
+    elements = np.unique(charges)
+    spreads = np.zeros((len(elements), quantities.shape[1]))
+    counted = np.zeros(len(elements), dtype=bool)
+    for i, element in enumerate(elements):
+        atoms = quantities[charges == element]
+        counted[i] = len(atoms) >= MIN_ATOMS_TO_SCALE
+        if counted[i]:
+            spreads[i] = atoms.std(axis=0)
+    scales = np.ones_like(spreads)
+    for j, column in enumerate(spreads.T):
+        # Rounding noise, not a spread, below a millionth of the largest one.
+        varied = counted & (column > 1e-6 * column.max(initial=0.0))
+        if varied.any():
+            scales[varied, j] = np.median(column[varied]) / column[varied]
+    return scales[np.searchsorted(elements, charges)]
+
+
 def with_quantities(environments, quantities, weights, per_element=False):
     """``environments`` with the weighted columns of ``quantities`` appended.
 
@@ -205,10 +237,7 @@ def with_quantities(environments, quantities, weights, per_element=False):
     ``tight_binding_scaling="per_element"``.
     """
     if per_element:
-        charges = environments.charges
-        elements = np.unique(charges)
-        scales = per_element_scales(quantities, charges, elements)
-        quantities = quantities * scales[np.searchsorted(elements, charges)]
+        quantities = quantities * per_element_scales(quantities, environments.charges)
     columns = [
         weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
         for name, weight in weights.items()
@@ -221,9 +250,41 @@ def with_quantities(environments, quantities, weights, per_element=False):
     )
 
 
+def leave_one_out_errors(K, y, alpha):
+    """Closed-form leave-one-out errors of kernel ridge regression on kernel ``K``.
+
+    With ``A = K + alpha I``, the error on sample ``i`` when it is left out
+    is ``(A^-1 y)_i / [A^-1]_ii`` (Rasmussen and Williams, 2006, eq. 5.12),
+    ``diag(A^-1)`` the squared column norms of the inverse of ``A``'s
+    Cholesky factor: what ``LocalKernelRidge`` scores its candidates by, by
+    the same LAPACK calls. Raises ``numpy.linalg.LinAlgError`` if ``A`` is
+    not numerically positive definite.
+    """
+    # K is symmetric: its transpose is the Fortran-ordered copy LAPACK needs.
+    A = np.array(K.T, order="F")
+    A.flat[:: len(A) + 1] += alpha
+    factor, info = lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
+    if info != 0:
+        raise np.linalg.LinAlgError(
+            f"the kernel plus alpha={alpha:g} is not numerically positive definite"
+        )
+    dual_coef, _ = lapack.dpotrs(factor, y, lower=1)
+    inverse_factor, _ = lapack.dtrtri(factor, lower=1, overwrite_c=1)
+    return dual_coef / np.einsum("ij,ij->j", inverse_factor, inverse_factor)
+
+
 def best_penalty(K, y, alphas=DELTA_ALPHAS):
-    """The lowest leave-one-out RMSE of kernel ``K`` over ``alphas``, and its alpha."""
-    rmse = leave_one_out_rmse(K, y, alphas)
+    """The lowest leave-one-out RMSE of kernel ``K`` over ``alphas``, and its alpha.
+
+    An alpha for which the kernel cannot be solved scores infinity.
+    """
+    rmse = np.full(len(alphas), np.inf)
+    for i, alpha in enumerate(alphas):
+        try:
+            errors = leave_one_out_errors(K, y, alpha)
+        except np.linalg.LinAlgError:
+            continue
+        rmse[i] = np.sqrt(np.mean(errors**2))
     best = int(np.argmin(rmse))
     return float(rmse[best]), alphas[best]
 
@@ -360,10 +421,26 @@ def electron_row(numbers, positions):
     """The occupied orbital energies from the highest down, and the rest.
 
     The rest: the two lowest empty orbitals' energies (hartree) and the
-    dipole's length (e bohr), from the baseline's GFN2-xTB single point.
+    dipole's length (e bohr), from the baseline's GFN2-xTB single point (the
+    molecule neutral, in its lowest spin state; tblite's settings those of
+    ``BASELINE``). ``positions`` in Angstrom.
     """
+    # Imported before the limit: threadpoolctl reaches only the OpenMP
+    # runtimes already loaded, and tblite brings its own.
+    from tblite.interface import Calculator
+
     with threadpool_limits(1, user_api="openmp"):
-        result = _single_point(numbers, positions, "GFN2-xTB", 1.0, 250)
+        calculator = Calculator(
+            BASELINE.method,
+            numbers,
+            positions * ANGSTROM_IN_BOHR,
+            charge=0.0,
+            uhf=int(numbers.sum() % 2),
+        )
+        calculator.set("verbosity", 0)
+        calculator.set("accuracy", float(BASELINE.accuracy))
+        calculator.set("max-iter", int(BASELINE.max_iterations))
+        result = calculator.singlepoint()
     energies = result.get("orbital-energies").ravel()
     occupied = result.get("orbital-occupations").ravel() > 0.5
     empty = np.sort(energies[~occupied])[:2]
@@ -413,15 +490,35 @@ def screen_second_kernel(y, first, second, gammas):
     return best
 
 
-def screen_ensemble(*errors):
+class HeldOutPredictions(RegressorMixin, BaseEstimator):
+    """A model known by its leave-one-out predictions alone, for a blend.
+
+    ``BlendingRegressor`` weighs a regressor by its ``loo_predictions_``
+    where it has them: ``fit`` sets them to ``predictions``, whatever ``X``.
+    """
+
+    def __init__(self, predictions=None):
+        self.predictions = predictions
+
+    def fit(self, X, y):
+        self.loo_predictions_ = np.asarray(self.predictions, dtype=float)
+        return self
+
+    def predict(self, X):
+        raise NotImplementedError("a model known by its held-out predictions alone")
+
+
+def screen_ensemble(y, errors):
     """The lowest RMSE of a mix of models' leave-one-out errors, and the shares.
 
-    The shares are non-negative and sum to one (``BlendingRegressor``'s
-    weights), chosen on the errors they are scored on.
+    ``errors`` maps a name to a model's errors (``y`` less its predictions).
+    The shares are ``BlendingRegressor``'s weights of those models:
+    non-negative, summing to one, chosen on the errors they are scored on.
     """
-    errors = np.column_stack(errors)
-    shares = _simplex_least_squares(errors, np.zeros(len(errors)))
-    return float(np.sqrt(np.mean((errors @ shares) ** 2))), shares
+    blend = skqm7x.BlendingRegressor(
+        [(name, HeldOutPredictions(y - e)) for name, e in errors.items()]
+    ).fit(np.zeros((len(y), 1)), y)
+    return blend.blend_held_out_rmse_, blend.weights_
 
 
 def screen_alone(y, kernels):
@@ -643,7 +740,7 @@ def second_kernel_routes(
                 "(best's kernel)", rmse, gamma, "  none", 0, alpha, watch.seconds, ""
             )
         if ensemble:
-            (errors,) = leave_one_out_errors(first[gamma], y, [alpha])
+            errors = leave_one_out_errors(first[gamma], y, alpha)
             mixed = {}
     for name in names:
         if name == "fchl19":
@@ -674,8 +771,8 @@ def second_kernel_routes(
             table.row(name, rmse, *chosen, watch.seconds, alone_note)
         if ensemble:
             watch = Stopwatch()
-            (mixed[name],) = leave_one_out_errors(second[label], y, [alone_alpha])
-            rmse, (_, share) = screen_ensemble(errors, mixed[name])
+            mixed[name] = leave_one_out_errors(second[label], y, alone_alpha)
+            rmse, (_, share) = screen_ensemble(y, {"first": errors, name: mixed[name]})
             table.row(
                 f"{name} (mix)",
                 rmse,
@@ -687,7 +784,7 @@ def second_kernel_routes(
                 alone_note,
             )
     if ensemble and len(mixed) > 1:
-        rmse, shares = screen_ensemble(errors, *mixed.values())
+        rmse, shares = screen_ensemble(y, {"first": errors, **mixed})
         print(
             f"all (mix): LOO RMSE {rmse:.5f} eV, shares: first {shares[0]:.2f}, "
             + ", ".join(

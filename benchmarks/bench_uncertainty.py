@@ -47,9 +47,9 @@ from _common import (
     make_parser,
 )
 from scipy.stats import spearmanr
+from sklearn.pipeline import Pipeline
 
 import skqm7x
-from skqm7x.models._blending import _last_step
 
 KINDS = ("model", "spread", "both")
 
@@ -76,7 +76,12 @@ def fold_stds(model, X_train, y_train, X_test):
     """Held-out predictions and their three standard deviations, by kind."""
     blend = model.regressor_
     weights = blend.weights_
-    steps = [_last_step(member) for member in blend.estimators_]
+    # A member's leave-one-out predictions are its last step's, as the blend
+    # reads them.
+    steps = [
+        member[-1] if isinstance(member, Pipeline) else member
+        for member in blend.estimators_
+    ]
     residual = y_train - reference_part(model, X_train)
     loo = np.column_stack([step.loo_predictions_ for step in steps])
     loo_errors = loo @ weights - residual
