@@ -24,6 +24,7 @@ from _example_data import (
 from scipy.spatial.transform import Rotation
 from sklearn.linear_model import Ridge
 from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 
 from skqm7x import (
     CoulombMatrixTransformer,
@@ -55,7 +56,7 @@ mlp_model.set_params(regressor__sigmoidmlpregressor__max_epochs=max_epochs)
 # any ridge penalty shows the same invariance.
 scattering_model = make_scattering_ridge(
     memory=SCATTERING_CACHE, **challenge_grid()
-).estimator.set_params(ridge__alpha=0.1)
+).set_params(gridsearchcv=make_pipeline(StandardScaler(), Ridge(alpha=0.1)))
 
 unsorted_model = make_pipeline(CoulombMatrixTransformer(sorting="none"), Ridge())
 

@@ -47,7 +47,7 @@ cv = KFold(3, shuffle=True, random_state=0)
 # them once per molecule, however many sizes, folds and penalties the curve
 # fits.
 
-search = make_scattering_ridge(memory=SCATTERING_CACHE, **challenge_grid())
+scattering_model = make_scattering_ridge(memory=SCATTERING_CACHE, **challenge_grid())
 
 mlp_model = make_model("coulomb-mlp", random_state=0)
 mlp_model.set_params(regressor__sigmoidmlpregressor__max_epochs=max_epochs)
@@ -55,7 +55,7 @@ mlp_model.set_params(regressor__sigmoidmlpregressor__max_epochs=max_epochs)
 pipelines = {
     "reference energies alone": AtomicReferenceRegressor(),
     "Coulomb matrices + MLP": mlp_model,
-    "scattering + ridge": search,
+    "scattering + ridge": scattering_model,
 }
 
 # %%

@@ -15,6 +15,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
 from skqm7x._utils._cache import as_memory, with_cache
+from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.models import (
     AtomicReferenceRegressor,
     BlendingRegressor,
@@ -104,6 +105,7 @@ SPARSE_INDUCING = 4000
 BEST = "xtb-blend-krr"
 
 
+@shared_parameters
 def make_scattering_ridge(
     memory=None,
     n_jobs=None,
@@ -115,25 +117,28 @@ def make_scattering_ridge(
 ):
     """Scattering features, standardised, into a ridge regression tuned by CV.
 
-    Returns ``GridSearchCV(make_pipeline(SolidHarmonicScatteringTransformer(),
-    StandardScaler(), Ridge()))`` over ``ridge__alpha`` in ``np.logspace(-9, 1,
-    11)`` with ``KFold(5, shuffle=True, random_state=random_state)``, scored by RMSE
-    (refit) and MAE. The transformer caches its features per molecule (see
-    its ``memory``), so each molecule is transformed once per learned scale,
-    whatever the number of alphas and folds.
+    Returns ``make_pipeline(SolidHarmonicScatteringTransformer(),
+    GridSearchCV(make_pipeline(StandardScaler(), Ridge())))``: the search runs
+    over ``ridge__alpha`` in ``np.logspace(-9, 1, 11)`` with ``KFold(5,
+    shuffle=True, random_state=random_state)``, scored by RMSE (refit) and MAE.
+    The transformer learns its scale from all the molecules it is fitted on,
+    from their geometries alone (not their energies), and computes each
+    molecule's features once; only the scaler and the ridge are fitted per
+    fold and candidate.
 
     Parameters
     ----------
     memory : None, str, path or joblib.Memory, default=None
-        Feature cache. ``None`` uses a fresh temporary directory, removed when
-        the returned search object is garbage collected; pass a directory to
-        keep the features between runs.
+        {memory}
+        Kept here: the features, one file per molecule (see the
+        transformer's ``memory``).
     n_jobs : int, default=None
-        joblib's ``n_jobs`` for the transformer's batches and the search's
-        candidates: ``None`` means 1 unless in a ``joblib.parallel_config``
-        context, ``-1`` all cores.
+        {n_jobs}
+        The jobs compute the transformer's batches and the search's
+        candidates.
     verbose : int, default=0
-        0 is silent; 1 or more shows a progress bar over the molecules.
+        {verbose}
+        The bar counts the molecules.
     scales : sequence of ("auto" or float) or None, default=None
         Several resolutions side by side: one transformer per scale (grid
         units per Angstrom), joined by a ``FeatureUnion`` whose parts are
@@ -144,28 +149,31 @@ def make_scattering_ridge(
         within the range of its training targets and is scored so, and the
         grid's key becomes ``clippedregressor__regressor__alpha``.
     random_state : int, RandomState instance or None, default=0
-        Shuffles the molecules into the search's folds.
+        {random_state}
+        It shuffles the molecules into the search's folds.
     **transformer_params
         Other parameters of :class:`SolidHarmonicScatteringTransformer`
         (of each one when ``scales`` is given).
 
     Returns
     -------
-    search : GridSearchCV
-        Unfitted; ``best_estimator_`` is the refitted pipeline.
+    model : Pipeline
+        Unfitted; its steps are named ``"solidharmonicscatteringtransformer"``
+        (``"featureunion"`` with ``scales``) and ``"gridsearchcv"``, whose
+        ``best_estimator_`` is the refitted scaler and ridge.
 
     Examples
     --------
     >>> from skqm7x import make_scattering_ridge
-    >>> search = make_scattering_ridge(grid_shape=32)
-    >>> search.estimator.named_steps["solidharmonicscatteringtransformer"].grid_shape
+    >>> model = make_scattering_ridge(grid_shape=32)
+    >>> model.named_steps["solidharmonicscatteringtransformer"].grid_shape
     32
-    >>> len(search.param_grid["ridge__alpha"])
+    >>> len(model.named_steps["gridsearchcv"].param_grid["ridge__alpha"])
     11
     >>> two = make_scattering_ridge(scales=("auto", 8.9))
-    >>> [name for name, _ in two.estimator.steps[0][1].transformer_list]
+    >>> [name for name, _ in two[0].transformer_list]
     ['scale_auto', 'scale_8.9']
-    >>> list(make_scattering_ridge(clip=True).param_grid)
+    >>> list(make_scattering_ridge(clip=True)[-1].param_grid)
     ['clippedregressor__regressor__alpha']
     """
     if scales is not None:
@@ -183,38 +191,35 @@ def make_scattering_ridge(
                 f"make_scattering_ridge: `scales` repeats a scale: {scales!r}."
             )
 
-    def build(memory):
-        def scattering(**scale):
-            return SolidHarmonicScatteringTransformer(
-                memory=memory,
-                n_jobs=n_jobs,
-                verbose=verbose,
-                **scale,
-                **transformer_params,
-            )
-
-        if scales is None:
-            features = scattering()
-        else:
-            features = FeatureUnion(
-                [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
-            )
-        regressor = ClippedRegressor(Ridge()) if clip else Ridge()
-        pipeline = make_pipeline(features, StandardScaler(), regressor)
-        alpha = "clippedregressor__regressor__alpha" if clip else "ridge__alpha"
-        return GridSearchCV(
-            pipeline,
-            param_grid={alpha: np.logspace(-9, 1, 11)},
-            scoring={
-                "rmse": "neg_root_mean_squared_error",
-                "mae": "neg_mean_absolute_error",
-            },
-            refit="rmse",
-            cv=KFold(5, shuffle=True, random_state=random_state),
+    def scattering(**scale):
+        return SolidHarmonicScatteringTransformer(
+            memory=memory,
             n_jobs=n_jobs,
+            verbose=verbose,
+            **scale,
+            **transformer_params,
         )
 
-    return with_cache(build, memory, prefix="skqm7x-scattering-")
+    if scales is None:
+        features = scattering()
+    else:
+        features = FeatureUnion(
+            [(f"scale_{scale}", scattering(scale=scale)) for scale in scales]
+        )
+    regressor = ClippedRegressor(Ridge()) if clip else Ridge()
+    alpha = "clippedregressor__regressor__alpha" if clip else "ridge__alpha"
+    search = GridSearchCV(
+        make_pipeline(StandardScaler(), regressor),
+        param_grid={alpha: np.logspace(-9, 1, 11)},
+        scoring={
+            "rmse": "neg_root_mean_squared_error",
+            "mae": "neg_mean_absolute_error",
+        },
+        refit="rmse",
+        cv=KFold(5, shuffle=True, random_state=random_state),
+        n_jobs=n_jobs,
+    )
+    return make_pipeline(features, search)
 
 
 class _SearchWithStd(GridSearchCV):
@@ -489,27 +494,20 @@ def _xtb_sparse_fchl_krr(random_state, verbose, n_jobs, memory):
 
 
 def _scattering_krr(random_state, verbose, n_jobs, memory):
-    # The transformer caches its own features (also at predict time), so the
-    # search computes each fold's features once for all its candidates.
-    def build(memory):
-        pipeline = make_pipeline(
-            SolidHarmonicScatteringTransformer(
-                memory=memory, n_jobs=n_jobs, verbose=verbose
-            ),
-            StandardScaler(),
-            GaussianProcessKernelRidge(),
-        )
-        search = _kernel_ridge_search(
-            pipeline,
-            kernels=("rbf", "laplacian"),
-            gammas=SCATTERING_GAMMAS,
-            alphas=SCATTERING_ALPHAS,
-            random_state=random_state,
-            n_jobs=n_jobs,
-        )
-        return AtomicReferenceRegressor(search)
-
-    return with_cache(build, memory, prefix="skqm7x-scattering-")
+    # The features are computed once, outside the search: only the scaler and
+    # the kernel ridge are fitted per fold and candidate.
+    search = _kernel_ridge_search(
+        make_pipeline(StandardScaler(), GaussianProcessKernelRidge()),
+        kernels=("rbf", "laplacian"),
+        gammas=SCATTERING_GAMMAS,
+        alphas=SCATTERING_ALPHAS,
+        random_state=random_state,
+        n_jobs=n_jobs,
+    )
+    features = SolidHarmonicScatteringTransformer(
+        memory=memory, n_jobs=n_jobs, verbose=verbose
+    )
+    return AtomicReferenceRegressor(make_pipeline(features, search))
 
 
 # name: (factory, description, whether predict takes return_std=True)
@@ -673,6 +671,7 @@ def available_models(with_std=False):
     }
 
 
+@shared_parameters
 def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
     """Build a ready-made, unfitted model by name.
 
@@ -681,33 +680,28 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
     name : str
         One of :func:`available_models`.
     random_state : int, RandomState instance or None, default=0
-        Seeds every random step of the model.
+        {random_state}
+        It seeds every random step of the model.
     verbose : int, default=0
-        0 is silent; 1 or more shows progress bars while fitting and
-        predicting (the MLPs: over epochs; 2 also prints one line per epoch).
+        {verbose}
+        The bars count what each step computes, while fitting and predicting
+        (the MLPs: the epochs; 2 or more prints one line per epoch instead).
     n_jobs : int, default=None
-        joblib's ``n_jobs`` (``None`` means 1 unless in a
-        ``joblib.parallel_config`` context, ``-1`` all cores), given to every
-        parallel step of the model: its hyper-parameter searches, the
-        GFN2-xTB energies, the scattering features, the SLATM vectors and the
-        FCHL19 kernels.
-        ``"reference"`` and ``"coulomb-mlp"`` have no such step and refuse
-        any other value than ``None`` or 1.
+        {n_jobs}
+        Given to every parallel step of the model: its hyper-parameter
+        searches, the GFN2-xTB energies, the scattering features, the SLATM
+        vectors and the FCHL19 kernels. ``"reference"`` and
+        ``"coulomb-mlp"`` have no such step and refuse any other value than
+        ``None`` or 1.
     memory : None, str, path or joblib.Memory, default=None
-        Where the model caches what it computes from molecules (a folder, or
-        a ``joblib.Memory``), so that a later fit or prediction on the same
-        molecules, in this run or the next, reads it back: the GFN2-xTB
-        energies and atom quantities and the scattering features per
-        molecule, the FCHL19 kernels per set of molecules, and the fitted
-        transformers of the other pipelines (as ``Pipeline(memory=...)``).
-        ``None`` keeps nothing after the model is gone; the models whose
-        searches transform the same folds for every candidate (scattering,
-        many-body tensor) then cache them in a temporary folder removed with
-        the model. ``"reference"`` has nothing to cache and refuses a
-        ``memory``. The folder must be this user's and writable by no one
-        else (what is read back from it runs as the model's own work), else
-        PermissionError; a missing one is made, for its owner alone; one that
-        cannot be made warns and caches nothing.
+        {memory}
+        Kept here: the GFN2-xTB energies and atom quantities and the
+        scattering features per molecule, the FCHL19 kernels per set of
+        molecules, and the fitted transformers of the other pipelines (as
+        ``Pipeline(memory=...)``). With ``None``, ``"mbtr-krr"``, whose
+        search transforms the same folds for every candidate, caches them in
+        a temporary folder removed with the model. ``"reference"`` has
+        nothing to cache and refuses a ``memory``.
 
     Returns
     -------

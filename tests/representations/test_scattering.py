@@ -1,6 +1,7 @@
 """Tests of the solid-harmonic scattering transformer and its recipes."""
 
 import pickle
+import tempfile
 from math import factorial
 
 import numpy as np
@@ -519,23 +520,24 @@ def _count_computed(monkeypatch, backend):
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_search_computes_each_molecule_once_per_learned_scale(
+def test_alpha_search_computes_each_molecule_once(
     small_molecules, monkeypatch, tmp_path, backend
 ):
     X, y = small_molecules
     computed = _count_computed(monkeypatch, backend)
     small = {**SMALL, "backend": backend}
-    search = make_scattering_ridge(memory=tmp_path, batch_size=32, **small)
-    search.fit(X, y)
+    model = make_scattering_ridge(memory=tmp_path, batch_size=32, **small)
+    model.fit(X, y)
+    search = model.named_steps["gridsearchcv"]
     assert len(search.param_grid["ridge__alpha"]) == 11
-    # Each fit learns its scale from its training molecules, and a fold
-    # transforms all of X (training and validation part) at that scale: one
-    # pass over X per distinct learned scale, not one per fold and alpha.
-    scales = {SolidHarmonicScatteringTransformer(**small).fit(X).scale_}
-    for train, _ in search.cv.split(X):
-        scales.add(SolidHarmonicScatteringTransformer(**small).fit(X[train]).scale_)
-    assert 1 < len(scales) < 6
-    assert sum(computed) == len(scales) * len(X)
+    # Folds whose training molecules would learn another scale do not
+    # recompute: the scale is learned once, from all the molecules.
+    fold_scales = {
+        SolidHarmonicScatteringTransformer(**small).fit(X[train]).scale_
+        for train, _ in search.cv.split(X)
+    }
+    assert len(fold_scales) > 1
+    assert sum(computed) == len(X)
     assert np.isfinite(search.best_score_)
 
     # A second run with the same cache computes nothing.
@@ -544,7 +546,7 @@ def test_search_computes_each_molecule_once_per_learned_scale(
     assert computed == []
     # Changing a parameter that changes the features misses the cache.
     make_scattering_ridge(memory=tmp_path, **{**small, "width": 1.1}).fit(X, y)
-    assert sum(computed) == len(scales) * len(X)
+    assert sum(computed) == len(X)
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -576,14 +578,15 @@ def test_cache_is_per_molecule(small_molecules, monkeypatch, tmp_path, backend):
     assert computed == []
 
 
-def test_default_search_uses_a_temporary_cache(small_molecules):
-    search = make_scattering_ridge(**SMALL)
-    scattering = search.estimator.steps[0][1]
-    assert scattering.memory is not None
-    assert isinstance(search.cv.random_state, int)
+def test_default_model_writes_no_cache(small_molecules, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    model = make_scattering_ridge(**SMALL)
+    assert model[0].memory is None
+    assert isinstance(model[-1].cv.random_state, int)
     X, y = small_molecules
-    predictions = search.fit(X, y).predict(X[:3])
+    predictions = model.fit(X, y).predict(X[:3])
     assert predictions.shape == (3,)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_search_takes_several_scales_side_by_side(small_molecules, tmp_path):
@@ -591,17 +594,17 @@ def test_search_takes_several_scales_side_by_side(small_molecules, tmp_path):
     one = make_scattering_ridge(memory=tmp_path, **SMALL).fit(X, y)
     two = make_scattering_ridge(memory=tmp_path, scales=("auto", 0.6), **SMALL)
     two.fit(X, y)
-    union = two.best_estimator_.steps[0][1]
+    union = two.named_steps["featureunion"]
     assert [part.scale for _, part in union.transformer_list] == ["auto", 0.6]
-    names = two.best_estimator_[:-2].get_feature_names_out()
-    single = one.best_estimator_[:-2].get_feature_names_out()
+    names = union.get_feature_names_out()
+    single = one[0].get_feature_names_out()
     assert len(names) == 2 * len(single)
     assert names[0] == f"scale_auto__{single[0]}"
     assert names[len(single)] == f"scale_0.6__{single[0]}"
     # The auto part is the single-scale transformer, read from the same cache.
     np.testing.assert_array_equal(
-        two.best_estimator_[:-2].transform(X)[:, : len(single)],
-        one.best_estimator_[:-2].transform(X),
+        union.transform(X)[:, : len(single)],
+        one[0].transform(X),
     )
     with pytest.raises(ValueError, match="`scale` or `scales`, not both"):
         make_scattering_ridge(scale=1.0, scales=("auto",))
@@ -651,18 +654,18 @@ def test_xtb_scattering_ridge_is_two_resolutions_on_a_baseline(small_molecules):
     X, y = small_molecules
     model = make_model("xtb-scattering-ridge")
     assert isinstance(model.baseline, TightBindingEnergyTransformer)
-    union, _, ridge = (step for _, step in model.regressor.estimator.steps)
+    union, search = model.regressor.named_steps.values()
     assert [part.scale for _, part in union.transformer_list] == [5.0, 8.9]
     assert all(part.backend == "fast" for _, part in union.transformer_list)
-    assert isinstance(ridge, ClippedRegressor)
+    assert isinstance(search.estimator[-1], ClippedRegressor)
     np.testing.assert_array_equal(
-        model.regressor.param_grid["clippedregressor__regressor__alpha"],
+        search.param_grid["clippedregressor__regressor__alpha"],
         np.logspace(-9, 1, 11),
     )
     small = {"J": 1, "L": 1, "backend": "fast", "device": "cpu"}
     model.set_params(
         **{
-            f"regressor__estimator__featureunion__{part}__{name}": value
+            f"regressor__featureunion__{part}__{name}": value
             for part in ("scale_5.0", "scale_8.9")
             for name, value in small.items()
         }
