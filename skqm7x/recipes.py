@@ -10,7 +10,7 @@ of the tuning are in docs/performance.md.
 import numpy as np
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold
-from sklearn.pipeline import FeatureUnion, make_pipeline
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted
 
@@ -458,12 +458,18 @@ def _xtb_blend_krr(random_state, verbose, n_jobs, memory):
     # 16000-column vectors take minutes.
     model = _xtb_atoms_fchl_krr(random_state, verbose, n_jobs, memory)
     model.regressor.set_params(gammas=BEST_GAMMAS, alphas=BEST_ALPHAS)
+    # Both steps cache what they compute: the vectors per molecule (the
+    # queries' too) and the search's solution.
     molecules = make_pipeline(
-        SlatmTransformer(handle_unknown="ignore", n_jobs=n_jobs, verbose=verbose),
-        GaussianProcessKernelRidgeCV(
-            kernel="rbf", gammas=BEST_SLATM_GAMMAS, alphas=BEST_SLATM_ALPHAS
+        SlatmTransformer(
+            handle_unknown="ignore", n_jobs=n_jobs, memory=memory, verbose=verbose
         ),
-        memory=memory,
+        GaussianProcessKernelRidgeCV(
+            kernel="rbf",
+            gammas=BEST_SLATM_GAMMAS,
+            alphas=BEST_SLATM_ALPHAS,
+            memory=memory,
+        ),
     )
     return model.set_params(
         regressor=BlendingRegressor(
@@ -507,7 +513,11 @@ def _scattering_krr(random_state, verbose, n_jobs, memory):
     features = SolidHarmonicScatteringTransformer(
         memory=memory, n_jobs=n_jobs, verbose=verbose
     )
-    return AtomicReferenceRegressor(make_pipeline(features, search))
+    return AtomicReferenceRegressor(
+        Pipeline(
+            [("solidharmonicscatteringtransformer", features), ("gridsearchcv", search)]
+        )
+    )
 
 
 # name: (factory, description, whether predict takes return_std=True)
@@ -695,9 +705,10 @@ def make_model(name, *, random_state=0, verbose=0, n_jobs=None, memory=None):
         ``None`` or 1.
     memory : None, str, path or joblib.Memory, default=None
         {memory}
-        Kept here: the GFN2-xTB energies and atom quantities and the
-        scattering features per molecule, the FCHL19 kernels per set of
-        molecules, and the fitted transformers of the other pipelines (as
+        Kept here: the GFN2-xTB energies and atom quantities, the scattering
+        features and the SLATM vectors per molecule, the FCHL19 kernels per
+        set of molecules, the solutions of the SLATM model's search, and the
+        fitted transformers of the other pipelines (as
         ``Pipeline(memory=...)``). With ``None``, ``"mbtr-krr"``, whose
         search transforms the same folds for every candidate, caches them in
         a temporary folder removed with the model. ``"reference"`` has

@@ -2,14 +2,18 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
 from numbers import Real
 
 import numpy as np
 from scipy.linalg import blas, lapack
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context
 from sklearn.metrics.pairwise import euclidean_distances, manhattan_distances
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from skqm7x._utils._cache import as_memory
+from skqm7x._utils._docstrings import shared_parameters
 
 
 class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
@@ -106,10 +110,7 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         self.gamma = gamma
 
     def _distances(self, X, Y=None):
-        """The L1 (Laplacian) or squared L2 (RBF) distances the kernel decays with."""
-        if self.kernel == "laplacian":
-            return manhattan_distances(X, Y)
-        return euclidean_distances(X, Y, squared=True)
+        return kernel_distances(self.kernel, X, Y)
 
     def _kernel(self, X, Y=None, *, gamma):
         return np.exp(-gamma * self._distances(X, Y))
@@ -167,6 +168,7 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         return mean, gaussian_process_std(self, K, 1.0)
 
 
+@shared_parameters
 class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
     """:class:`GaussianProcessKernelRidge` choosing gamma and alpha by leave-one-out.
 
@@ -190,6 +192,12 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         relative to the prior's).
     kernel : {"laplacian", "rbf"}, default="laplacian"
         ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``.
+    memory : None, str, path or joblib.Memory, default=None
+        {memory}
+        Kept here: the search's result (every candidate's score and the
+        chosen solution, an ``n_samples`` square matrix), keyed by the
+        training data, the targets and the candidates: a second fit on the
+        same data reads it.
 
     Attributes
     ----------
@@ -243,14 +251,21 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         "gammas": ["array-like", None],
         "alphas": ["array-like"],
         "kernel": [StrOptions({"laplacian", "rbf"})],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
     }
 
     def __init__(
-        self, *, gammas=None, alphas=(1e-6, 1e-4, 1e-2, 1.0), kernel="laplacian"
+        self,
+        *,
+        gammas=None,
+        alphas=(1e-6, 1e-4, 1e-2, 1.0),
+        kernel="laplacian",
+        memory=None,
     ):
         self.gammas = gammas
         self.alphas = alphas
         self.kernel = kernel
+        self.memory = memory
 
     @_fit_context(prefer_skip_nested_validation=True)
     def fit(self, X, y):
@@ -274,23 +289,38 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         else:
             gammas = kernel_candidates(self, self.gammas, "gammas")
         alphas = kernel_candidates(self, self.alphas, "alphas")
-        # One distance matrix serves every width (L1 distances, on one
-        # thread, cost far more than the kernels' exponentials).
-        distances = self._distances(X)
-        self.loo_rmse_ = np.empty((len(gammas), len(alphas)))
-        best = None
-        K = np.empty_like(distances)
-        for k, gamma in enumerate(gammas):
-            np.exp(np.multiply(distances, -gamma, out=K), out=K)
-            self.loo_rmse_[k], solution = kernel_ridge_path(K, y, alphas)
-            if solution is not None and (
-                best is None or solution.loo_rmse < best.loo_rmse
-            ):
-                best, self.gamma_ = solution, float(gamma)
-        check_some_candidate_fits(self.loo_rmse_, alphas)
+        search = as_memory(self.memory).cache(search_kernel_ridge)
+        self.loo_rmse_, self.gamma_, best = search(X, y, self.kernel, gammas, alphas)
         store_solution(self, best, y)
         self.X_fit_ = X
         return self
+
+
+def kernel_distances(kernel, X, Y=None):
+    """The L1 (Laplacian) or squared L2 (RBF) distances the kernel decays with."""
+    if kernel == "laplacian":
+        return manhattan_distances(X, Y)
+    return euclidean_distances(X, Y, squared=True)
+
+
+def search_kernel_ridge(X, y, kernel, gammas, alphas):
+    """Every candidate's leave-one-out RMSE, the chosen gamma and its solution.
+
+    One distance matrix serves every width (L1 distances, on one thread,
+    cost far more than the kernels' exponentials). Raises ValueError if no
+    candidate can be solved.
+    """
+    distances = kernel_distances(kernel, X)
+    loo_rmse = np.empty((len(gammas), len(alphas)))
+    best, best_gamma = None, None
+    K = np.empty_like(distances)
+    for k, gamma in enumerate(gammas):
+        np.exp(np.multiply(distances, -gamma, out=K), out=K)
+        loo_rmse[k], solution = kernel_ridge_path(K, y, alphas)
+        if solution is not None and (best is None or solution.loo_rmse < best.loo_rmse):
+            best, best_gamma = solution, float(gamma)
+    check_some_candidate_fits(loo_rmse, alphas)
+    return loo_rmse, best_gamma, best
 
 
 class KernelRidgeSolution:

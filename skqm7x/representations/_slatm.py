@@ -2,8 +2,12 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import os
+from importlib.metadata import version
 from numbers import Integral, Real
+from pathlib import Path
 
+import joblib
 import numpy as np
 from sklearn.base import (
     BaseEstimator,
@@ -11,7 +15,7 @@ from sklearn.base import (
     TransformerMixin,
     _fit_context,
 )
-from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 from threadpoolctl import threadpool_limits
 
@@ -21,6 +25,7 @@ from skqm7x._molecules import (
     check_molecules,
     fitted_elements,
 )
+from skqm7x._utils._cache import cache_location
 from skqm7x._utils._docstrings import shared_parameters
 from skqm7x.representations._per_molecule import per_molecule_rows
 
@@ -67,6 +72,12 @@ class SlatmTransformer(
     n_jobs : int, default=None
         {n_jobs}
         The jobs compute molecules in processes.
+    memory : None, str, path or joblib.Memory, default=None
+        {memory}
+        Kept here: the vectors, one file per molecule, keyed by the settings,
+        the learned elements and many-body types, the qmllib version and the
+        molecule itself, whatever the other molecules: a second run of a
+        workflow, or a prediction on molecules seen before, computes nothing.
     verbose : int, default=0
         {verbose}
         The bar counts the molecules.
@@ -120,6 +131,7 @@ class SlatmTransformer(
         "elements": ["array-like", None],
         "handle_unknown": [StrOptions({"error", "ignore"})],
         "n_jobs": [None, Integral],
+        "memory": [None, str, os.PathLike, HasMethods(["cache"])],
         "verbose": ["verbose"],
     }
 
@@ -135,6 +147,7 @@ class SlatmTransformer(
         elements=None,
         handle_unknown="error",
         n_jobs=None,
+        memory=None,
         verbose=0,
     ):
         self.distance_width = distance_width
@@ -146,6 +159,7 @@ class SlatmTransformer(
         self.elements = elements
         self.handle_unknown = handle_unknown
         self.n_jobs = n_jobs
+        self.memory = memory
         self.verbose = verbose
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -208,11 +222,20 @@ class SlatmTransformer(
             Z,
             R,
             self._settings(),
-            directory=None,
+            directory=self._cache_directory(),
             n_jobs=self.n_jobs,
             verbose=self.verbose,
             desc="SLATM",
         )
+
+    def _cache_directory(self):
+        """Where this transformer's vectors live, or None."""
+        location = cache_location(self.memory)
+        if location is None:
+            return None
+        # qmllib's version goes in: another one may compute otherwise.
+        key = joblib.hash((self._settings(), version("qmllib")))
+        return Path(location) / "skqm7x-slatm" / key
 
     def _settings(self):
         return (

@@ -109,14 +109,16 @@ def test_cv_chooses_the_pair_of_lowest_leave_one_out_error(features):
 @pytest.mark.parametrize("kernel", ["laplacian", "rbf"])
 def test_cv_computes_the_distances_once_for_every_width(features, kernel, monkeypatch):
     F, r = features
+    from skqm7x.models import _kernel_ridge
+
     calls = []
-    distances = GaussianProcessKernelRidgeCV._distances
+    distances = _kernel_ridge.kernel_distances
 
-    def counted(self, X, Y=None):
+    def counted(kernel, X, Y=None):
         calls.append(Y is None)
-        return distances(self, X, Y)
+        return distances(kernel, X, Y)
 
-    monkeypatch.setattr(GaussianProcessKernelRidgeCV, "_distances", counted)
+    monkeypatch.setattr(_kernel_ridge, "kernel_distances", counted)
     gammas = [1e-5, 1e-4, 1e-3]
     model = GaussianProcessKernelRidgeCV(kernel=kernel, gammas=gammas).fit(
         F[:50], r[:50]
@@ -130,6 +132,34 @@ def test_cv_computes_the_distances_once_for_every_width(features, kernel, monkey
         rtol=1e-6,
         atol=1e-8,
     )
+
+
+def test_cv_reads_its_search_back_from_memory(features, tmp_path, monkeypatch):
+    from skqm7x.models import _kernel_ridge
+
+    F, r = features
+    searches = []
+    search = _kernel_ridge.search_kernel_ridge
+
+    def counted(*args):
+        searches.append(1)
+        return search(*args)
+
+    monkeypatch.setattr(_kernel_ridge, "search_kernel_ridge", counted)
+    params = dict(kernel="rbf", gammas=[1e-4, 1e-3], alphas=[1e-6, 1e-3])
+    plain = GaussianProcessKernelRidgeCV(**params).fit(F[:50], r[:50])
+    first = GaussianProcessKernelRidgeCV(**params, memory=tmp_path).fit(F[:50], r[:50])
+    again = GaussianProcessKernelRidgeCV(**params, memory=tmp_path).fit(F[:50], r[:50])
+    assert len(searches) == 2
+    for name in ("gamma_", "alpha_", "loo_rmse_", "dual_coef_", "inverse_cholesky_"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(plain, name))
+    np.testing.assert_array_equal(
+        again.predict(F[50:60], return_std=True),
+        first.predict(F[50:60], return_std=True),
+    )
+    # Other targets are another search.
+    GaussianProcessKernelRidgeCV(**params, memory=tmp_path).fit(F[:50], r[:50] + 1)
+    assert len(searches) == 3
 
 
 def test_cv_default_widths_follow_the_number_of_features(features):
@@ -277,23 +307,20 @@ def test_scattering_krr_on_a_tiny_subset(qm7x_train):
     X, y = qm7x_train.data[:60], qm7x_train.target[:60]
     model = make_model("scattering-krr").set_params(
         handle_unknown="ignore",
-        regressor__cv=KFold(3, shuffle=True, random_state=0),
-        regressor__estimator__solidharmonicscatteringtransformer__J=1,
-        regressor__estimator__solidharmonicscatteringtransformer__L=1,
-        regressor__estimator__solidharmonicscatteringtransformer__grid_shape=(
-            24,
-            24,
-            24,
-        ),
-        regressor__estimator__solidharmonicscatteringtransformer__device="cpu",
+        regressor__gridsearchcv__cv=KFold(3, shuffle=True, random_state=0),
+        regressor__solidharmonicscatteringtransformer__J=1,
+        regressor__solidharmonicscatteringtransformer__L=1,
+        regressor__solidharmonicscatteringtransformer__grid_shape=(24, 24, 24),
+        regressor__solidharmonicscatteringtransformer__device="cpu",
     )
     model.fit(X[:45], y[:45])
+    search = model.regressor_.named_steps["gridsearchcv"]
     tried = {
         params["gaussianprocesskernelridge__kernel"]
-        for params in (model.regressor_.cv_results_["params"])
+        for params in search.cv_results_["params"]
     }
     assert tried == {"rbf", "laplacian"}
-    assert_search_chose_its_best(model.regressor_)
+    assert_search_chose_its_best(search)
     mean, std = model.predict(X[45:], return_std=True)
     assert mean.shape == std.shape == (15,)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)

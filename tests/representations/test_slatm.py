@@ -46,6 +46,40 @@ def test_in_parallel_with_a_progress_bar(qm7x_train, capsys):
     np.testing.assert_array_equal(parallel, serial)
 
 
+def test_cache_computes_each_molecule_once(qm7x_train, tmp_path, monkeypatch):
+    from skqm7x.representations import _slatm
+
+    computed = []
+    compute = _slatm._slatm_rows
+
+    def counting(Z, *args, **kwargs):
+        computed.append(len(Z))
+        return compute(Z, *args, **kwargs)
+
+    monkeypatch.setattr(_slatm, "_slatm_rows", counting)
+    X = qm7x_train.data[:30]
+    fresh = SlatmTransformer().fit(X).transform(X)
+    # fit sizes the output on one molecule; the counts start after it.
+    cached = SlatmTransformer(memory=tmp_path).fit(X)
+    computed.clear()
+    np.testing.assert_array_equal(cached.transform(X[:20]), fresh[:20])
+    assert sum(computed) == 20
+    # Any other selection reads the molecules seen before.
+    np.testing.assert_array_equal(cached.transform(X[::-1]), fresh[::-1])
+    assert sum(computed) == 30
+    again = SlatmTransformer(memory=str(tmp_path)).fit(X)
+    computed.clear()
+    np.testing.assert_array_equal(again.transform(X), fresh)
+    assert computed == []
+    # Other settings, or other learned types, are other vectors.
+    other_settings = SlatmTransformer(memory=tmp_path, rcut=4.0).fit(X)
+    other_types = SlatmTransformer(memory=tmp_path).fit(X[:3])
+    computed.clear()
+    other_settings.transform(X[:5])
+    other_types.transform(X[:5])
+    assert sum(computed) == 10
+
+
 def test_parameters_reach_qmllib(qm7x_train):
     X = qm7x_train.data[:10]
     Z, R = unpack_molecules(X[:1])
