@@ -241,7 +241,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         Kept here: the training atoms, the kernels between molecules and
         their leave-one-out errors, keyed by the molecules and the
         parameters, so that a second run of a workflow skips the costly
-        part; and the tight-binding quantities, one file per molecule. A
+        part; the fitted ``molecule_features`` and the training molecules'
+        vectors; and the tight-binding quantities, one file per molecule. A
         kernel between ``n`` and ``m`` molecules with ``k`` widths takes
         ``8 k n m`` bytes (460 MB for the 3792 labelled challenge molecules
         with four widths).
@@ -553,8 +554,11 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             self.molecule_features_ = None
             return None, np.zeros(1)
         weights = kernel_candidates(self, self.molecule_weights, "molecule_weights")
-        self.molecule_features_ = clone(self.molecule_features)
-        features = self._checked_vectors(self.molecule_features_.fit_transform(X, y))
+        fit_transform = as_memory(self.memory).cache(_fitted_with_output)
+        self.molecule_features_, features = fit_transform(
+            clone(self.molecule_features), X, y
+        )
+        features = self._checked_vectors(features)
         if self.molecule_gamma != "scale":
             self.molecule_gamma_ = float(self.molecule_gamma)
         else:  # as SVR's gamma="scale", 1 for vectors that are all alike
@@ -622,3 +626,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
                 prior_variance + self.molecule_weight_ * self.molecule_scale_
             )
         return mean, gaussian_process_std(self, K, prior_variance)
+
+
+def _fitted_with_output(transformer, X, y):
+    """``transformer`` fitted on ``X``, and its ``fit_transform`` (cacheable)."""
+    return transformer, transformer.fit_transform(X, y)

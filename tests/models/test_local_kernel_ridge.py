@@ -8,6 +8,7 @@ from sklearn.model_selection import GridSearchCV, KFold
 
 from skqm7x import (
     LocalKernelRidge,
+    ManyBodyTensorTransformer,
     SparseLocalKernelRidge,
     make_model,
     pack_molecules,
@@ -520,6 +521,38 @@ def test_tight_binding_scaling_needs_tight_binding_features(molecules):
         LocalKernelRidge(tight_binding_scaling="per_element").fit(X[:10], r[:10])
     with pytest.raises(ValueError, match="tight_binding_scaling"):
         LocalKernelRidge(tight_binding_scaling="per_atom").fit(X[:10], r[:10])
+
+
+class _CountedTensor(ManyBodyTensorTransformer):
+    """Many-body tensors that count the molecules they are fitted on."""
+
+    fits = []
+
+    def fit_transform(self, X, y=None):
+        _CountedTensor.fits.append(len(X))
+        return super().fit_transform(X, y)
+
+
+def test_memory_keeps_the_fitted_molecule_features(molecules, tmp_path):
+    Counted = _CountedTensor
+    Counted.fits.clear()
+    X, r = molecules
+    params = dict(gammas=1 / 32, alphas=1e-6, molecule_weights=0.1)
+    first = LocalKernelRidge(
+        **params, molecule_features=Counted(handle_unknown="ignore"), memory=tmp_path
+    ).fit(X[:30], r[:30])
+    again = LocalKernelRidge(
+        **params, molecule_features=Counted(handle_unknown="ignore"), memory=tmp_path
+    ).fit(X[:30], r[:30])
+    assert Counted.fits == [30]
+    np.testing.assert_array_equal(
+        again.predict(X[30:35], return_std=True)[1],
+        first.predict(X[30:35], return_std=True)[1],
+    )
+    np.testing.assert_array_equal(
+        again.molecule_features_.transform(X[30:35]),
+        first.molecule_features_.transform(X[30:35]),
+    )
 
 
 def test_molecule_features_add_a_kernel_of_whole_molecules(molecules):
