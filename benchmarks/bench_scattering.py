@@ -80,27 +80,6 @@ def _kymatio_scale(X, sigma, overlapping_precision=0.1):
     return sigma * np.sqrt(-8 * np.log(overlapping_precision)) / closest
 
 
-def _oriented(Z, R):
-    """The molecules in the transformer's pose, padding slots at the origin.
-
-    As :class:`skqm7x.SolidHarmonicScatteringTransformer` turns them: centred
-    on the centre of nuclear charge, turned to the principal axes of the
-    charge-weighted second moment (largest spread first), each axis signed by
-    the third moment, the bounding box centred.
-    """
-    positions = np.zeros_like(R)
-    for i, (z, r) in enumerate(zip(Z, R, strict=True)):
-        atoms = z > 0
-        z, r = z[atoms], r[atoms]
-        centred = r - z @ r / z.sum()
-        _, axes = np.linalg.eigh(np.einsum("a,ad,ae->de", z, centred, centred))
-        oriented = centred @ axes[:, ::-1]
-        oriented *= np.where(z @ oriented**3 < 0, -1.0, 1.0)
-        oriented -= (oriented.max(axis=0) + oriented.min(axis=0)) / 2
-        positions[i, atoms] = oriented
-    return positions
-
-
 def _valence(Z):
     """kymatio's example's valence electrons: Z less the inner shells, to argon."""
     return (
@@ -131,12 +110,13 @@ def _kymatio_reference(X, scale, batch_size):
         ),
         axes=(1, 2, 3),
     )
-    atoms = X.reshape(len(X), -1, 4)
+    from skqm7x import orient_molecules
+
+    atoms = orient_molecules(X).reshape(len(X), -1, 4)
     # kymatio's generator stops at the first zero weight: real atoms first.
     order = np.argsort(atoms[..., 0] == 0, axis=1, kind="stable")
     atoms = np.take_along_axis(atoms, order[..., None], 1)
-    positions = _oriented(atoms[..., 0], atoms[..., 1:])
-    positions = positions * scale
+    positions = atoms[..., 1:] * scale
     full = atoms[..., 0]
     valence = _valence(full).astype(float)
     scattering = HarmonicScattering3D(

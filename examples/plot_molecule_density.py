@@ -19,7 +19,12 @@ from _example_data import all_molecules
 from matplotlib import patheffects
 from matplotlib.colors import PowerNorm
 
-from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecules
+from skqm7x import (
+    SolidHarmonicScatteringTransformer,
+    load_qm7x,
+    orient_molecules,
+    unpack_molecules,
+)
 
 # %%
 # One molecule, and the grid learned from all of them
@@ -38,24 +43,19 @@ print(f"Gaussian width = {transformer.width:g} grid units = {width:.2f} A")
 train = load_qm7x()
 molecule_id = 7  # C, N, O and H, 17 atoms
 index = int(np.flatnonzero(train.ids == molecule_id)[0])
-Z, R = unpack_molecules(train.data[index : index + 1])
-present = Z[0] > 0
-Z, R = Z[0, present].astype(int), R[0, present]
-print(f"molecule {molecule_id}: {len(Z)} atoms, {train.target[index]:.2f} eV")
 
 # %%
 # Centre and orientation
 # ----------------------
-# As the transformer does: centre on the centre of nuclear charge, turn to
-# the principal axes of the charge-weighted second moment (largest spread
-# first, along the grid's longest axis), sign each axis by the third moment,
-# and centre the bounding box.
+# As the transformer does (:func:`skqm7x.orient_molecules`): centre on the
+# centre of nuclear charge, turn to the principal axes of the charge-weighted
+# second moment (largest spread first, along the grid's longest axis), sign
+# each axis by the third moment, and centre the bounding box.
 
-centred = R - Z @ R / Z.sum()
-_, axes = np.linalg.eigh(np.einsum("a,ad,ae->de", Z, centred, centred))
-oriented = centred @ axes[:, ::-1]
-oriented *= np.where(Z @ oriented**3 < 0, -1.0, 1.0)
-oriented -= (oriented.max(axis=0) + oriented.min(axis=0)) / 2
+Z, R = unpack_molecules(orient_molecules(train.data[index : index + 1]))
+present = Z[0] > 0
+Z, oriented = Z[0, present].astype(int), R[0, present]
+print(f"molecule {molecule_id}: {len(Z)} atoms, {train.target[index]:.2f} eV")
 
 # %%
 # Densities on the grid

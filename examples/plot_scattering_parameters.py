@@ -14,16 +14,18 @@ performance page come from the transformer.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from math import factorial
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _example_data import all_molecules
+from _example_data import all_molecules, real_harmonic
 from matplotlib.colors import PowerNorm
 from matplotlib.patches import Rectangle
-from scipy.special import lpmv
 
-from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x, unpack_molecules
+from skqm7x import (
+    SolidHarmonicScatteringTransformer,
+    load_qm7x,
+    orient_molecules,
+    unpack_molecules,
+)
 
 # %%
 # One molecule and the geometry of all of them
@@ -38,15 +40,10 @@ train = load_qm7x()
 
 molecule_id = 7
 index = int(np.flatnonzero(train.ids == molecule_id)[0])
-Z, R = unpack_molecules(train.data[index : index + 1])
-Z, R = Z[0, Z[0] > 0], R[0, Z[0] > 0]
-
-# Centre and principal axes, as the transformer orients every molecule.
-centred = R - Z @ R / Z.sum()
-_, axes = np.linalg.eigh(np.einsum("a,ad,ae->de", Z, centred, centred))
-oriented = centred @ axes[:, ::-1]
-oriented *= np.where(Z @ oriented**3 < 0, -1.0, 1.0)
-oriented -= (oriented.max(axis=0) + oriented.min(axis=0)) / 2
+# Centred and turned to its principal axes, as the transformer orients every
+# molecule.
+Z, R = unpack_molecules(orient_molecules(train.data[index : index + 1]))
+Z, oriented = Z[0, Z[0] > 0], R[0, Z[0] > 0]
 
 
 def grid_coordinates(n):
@@ -211,20 +208,6 @@ for J in (1, 2, 3):
 # molecule. Below, :math:`U^p` in the molecule's plane for ``j = 1``,
 # ``l = 2`` (computed by FFT convolution on the default grid), each panel
 # scaled to its own maximum.
-
-
-def real_harmonic(degree, order, polar, azimuth):
-    """Real spherical harmonic: cos(m phi) for m > 0, sin(|m| phi) for m < 0."""
-    am = abs(order)
-    norm = np.sqrt(
-        (2 * degree + 1) / (4 * np.pi) * factorial(degree - am) / factorial(degree + am)
-    )
-    legendre = (-1) ** am * lpmv(am, degree, np.cos(polar))
-    if order == 0:
-        return norm * legendre
-    angular = np.cos(am * azimuth) if order > 0 else np.sin(am * azimuth)
-    return np.sqrt(2) * norm * legendre * angular
-
 
 shape = default.grid_shape_
 # Periodic coordinates with the origin at index 0, as the FFT expects.

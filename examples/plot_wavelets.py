@@ -28,12 +28,9 @@ their lobes are easier to see.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-from math import factorial
-
 import matplotlib.pyplot as plt
 import numpy as np
-from _example_data import all_molecules
-from scipy.special import lpmv
+from _example_data import all_molecules, real_harmonic
 
 from skqm7x import SolidHarmonicScatteringTransformer
 
@@ -56,22 +53,9 @@ print(
 # %%
 # Real spherical harmonics
 # ------------------------
-# ``scipy.special.lpmv`` gives the associated Legendre functions (with the
-# Condon-Shortley phase, which the real harmonics leave out).
-
-
-def real_harmonic(degree, order, polar, azimuth):
-    """Real spherical harmonic: cos(m phi) for m > 0, sin(|m| phi) for m < 0."""
-    am = abs(order)
-    norm = np.sqrt(
-        (2 * degree + 1) / (4 * np.pi) * factorial(degree - am) / factorial(degree + am)
-    )
-    legendre = (-1) ** am * lpmv(am, degree, np.cos(polar))
-    if order == 0:
-        return norm * legendre
-    angular = np.cos(am * azimuth) if order > 0 else np.sin(am * azimuth)
-    return np.sqrt(2) * norm * legendre * angular
-
+# ``real_harmonic`` (in the gallery's ``_example_data``) builds them from
+# ``scipy.special.lpmv``'s associated Legendre functions, leaving out their
+# Condon-Shortley phase.
 
 L = transformer.L
 

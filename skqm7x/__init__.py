@@ -40,6 +40,7 @@ from skqm7x.representations import (
     TightBindingEnergyTransformer,
     check_fchl19_parameters,
     fchl19_environments,
+    orient_molecules,
     tight_binding_atoms,
 )
 
@@ -71,6 +72,7 @@ __all__ = [
     "make_model",
     "make_scattering_ridge",
     "molecules_like",
+    "orient_molecules",
     "pack_molecules",
     "read_xyz",
     "tight_binding_atoms",

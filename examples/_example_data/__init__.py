@@ -19,8 +19,10 @@ shipped in the package, or the folder ``SKQM7X_DATA`` names (as
 
 import os
 import tempfile
+from math import factorial
 
 import numpy as np
+from scipy.special import lpmv
 
 from skqm7x import SolidHarmonicScatteringTransformer, load_qm7x
 
@@ -68,3 +70,21 @@ def challenge_grid(data_dir=None):
     """
     geometry = SolidHarmonicScatteringTransformer().fit(all_molecules(data_dir))
     return {"scale": geometry.scale_, "grid_shape": geometry.grid_shape_}
+
+
+def real_harmonic(degree, order, polar, azimuth):
+    """Real spherical harmonic: cos(m phi) for m > 0, sin(|m| phi) for m < 0.
+
+    Orthonormal on the sphere, from ``scipy.special.lpmv``'s associated
+    Legendre functions, whose Condon-Shortley phase the real harmonics leave
+    out. For the gallery's pictures of the wavelets.
+    """
+    am = abs(order)
+    norm = np.sqrt(
+        (2 * degree + 1) / (4 * np.pi) * factorial(degree - am) / factorial(degree + am)
+    )
+    legendre = (-1) ** am * lpmv(am, degree, np.cos(polar))
+    if order == 0:
+        return norm * legendre
+    angular = np.cos(am * azimuth) if order > 0 else np.sin(am * azimuth)
+    return np.sqrt(2) * norm * legendre * angular

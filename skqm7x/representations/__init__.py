@@ -17,6 +17,7 @@ from skqm7x.representations._fchl19 import (
     fchl19_environments,
 )
 from skqm7x.representations._mbtr import ManyBodyTensorTransformer
+from skqm7x.representations._orientation import orient_molecules
 from skqm7x.representations._random_coulomb import RandomCoulombExpander
 from skqm7x.representations._scattering import SolidHarmonicScatteringTransformer
 from skqm7x.representations._slatm import SlatmTransformer
@@ -36,5 +37,6 @@ __all__ = [
     "TightBindingEnergyTransformer",
     "check_fchl19_parameters",
     "fchl19_environments",
+    "orient_molecules",
     "tight_binding_atoms",
 ]
