@@ -163,9 +163,6 @@ GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 BASELINE = skqm7x.TightBindingEnergyTransformer()
 # tblite takes positions in bohr (CODATA 2018).
 ANGSTROM_IN_BOHR = 1 / 0.529177210903
-# LocalKernelRidge(tight_binding_scaling="per_element") leaves the elements
-# with fewer training atoms than this at factor 1.
-MIN_ATOMS_TO_SCALE = 10
 
 
 def remainder(y, counts, baselines):
@@ -201,33 +198,6 @@ def tight_binding_quantities(X, n_jobs=None):
     return tight_binding_atoms(X, ATOMIC_QUANTITIES, n_jobs=n_jobs)[Z > 0]
 
 
-def per_element_scales(quantities, charges):
-    """Each atom's factors that give every element the same spread.
-
-    ``LocalKernelRidge``'s rule for ``tight_binding_scaling="per_element"``:
-    an element's factor for a quantity (a column of ``quantities``, one row
-    per atom) is the median of the elements' standard deviations over their
-    atoms divided by its own; an element with fewer than
-    ``MIN_ATOMS_TO_SCALE`` atoms, or whose quantity does not vary, keeps
-    factor 1.
-    """
-    elements = np.unique(charges)
-    spreads = np.zeros((len(elements), quantities.shape[1]))
-    counted = np.zeros(len(elements), dtype=bool)
-    for i, element in enumerate(elements):
-        atoms = quantities[charges == element]
-        counted[i] = len(atoms) >= MIN_ATOMS_TO_SCALE
-        if counted[i]:
-            spreads[i] = atoms.std(axis=0)
-    scales = np.ones_like(spreads)
-    for j, column in enumerate(spreads.T):
-        # Rounding noise, not a spread, below a millionth of the largest one.
-        varied = counted & (column > 1e-6 * column.max(initial=0.0))
-        if varied.any():
-            scales[varied, j] = np.median(column[varied]) / column[varied]
-    return scales[np.searchsorted(elements, charges)]
-
-
 def with_quantities(environments, quantities, weights, per_element=False):
     """``environments`` with the weighted columns of ``quantities`` appended.
 
@@ -237,7 +207,10 @@ def with_quantities(environments, quantities, weights, per_element=False):
     ``tight_binding_scaling="per_element"``.
     """
     if per_element:
-        quantities = quantities * per_element_scales(quantities, environments.charges)
+        charges = environments.charges
+        elements = np.unique(charges)
+        scales = skqm7x.per_element_scales(quantities, charges, elements)
+        quantities = quantities * scales[np.searchsorted(elements, charges)]
     columns = [
         weight * quantities[:, ATOMIC_QUANTITIES.index(name), None]
         for name, weight in weights.items()

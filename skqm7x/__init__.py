@@ -27,6 +27,7 @@ from skqm7x.models import (
     SigmoidMLPRegressor,
     SparseLocalKernelRidge,
     local_kernels,
+    per_element_scales,
 )
 from skqm7x.recipes import available_models, make_model, make_scattering_ridge
 from skqm7x.representations import (
@@ -74,6 +75,7 @@ __all__ = [
     "molecules_like",
     "orient_molecules",
     "pack_molecules",
+    "per_element_scales",
     "read_xyz",
     "tight_binding_atoms",
     "unpack_molecules",

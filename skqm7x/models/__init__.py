@@ -15,7 +15,7 @@ from skqm7x.models._kernel_ridge import (
     GaussianProcessKernelRidge,
     GaussianProcessKernelRidgeCV,
 )
-from skqm7x.models._local_kernel_ridge import LocalKernelRidge
+from skqm7x.models._local_kernel_ridge import LocalKernelRidge, per_element_scales
 from skqm7x.models._local_kernels import local_kernels
 from skqm7x.models._mlp import SigmoidMLPRegressor
 from skqm7x.models._reference import AtomicReferenceRegressor
@@ -31,4 +31,5 @@ __all__ = [
     "SigmoidMLPRegressor",
     "SparseLocalKernelRidge",
     "local_kernels",
+    "per_element_scales",
 ]

@@ -83,14 +83,41 @@ def tight_binding_weights(estimator):
 def per_element_scales(quantities, Z, elements):
     """Factors that give every element's atoms the same spread in each quantity.
 
-    ``quantities`` holds the values of each slot of the molecules whose
-    nuclear charges are ``Z`` (shape ``(n_molecules, n_atoms_max, k)``). An
+    The scaling of ``LocalKernelRidge(tight_binding_scaling="per_element")``,
+    for atomic quantities appended to any atomic representation. An
     element's factor for a quantity is the median of the elements' standard
     deviations divided by its own: an element whose atoms vary more
     (sulphur's charges, about six times carbon's) is shrunk, one that varies
     less is stretched, the typical one keeps its scale. An element with fewer
-    than ``_MIN_ATOMS_TO_SCALE`` atoms, or whose quantity does not vary,
-    keeps factor 1. Returns an array of shape ``(len(elements), k)``.
+    than 10 atoms, or whose quantity does not vary, keeps factor 1.
+
+    Parameters
+    ----------
+    quantities : ndarray of shape (..., k)
+        The ``k`` quantities of each atom (or atom slot).
+    Z : ndarray of shape (...)
+        The nuclear charge of each atom (slot) of ``quantities``; slots whose
+        charge is not in ``elements`` (padding) are ignored.
+    elements : ndarray of shape (n_elements,)
+        The elements to scale.
+
+    Returns
+    -------
+    scales : ndarray of shape (n_elements, k)
+        Each element's factor for each quantity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from skqm7x import per_element_scales
+    >>> rng = np.random.default_rng(0)
+    >>> Z = np.repeat([1, 6, 16], 50)
+    >>> charges = rng.normal(size=150) * np.repeat([0.1, 0.2, 0.8], 50)
+    >>> elements = np.array([1, 6, 16])
+    >>> scales = per_element_scales(charges[:, None], Z, elements)
+    >>> scaled = charges * scales[np.searchsorted(elements, Z), 0]
+    >>> np.round([scaled[Z == z].std() for z in elements], 2)
+    array([0.2, 0.2, 0.2])
     """
     spreads = np.zeros((len(elements), quantities.shape[-1]))
     counted = np.zeros(len(elements), dtype=bool)

@@ -460,7 +460,7 @@ def test_sklearn_contract_with_tight_binding_features(molecules):
 
 
 def test_per_element_scales_give_every_element_the_same_spread():
-    from skqm7x.models._local_kernel_ridge import per_element_scales
+    from skqm7x import per_element_scales
 
     rng = np.random.default_rng(0)
     Z = np.zeros((60, 5))
@@ -487,7 +487,7 @@ def test_per_element_scales_give_every_element_the_same_spread():
 
 
 def test_per_element_scaling_of_the_tight_binding_features(molecules):
-    from skqm7x.models._local_kernel_ridge import per_element_scales
+    from skqm7x import per_element_scales
     from skqm7x.representations import tight_binding_atoms
 
     X, r = molecules
