@@ -2,14 +2,29 @@
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import inspect
+
 import numpy as np
 from scipy import optimize
 from sklearn.base import RegressorMixin, _fit_context, clone
+from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _raise_for_params,
+    _routing_enabled,
+    process_routing,
+)
 from sklearn.utils.metaestimators import _BaseComposition
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_array,
+    check_is_fitted,
+    column_or_1d,
+)
 
 
 class BlendingRegressor(RegressorMixin, _BaseComposition):
@@ -64,10 +79,10 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
         The factor of the weighted standard deviations; None when a regressor
         with a positive weight has no ``loo_std_``.
     n_features_in_ : int
-        Number of features seen during :meth:`fit`.
+        Number of features seen during :meth:`fit`, by the first regressor.
     feature_names_in_ : ndarray of shape (`n_features_in_`,)
-        Names of features seen during :meth:`fit`, when ``X`` has string
-        column names.
+        Names of features seen during :meth:`fit` by the first regressor,
+        when ``X`` has string column names.
 
     See Also
     --------
@@ -132,15 +147,25 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
         return self
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit every regressor, then choose the weights.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Training samples.
+            Training samples, passed to each regressor as they are.
         y : array-like of shape (n_samples,)
             Targets.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples in the choice of the weights, and in
+            ``held_out_rmse_``, ``blend_held_out_rmse_`` and ``std_scale_``.
+            Without metadata routing they also go to the ``fit`` of every
+            regressor (on all the samples and on each fold), which must take
+            them, as in :class:`~sklearn.ensemble.VotingRegressor`; with it,
+            to the regressors that request them.
+        **fit_params : dict
+            Metadata for the regressors' ``fit``, only with metadata routing
+            enabled: each regressor gets those it requests.
 
         Returns
         -------
@@ -148,16 +173,41 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
             The fitted regressor.
         """
         names = self._check_estimators()
-        X, y = validate_data(self, X, y, y_numeric=True)
+        if y is None:
+            raise ValueError(
+                "BlendingRegressor requires y to be passed, but the target y is None."
+            )
+        y = column_or_1d(
+            check_array(y, input_name="y", ensure_2d=False, dtype="numeric"),
+            warn=True,
+        )
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, y, ensure_non_negative=True
+            )
+        if _routing_enabled():
+            routed_params = process_routing(
+                self, "fit", sample_weight=sample_weight, **fit_params
+            )
+        else:
+            _raise_for_params(fit_params, self, "fit")
+            routed_params = Bunch(**{name: Bunch(fit={}) for name in names})
+            if sample_weight is not None:
+                self._check_take_sample_weight()
+                for name in names:
+                    routed_params[name]["fit"]["sample_weight"] = sample_weight
         cv = check_cv(self.cv)
         held_out, held_out_std = [], []
         self.estimators_ = []
-        for _, estimator in self.estimators:
-            fitted = clone(estimator).fit(X, y)
+        for name, estimator in self.estimators:
+            params = routed_params[name]["fit"]
+            fitted = clone(estimator).fit(X, y, **params)
             step = _last_step(fitted)
             predictions = getattr(step, "loo_predictions_", None)
             if predictions is None:
-                predictions = cross_val_predict(clone(estimator), X, y, cv=cv)
+                predictions = cross_val_predict(
+                    clone(estimator), X, y, cv=cv, params=params
+                )
             self.estimators_.append(fitted)
             held_out.append(predictions)
             held_out_std.append(getattr(step, "loo_std_", None))
@@ -165,10 +215,14 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
             **dict(zip(names, self.estimators_, strict=True))
         )
         held_out = np.column_stack(held_out)
-        self.held_out_rmse_ = np.sqrt(np.mean((held_out - y[:, None]) ** 2, axis=0))
-        self.weights_ = _simplex_least_squares(held_out, y)
+        self.held_out_rmse_ = np.sqrt(
+            np.average((held_out - y[:, None]) ** 2, axis=0, weights=sample_weight)
+        )
+        self.weights_ = _simplex_least_squares(held_out, y, sample_weight)
         errors = held_out @ self.weights_ - y
-        self.blend_held_out_rmse_ = float(np.sqrt(np.mean(errors**2)))
+        self.blend_held_out_rmse_ = float(
+            np.sqrt(np.average(errors**2, weights=sample_weight))
+        )
         self._without_std = [
             name
             for name, weight, std in zip(
@@ -183,8 +237,27 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
                 for weight, std in zip(self.weights_, held_out_std, strict=True)
                 if weight > 0
             )
-            self.std_scale_ = float(np.sqrt(np.mean((errors / spread) ** 2)))
+            self.std_scale_ = float(
+                np.sqrt(np.average((errors / spread) ** 2, weights=sample_weight))
+            )
         return self
+
+    def _check_take_sample_weight(self):
+        """Refuse, before any fit, a regressor whose fit takes no sample_weight."""
+        for name, estimator in self.estimators:
+            parameters = inspect.signature(estimator.fit).parameters
+            if "sample_weight" not in parameters and not any(
+                parameter.kind is inspect.Parameter.VAR_KEYWORD
+                for parameter in parameters.values()
+            ):
+                raise TypeError(
+                    f"BlendingRegressor: without metadata routing, sample_weight "
+                    f"goes to every regressor's fit, and that of {name!r} "
+                    f"({type(estimator).__name__}) does not take it. Enable "
+                    "metadata routing (sklearn.set_config("
+                    "enable_metadata_routing=True)) and request sample_weight "
+                    "from the regressors that take it (set_fit_request)."
+                )
 
     def _check_estimators(self):
         """The regressors' names, checked: a non-empty list of unique names."""
@@ -205,15 +278,19 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
                 )
         return names
 
-    def predict(self, X, return_std=False):
+    def predict(self, X, return_std=False, **predict_params):
         """The weighted mean of the regressors' predictions.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
-            Samples.
+            Samples, passed to each regressor as they are.
         return_std : bool, default=False
             Also return the calibrated standard deviation.
+        **predict_params : dict
+            Passed to the ``predict`` of every regressor with a positive
+            weight; with metadata routing enabled, each gets those it
+            requests.
 
         Returns
         -------
@@ -223,7 +300,6 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
             Standard deviation, only when ``return_std`` is True.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, reset=False)
         if return_std and self.std_scale_ is None:
             raise ValueError(
                 "BlendingRegressor: return_std=True needs a standard deviation "
@@ -231,24 +307,90 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
                 "regressor or of a pipeline's last step); "
                 f"{', '.join(map(repr, self._without_std))} has none."
             )
-        mean = np.zeros(len(X))
-        spread = np.zeros(len(X))
-        for fitted, weight in zip(self.estimators_, self.weights_, strict=True):
+        names = list(self.named_estimators_)
+        if _routing_enabled():
+            routed_params = process_routing(self, "predict", **predict_params)
+        else:
+            routed_params = Bunch(
+                **{name: Bunch(predict=predict_params) for name in names}
+            )
+        # Sums start from 0.0, not from an array of len(X), so that X need not
+        # have a length (a sparse matrix has none): the regressors read it.
+        mean = spread = 0.0
+        for name, fitted, weight in zip(
+            names, self.estimators_, self.weights_, strict=True
+        ):
             if weight == 0:  # a regressor that adds nothing costs nothing
                 continue
+            params = routed_params[name]["predict"]
             if return_std:
-                prediction, std = fitted.predict(X, return_std=True)
-                spread += weight * std
+                prediction, std = fitted.predict(X, return_std=True, **params)
+                spread = spread + weight * std
             else:
-                prediction = fitted.predict(X)
-            mean += weight * prediction
+                prediction = fitted.predict(X, **params)
+            mean = mean + weight * prediction
         if not return_std:
             return mean
         return mean, self.std_scale_ * spread
 
+    @property
+    def n_features_in_(self):
+        """Number of features seen by the first regressor in :meth:`fit`."""
+        # An AttributeError before fit, so that hasattr() is False then, as in
+        # VotingRegressor.
+        try:
+            check_is_fitted(self)
+        except NotFittedError as error:
+            raise AttributeError(
+                "BlendingRegressor object has no n_features_in_ attribute."
+            ) from error
+        return self.estimators_[0].n_features_in_
 
-def _simplex_least_squares(P, y):
-    """The weights ``w >= 0``, ``sum(w) = 1``, of the least ``|P w - y|``."""
+    @property
+    def feature_names_in_(self):
+        """Names of the features seen by the first regressor in :meth:`fit`."""
+        try:
+            check_is_fitted(self)
+        except NotFittedError as error:
+            raise AttributeError(
+                "BlendingRegressor object has no feature_names_in_ attribute."
+            ) from error
+        return self.estimators_[0].feature_names_in_
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        The blend requests its own ``sample_weight`` (``set_fit_request``)
+        and routes ``fit`` and ``predict`` metadata to every regressor. See
+        scikit-learn's metadata routing user guide.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating the routing information.
+        """
+        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
+        for name, estimator in self.estimators:
+            router.add(
+                **{name: estimator},
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="fit")
+                .add(caller="predict", callee="predict"),
+            )
+        return router
+
+
+def _simplex_least_squares(P, y, sample_weight=None):
+    """The weights ``w >= 0``, ``sum(w) = 1``, of the least ``|P w - y|``.
+
+    With ``sample_weight``, of the least weighted sum of squares.
+    """
+    if sample_weight is not None:
+        # Weighted least squares is plain least squares of the rows scaled
+        # by the square roots of the weights.
+        root = np.sqrt(sample_weight)
+        P, y = P * root[:, None], y * root
     n = P.shape[1]
     if n == 1:
         return np.ones(1)

@@ -7,7 +7,17 @@ import inspect
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.utils._param_validation import HasMethods, StrOptions
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.metadata_routing import (
+    MetadataRouter,
+    MethodMapping,
+    _routing_enabled,
+    process_routing,
+)
+from sklearn.utils.validation import (
+    _check_sample_weight,
+    check_is_fitted,
+    validate_data,
+)
 
 from skqm7x._molecules import ELEMENT_SYMBOLS, check_known_elements, check_molecules
 from skqm7x._utils._cache import sharing_results
@@ -30,6 +40,11 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
     reads the atoms' tight-binding quantities (such as
     :class:`LocalKernelRidge` with ``tight_binding_features``) share one
     calculation per molecule, with or without a ``memory`` folder.
+
+    Parameters of ``fit`` and ``predict`` go to ``regressor``, as in
+    :class:`~sklearn.compose.TransformedTargetRegressor`; with metadata
+    routing enabled (``sklearn.set_config(enable_metadata_routing=True)``),
+    to ``regressor`` and ``baseline`` as they request them.
 
     Parameters
     ----------
@@ -90,7 +105,7 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         self.handle_unknown = handle_unknown
 
     @_fit_context(prefer_skip_nested_validation=False)
-    def fit(self, X, y, **fit_params):
+    def fit(self, X, y, sample_weight=None, **fit_params):
         """Fit the baseline, the element energies, then the residual.
 
         Parameters
@@ -99,8 +114,15 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             Packed molecules (see :func:`pack_molecules`).
         y : array-like of shape (n_molecules,)
             Energies.
+        sample_weight : array-like of shape (n_molecules,), default=None
+            Weights of the molecules in the least squares of the element
+            energies. Without metadata routing they also go to
+            ``regressor.fit`` (which must take them); with it, to
+            ``regressor`` if it requests them.
         **fit_params : dict
-            Passed to ``regressor.fit``.
+            Passed to ``regressor.fit``; with metadata routing enabled, to
+            ``regressor.fit`` and ``baseline.fit_transform`` as they request
+            them.
 
         Returns
         -------
@@ -108,6 +130,11 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True)
+        if sample_weight is not None:
+            sample_weight = _check_sample_weight(
+                sample_weight, X, ensure_non_negative=True
+            )
+        routed_params = self._route("fit", fit_params, sample_weight=sample_weight)
         Z, _ = check_molecules(X, type(self).__name__)
         self.elements_ = np.unique(Z[Z > 0])
         # A tight-binding baseline and a regressor that reads the atoms'
@@ -116,16 +143,26 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             self.baseline_ = None
             if self.baseline is not None:
                 self.baseline_ = clone(self.baseline)
-                y = y - self._baseline_energies(self.baseline_.fit_transform(X), X)
+                energies = self.baseline_.fit_transform(X, **routed_params["baseline"])
+                y = y - self._baseline_energies(energies, X)
             counts = self._counts(Z)
-            self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
+            if sample_weight is None:
+                self.element_energies_ = np.linalg.lstsq(counts, y, rcond=None)[0]
+            else:
+                # Weighted least squares: rows scaled by the root weights.
+                root = np.sqrt(sample_weight)
+                self.element_energies_ = np.linalg.lstsq(
+                    counts * root[:, None], y * root, rcond=None
+                )[0]
             residual = y - counts @ self.element_energies_
             self.regressor_ = None
             if self.regressor is not None:
-                self.regressor_ = clone(self.regressor).fit(X, residual, **fit_params)
+                self.regressor_ = clone(self.regressor).fit(
+                    X, residual, **routed_params["regressor"]
+                )
         return self
 
-    def predict(self, X, return_std=False):
+    def predict(self, X, return_std=False, **predict_params):
         """Reference energies plus the regressor's residual.
 
         Parameters
@@ -140,6 +177,12 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             ``GridSearchCV`` does not, a model that tunes itself (such as
             :class:`LocalKernelRidge`) or the searches of
             :func:`make_model` do.
+        **predict_params : dict
+            Passed to ``regressor.predict``; with metadata routing enabled,
+            to ``regressor.predict`` and ``baseline.transform`` as they
+            request them. When the regressor returns a tuple (such as the
+            mean and covariance of ``return_cov=True``), the reference
+            energies are added to its first entry.
 
         Returns
         -------
@@ -150,6 +193,7 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False)
+        routed_params = self._route("predict", predict_params)
         Z, _ = check_molecules(X, type(self).__name__)
         check_known_elements(
             Z,
@@ -158,20 +202,23 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
             remedy="give it a reference energy of 0",
         )
         with sharing_results():
-            return self._predict(X, Z, return_std)
+            return self._predict(X, Z, return_std, routed_params)
 
-    def _predict(self, X, Z, return_std):
+    def _predict(self, X, Z, return_std, routed_params):
         prediction = self._counts(Z) @ self.element_energies_
         if self.baseline_ is not None:
             prediction = prediction + self._baseline_energies(
-                self.baseline_.transform(X), X
+                self.baseline_.transform(X, **routed_params["baseline"]), X
             )
-        if return_std:
-            if self.regressor_ is None:
+        if self.regressor_ is None:
+            if return_std:
                 raise ValueError(
                     "return_std=True needs a regressor that predicts a standard "
                     "deviation; the reference energies alone have none."
                 )
+            return prediction
+        params = routed_params["regressor"]
+        if return_std:
             parameters = inspect.signature(self.regressor_.predict).parameters
             if "return_std" not in parameters and not any(
                 parameter.kind is inspect.Parameter.VAR_KEYWORD
@@ -181,11 +228,66 @@ class AtomicReferenceRegressor(RegressorMixin, BaseEstimator):
                     "return_std=True needs a regressor whose predict takes "
                     f"return_std; {type(self.regressor_).__name__}.predict does not."
                 )
-            residual, std = self.regressor_.predict(X, return_std=True)
-            return prediction + residual, std
-        if self.regressor_ is not None:
-            prediction = prediction + self.regressor_.predict(X)
-        return prediction
+            params = {**params, "return_std": True}
+        residual = self.regressor_.predict(X, **params)
+        if isinstance(residual, tuple):  # the mean, then a std or a covariance
+            mean, *spread = residual
+            return (prediction + mean, *spread)
+        return prediction + residual
+
+    def _route(self, method, params, **own_params):
+        """What ``method`` passes on: ``{"regressor": ..., "baseline": ...}``.
+
+        ``own_params`` are those ``method`` uses itself (``sample_weight`` of
+        ``fit``); they are passed on too.
+        """
+        if not _routing_enabled():
+            # As TransformedTargetRegressor: everything to the regressor.
+            if params and self.regressor is None:
+                raise TypeError(
+                    f"AtomicReferenceRegressor.{method} got {sorted(params)}, "
+                    "but has no regressor to pass them to."
+                )
+            own = {key: value for key, value in own_params.items() if value is not None}
+            return {"regressor": {**params, **own}, "baseline": {}}
+        routed_params = process_routing(self, method, **params, **own_params)
+        baseline_method = {"fit": "fit_transform", "predict": "transform"}[method]
+        return {
+            "regressor": routed_params.get("regressor", {}).get(method, {}),
+            "baseline": routed_params.get("baseline", {}).get(baseline_method, {}),
+        }
+
+    def get_metadata_routing(self):
+        """Get the metadata routing of this object.
+
+        This regressor requests its own ``sample_weight``
+        (``set_fit_request``), and routes ``fit`` and ``predict`` metadata to
+        ``regressor`` (its ``fit`` and ``predict``) and ``baseline`` (its
+        ``fit_transform`` and ``transform``). See scikit-learn's metadata
+        routing user guide.
+
+        Returns
+        -------
+        routing : MetadataRouter
+            A :class:`~sklearn.utils.metadata_routing.MetadataRouter`
+            encapsulating the routing information.
+        """
+        router = MetadataRouter(owner=type(self).__name__).add_self_request(self)
+        if self.regressor is not None:
+            router.add(
+                regressor=self.regressor,
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="fit")
+                .add(caller="predict", callee="predict"),
+            )
+        if self.baseline is not None:
+            router.add(
+                baseline=self.baseline,
+                method_mapping=MethodMapping()
+                .add(caller="fit", callee="fit_transform")
+                .add(caller="predict", callee="transform"),
+            )
+        return router
 
     def element_symbols(self):
         """Symbols of ``elements_`` (``"Z=x"`` for a non-integer charge).

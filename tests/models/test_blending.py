@@ -1,11 +1,16 @@
 import numpy as np
 import pytest
+import scipy.sparse
+import sklearn
+from sklearn.base import clone
 from sklearn.dummy import DummyRegressor
-from sklearn.exceptions import NotFittedError
+from sklearn.exceptions import NotFittedError, UnsetMetadataPassedError
 from sklearn.linear_model import Ridge
-from sklearn.model_selection import KFold, cross_val_predict
+from sklearn.model_selection import KFold, cross_val_predict, cross_validate
+from sklearn.neighbors import KNeighborsRegressor
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.tree import DecisionTreeRegressor
 
 from skqm7x import (
     BlendingRegressor,
@@ -186,3 +191,202 @@ def test_xtb_blend_krr_blends_xtb_atoms_fchl_krr_with_a_slatm_kernel(qm7x_train)
     assert mean.shape == std.shape == (20,) and np.all(std > 0)
     assert np.sqrt(np.mean((mean - y[70:]) ** 2)) < 0.2
     assert_invariant(model.predict, X[70:76], seeds=(2,), atol=1e-6)
+
+
+class ShiftedRidge(Ridge):
+    """A Ridge whose predict takes a parameter, to see where it goes."""
+
+    def predict(self, X, shift=0.0):
+        return super().predict(X) + shift
+
+
+class ShiftedNeighbors(KNeighborsRegressor):
+    """Nearest neighbours whose predict takes the same parameter."""
+
+    def predict(self, X, shift=0.0):
+        return super().predict(X) + shift
+
+
+def line_and_tree():
+    """Two regressors that take sample_weight, and mix on the curve."""
+    return BlendingRegressor(
+        [
+            ("line", Ridge()),
+            ("tree", DecisionTreeRegressor(max_depth=4, random_state=0)),
+        ],
+        cv=KFold(4, shuffle=True, random_state=0),
+    )
+
+
+def weighted_rmse(predictions, y, weights):
+    return np.sqrt(np.average((predictions - y) ** 2, weights=weights))
+
+
+def test_n_features_in_and_feature_names_are_the_first_regressors(curve):
+    X, y = curve
+    blend = BlendingRegressor([("line", Ridge()), ("kernel", kernel())])
+    assert not hasattr(blend, "n_features_in_")
+    blend.fit(X, y)
+    assert blend.n_features_in_ == blend.estimators_[0].n_features_in_ == 2
+    # Taken from the regressors, not from a check of X by the blend.
+    assert "n_features_in_" not in vars(blend)
+    assert not hasattr(blend, "feature_names_in_")  # NumPy input has none
+    # The regressors check the width.
+    with pytest.raises(ValueError, match="features"):
+        blend.predict(np.ones((3, 5)))
+    # The blend shows the names of its first regressor when it has some.
+    names = np.array(["a", "b"], dtype=object)
+    blend.estimators_[0].feature_names_in_ = names
+    assert blend.feature_names_in_ is names
+
+
+def test_data_frame_names_reach_the_regressors(curve):
+    pd = pytest.importorskip("pandas")
+    X, y = curve
+    frame = pd.DataFrame(X, columns=["u", "v"])
+    blend = BlendingRegressor([("line", Ridge()), ("kernel", kernel())]).fit(frame, y)
+    np.testing.assert_array_equal(blend.feature_names_in_, ["u", "v"])
+    np.testing.assert_array_equal(blend.estimators_[1].feature_names_in_, ["u", "v"])
+
+
+def test_x_goes_to_the_regressors_as_it_is(curve):
+    X, y = curve
+    # Ridge and the tree take a sparse matrix, so the blend does too (its
+    # own checks refused one): it needs no len(X) to predict.
+    sparse = scipy.sparse.csr_matrix(X)
+    blend = line_and_tree().fit(sparse, y)
+    np.testing.assert_allclose(
+        blend.predict(sparse[:5]), line_and_tree().fit(X, y).predict(X[:5])
+    )
+
+
+def test_predict_params_reach_every_regressor_with_a_weight(curve):
+    X, y = curve
+    blend = BlendingRegressor(
+        [
+            ("line", ShiftedRidge()),
+            ("neighbors", ShiftedNeighbors()),
+            ("mean", DummyRegressor()),
+        ]
+    ).fit(X, y)
+    # Both shift, and the weights sum to one; DummyRegressor would
+    # refuse the shift, but at weight 0 it is not asked.
+    assert np.all(blend.weights_[:2] > 0) and blend.weights_[2] == 0
+    np.testing.assert_allclose(
+        blend.predict(X[:4], shift=2.0), blend.predict(X[:4]) + 2.0
+    )
+
+
+def test_sample_weight_weighs_the_regressors_and_the_choice(curve):
+    X, y = curve
+    weights = np.random.default_rng(1).uniform(0.0, 3.0, size=len(y))
+    blend = line_and_tree().fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(
+        blend.estimators_[0].coef_, Ridge().fit(X, y, sample_weight=weights).coef_
+    )
+    # Each fold's fit is weighted too, and the weights choose the mix.
+    line, tree = (
+        cross_val_predict(
+            clone(estimator), X, y, cv=blend.cv, params={"sample_weight": weights}
+        )
+        for _, estimator in blend.estimators
+    )
+    np.testing.assert_allclose(
+        blend.held_out_rmse_,
+        [weighted_rmse(p, y, weights) for p in (line, tree)],
+    )
+    shares = np.linspace(0, 1, 10001)
+    rmse = [weighted_rmse(s * line + (1 - s) * tree, y, weights) for s in shares]
+    assert 0 < blend.weights_[0] < 1
+    assert blend.weights_[0] == pytest.approx(shares[np.argmin(rmse)], abs=2e-4)
+    assert blend.blend_held_out_rmse_ == pytest.approx(min(rmse), rel=1e-6)
+    # Not the unweighted choice; unit weights are no weights.
+    unweighted = line_and_tree().fit(X, y)
+    assert abs(unweighted.weights_[0] - blend.weights_[0]) > 0.01
+    np.testing.assert_allclose(
+        line_and_tree().fit(X, y, sample_weight=np.ones(len(y))).weights_,
+        unweighted.weights_,
+        atol=1e-8,
+    )
+
+
+def test_sample_weight_as_a_list_is_checked_and_left_alone(curve):
+    X, y = curve
+    weights = np.linspace(0.5, 2.0, len(y))
+    before = weights.copy()
+    from_list = line_and_tree().fit(X, y, sample_weight=weights.tolist())
+    np.testing.assert_array_equal(weights, before)
+    np.testing.assert_allclose(
+        from_list.weights_, line_and_tree().fit(X, y, sample_weight=weights).weights_
+    )
+    with pytest.raises(ValueError, match="sample_weight"):
+        line_and_tree().fit(X, y, sample_weight=weights[:-1])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        line_and_tree().fit(X, y, sample_weight=-weights)
+
+
+def test_without_routing_sample_weight_needs_every_regressor(curve, monkeypatch):
+    X, y = curve
+    blend = BlendingRegressor([("line", Ridge()), ("kernel", kernel())])
+
+    # Refused before any regressor is fitted.
+    def refuse(self, X, y, sample_weight=None):
+        raise AssertionError("a regressor was fitted")
+
+    monkeypatch.setattr(Ridge, "fit", refuse)
+    with pytest.raises(TypeError, match="'kernel' .*does not take it"):
+        blend.fit(X, y, sample_weight=np.ones(len(y)))
+    # Other fit parameters need routing, as in VotingRegressor.
+    with pytest.raises(ValueError, match="enable_metadata_routing"):
+        blend.fit(X, y, groups=np.zeros(len(y)))
+
+
+def test_metadata_routing_sends_each_regressor_what_it_requests(curve):
+    X, y = curve
+    weights = np.random.default_rng(2).uniform(0.5, 2.0, size=len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        line = ShiftedRidge().set_fit_request(sample_weight=True)
+        blend = BlendingRegressor(
+            [("line", line.set_predict_request(shift=True)), ("kernel", kernel())]
+        ).fit(X, y, sample_weight=weights)
+        # The line is weighted; the kernel, which requests nothing, is not.
+        np.testing.assert_allclose(
+            blend.estimators_[0].coef_,
+            Ridge().fit(X, y, sample_weight=weights).coef_,
+        )
+        assert 0 < blend.weights_[0] < 1
+        np.testing.assert_allclose(
+            blend.predict(X[:4], shift=3.0),
+            blend.predict(X[:4]) + 3.0 * blend.weights_[0],
+        )
+        # A regressor that takes sample_weight must say whether it wants it.
+        with pytest.raises(UnsetMetadataPassedError, match="Ridge.fit"):
+            BlendingRegressor([("line", Ridge()), ("kernel", kernel())]).fit(
+                X, y, sample_weight=weights
+            )
+        # The blend requests its own sample_weight from a router above it.
+        outer = cross_validate(
+            BlendingRegressor([("line", Ridge().set_fit_request(sample_weight=True))])
+            .set_fit_request(sample_weight=True)
+            .set_score_request(sample_weight=False),
+            X,
+            y,
+            cv=KFold(3),
+            params={"sample_weight": weights},
+            return_estimator=True,
+        )
+    for (train, _), fold in zip(KFold(3).split(X), outer["estimator"], strict=True):
+        expected = Ridge().fit(X[train], y[train], sample_weight=weights[train])
+        np.testing.assert_allclose(fold.estimators_[0].coef_, expected.coef_)
+    # The same fit without routing sends sample_weight to every regressor.
+    without = BlendingRegressor([("line", Ridge()), ("other", Ridge(50.0))])
+    with sklearn.config_context(enable_metadata_routing=True):
+        routed = BlendingRegressor(
+            [
+                ("line", Ridge().set_fit_request(sample_weight=True)),
+                ("other", Ridge(50.0).set_fit_request(sample_weight=True)),
+            ]
+        ).fit(X, y, sample_weight=weights)
+    np.testing.assert_allclose(
+        routed.weights_, without.fit(X, y, sample_weight=weights).weights_
+    )

@@ -1,5 +1,9 @@
 import numpy as np
 import pytest
+import sklearn
+from sklearn.base import BaseEstimator, TransformerMixin
+from sklearn.exceptions import UnsetMetadataPassedError
+from sklearn.gaussian_process import GaussianProcessRegressor
 from sklearn.kernel_ridge import KernelRidge
 from sklearn.linear_model import Ridge
 from sklearn.model_selection import GridSearchCV, KFold, cross_val_predict
@@ -207,3 +211,114 @@ def test_baseline_is_added_to_predictions_with_a_std(qm7x_train):
         model.element_energies_ @ element_counts(X[100:], model.elements_).T
         + model.regressor_.predict(X[100:]),
     )
+
+
+class ShiftedRidge(Ridge):
+    """A Ridge whose predict takes a parameter, to see where it goes."""
+
+    def predict(self, X, shift=0.0):
+        return super().predict(X) + shift
+
+
+class OffsetBaseline(TransformerMixin, BaseEstimator):
+    """An energy of ``offset`` per molecule, ``offset`` given as metadata."""
+
+    def fit(self, X, y=None, offset=0.0):
+        self.fit_offset_ = offset
+        return self
+
+    def transform(self, X, offset=0.0):
+        return np.full((len(X), 1), offset)
+
+    def fit_transform(self, X, y=None, offset=0.0):
+        return self.fit(X, y, offset=offset).transform(X, offset=offset)
+
+
+def test_sample_weight_is_repeating_molecules(qm7x_train):
+    X, y = qm7x_train.data[:120], qm7x_train.target[:120]
+    counts = np.random.default_rng(0).integers(1, 4, size=len(y))
+    repeated = np.repeat(np.arange(len(y)), counts)
+    for regressor in (None, Ridge()):
+        weighted = AtomicReferenceRegressor(regressor, handle_unknown="ignore")
+        weighted.fit(X, y, sample_weight=counts)
+        expected = AtomicReferenceRegressor(regressor, handle_unknown="ignore")
+        expected.fit(X[repeated], y[repeated])
+        np.testing.assert_allclose(
+            weighted.element_energies_, expected.element_energies_, rtol=1e-8
+        )
+        np.testing.assert_allclose(
+            weighted.predict(X[:10]), expected.predict(X[:10]), rtol=1e-8
+        )
+
+
+def test_sample_weight_is_checked_and_left_alone(qm7x_train):
+    X, y = qm7x_train.data[:60], qm7x_train.target[:60]
+    weights = np.linspace(0.5, 2.0, len(y))
+    before = weights.copy()
+    from_list = AtomicReferenceRegressor().fit(X, y, sample_weight=weights.tolist())
+    np.testing.assert_array_equal(weights, before)
+    np.testing.assert_array_equal(
+        from_list.element_energies_,
+        AtomicReferenceRegressor().fit(X, y, sample_weight=weights).element_energies_,
+    )
+    with pytest.raises(ValueError, match="sample_weight"):
+        AtomicReferenceRegressor().fit(X, y, sample_weight=weights[:-1])
+    with pytest.raises(ValueError, match="[Nn]egative"):
+        AtomicReferenceRegressor().fit(X, y, sample_weight=-weights)
+
+
+def test_fit_and_predict_params_go_to_the_regressor(qm7x_train):
+    X, y = qm7x_train.data[:60], qm7x_train.target[:60]
+    model = AtomicReferenceRegressor(ShiftedRidge()).fit(X, y)
+    np.testing.assert_allclose(
+        model.predict(X[:5], shift=2.0), model.predict(X[:5]) + 2.0
+    )
+    # A tuple from the regressor (mean and covariance) keeps its second part.
+    process = AtomicReferenceRegressor(GaussianProcessRegressor()).fit(X, y)
+    mean, cov = process.predict(X[:5], return_cov=True)
+    np.testing.assert_allclose(mean, process.predict(X[:5]))
+    np.testing.assert_array_equal(
+        cov, process.regressor_.predict(X[:5], return_cov=True)[1]
+    )
+    # Without a regressor there is nowhere to send them.
+    reference = AtomicReferenceRegressor().fit(X, y)
+    with pytest.raises(TypeError, match=r"predict got \['shift'\].*no regressor"):
+        reference.predict(X[:5], shift=2.0)
+    with pytest.raises(TypeError, match=r"fit got \['check_input'\].*no regressor"):
+        AtomicReferenceRegressor().fit(X, y, check_input=True)
+
+
+def test_metadata_routing_reaches_the_regressor_and_the_baseline(qm7x_train):
+    X, y = qm7x_train.data[:80], qm7x_train.target[:80]
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, size=len(y))
+    with sklearn.config_context(enable_metadata_routing=True):
+        model = AtomicReferenceRegressor(
+            ShiftedRidge()
+            .set_fit_request(sample_weight=True)
+            .set_predict_request(shift=True),
+            baseline=OffsetBaseline()
+            .set_fit_request(offset=True)
+            .set_transform_request(offset=True),
+        )
+        model.fit(X, y, sample_weight=weights, offset=1.0)
+        assert model.baseline_.fit_offset_ == 1.0
+        # The same weighted fit as of a plain regressor, on y less the offset.
+        expected = AtomicReferenceRegressor(
+            Ridge().set_fit_request(sample_weight=True)
+        ).fit(X, y - 1.0, sample_weight=weights)
+        np.testing.assert_allclose(
+            model.element_energies_, expected.element_energies_, rtol=1e-10
+        )
+        np.testing.assert_allclose(
+            model.regressor_.coef_, expected.regressor_.coef_, rtol=1e-8
+        )
+        # shift goes to the regressor, offset to the baseline.
+        np.testing.assert_allclose(
+            model.predict(X[:5], shift=2.0, offset=3.0),
+            expected.predict(X[:5]) + 5.0,
+        )
+        # Unrequested metadata is refused.
+        with pytest.raises(UnsetMetadataPassedError, match="Ridge.fit"):
+            AtomicReferenceRegressor(Ridge()).fit(X, y, sample_weight=weights)
+        with pytest.raises(TypeError, match="not routed to any object"):
+            AtomicReferenceRegressor().fit(X, y, groups=np.zeros(len(y)))
