@@ -426,30 +426,36 @@ def cached_rows(compute, keys, directory, *, chunk_size=256, on_missing=None):
     if rows is not None and len(rows) == len(keys):
         return rows
     paths = [directory / f"{key}.npy" for key in keys]
-    first = {}
+    places = {}
     for index, key in enumerate(keys):
-        first.setdefault(key, index)
-    found = {}
-    for key, index in first.items():
-        row = _load(paths[index])
-        if row is not None:
-            found[key] = row
-    missing = np.asarray(
-        [index for key, index in first.items() if key not in found], dtype=int
-    )
+        places.setdefault(key, []).append(index)
+    # Each row goes into the result as soon as it is read or computed, so
+    # that no second copy of all the rows is ever held.
+    rows = None
+
+    def place(key, row):
+        nonlocal rows
+        if rows is None:
+            rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
+        rows[places[key]] = row
+
+    missing = []
+    for key, indices in places.items():
+        row = _load(paths[indices[0]])
+        if row is None:
+            missing.append(indices[0])
+        else:
+            place(key, row)
+    missing = np.asarray(missing, dtype=int)
     if len(missing) and on_missing is not None:
         on_missing(len(missing))
     for start in range(0, len(missing), chunk_size):
         chunk = missing[start : start + chunk_size]
         for index, row in zip(chunk, compute(chunk), strict=True):
             _save(paths[index], row)
-            found[keys[index]] = row
-    rows = None
-    for index, key in enumerate(keys):
-        row = found[key]
-        if rows is None:
-            rows = np.empty((len(keys), *row.shape), dtype=row.dtype)
-        rows[index] = row
+            place(keys[index], row)
+    if rows is None:
+        return np.empty((0,))
     _save(whole, rows)
     return rows
 
@@ -502,18 +508,19 @@ def _save(path, array):
 
     The file is made beside ``path`` (never through a symbolic link), for its
     owner alone, then renamed over it; the folders missing on the way are
-    made for the owner alone too.
+    made for the owner alone too. The array goes to the file in numpy's
+    chunks, digested on the way: no copy of it is made.
     """
     folder = path.parent
     if folder in _UNWRITABLE:
         return
-    buffer = io.BytesIO()
-    np.save(buffer, array, allow_pickle=False)
-    payload = buffer.getvalue()
     temporary = folder / f".{path.name}.{secrets.token_hex(6)}.tmp"
     try:
         _make_folders(folder)
-        _write_new(temporary, payload + hashlib.sha256(payload).digest())
+        with _new_file(temporary) as file:
+            digesting = _DigestingWriter(file)
+            np.save(digesting, array, allow_pickle=False)
+            file.write(digesting.digest.digest())
         os.replace(temporary, path)
     except OSError as error:
         _remove(temporary)
@@ -521,6 +528,18 @@ def _save(path, array):
     except BaseException:
         _remove(temporary)
         raise
+
+
+class _DigestingWriter:
+    """A binary file's ``write`` that also feeds a SHA-256 digest."""
+
+    def __init__(self, file):
+        self.file = file
+        self.digest = hashlib.sha256()
+
+    def write(self, data):
+        self.digest.update(data)
+        return self.file.write(data)
 
 
 def _remove(path):
@@ -531,30 +550,60 @@ def _remove(path):
         pass
 
 
-def _write_new(path, data):
-    """Write ``data`` into a new file ``path``, for its owner alone."""
+def _new_file(path):
+    """A new file at ``path`` for its owner alone, opened to write bytes.
+
+    Never an existing file, and never through a symbolic link.
+    """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    with os.fdopen(os.open(path, flags, 0o600), "wb") as file:
-        file.write(data)
+    return os.fdopen(os.open(path, flags, 0o600), "wb")
 
 
 def _load(path):
-    """The array :func:`_save` wrote at ``path``, or None if missing or damaged."""
+    """The array :func:`_save` wrote at ``path``, or None if missing or damaged.
+
+    The file is read once into the memory the array then uses: no copy.
+    """
     try:
         handle = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
     except OSError:
         return None
     with os.fdopen(handle, "rb") as file:
-        if not stat.S_ISREG(os.fstat(file.fileno()).st_mode):
+        status = os.fstat(file.fileno())
+        if not stat.S_ISREG(status.st_mode) or status.st_size <= _DIGEST_SIZE:
             return None
-        data = file.read()
-    payload, digest = data[:-_DIGEST_SIZE], data[-_DIGEST_SIZE:]
-    if len(data) <= _DIGEST_SIZE or hashlib.sha256(payload).digest() != digest:
+        data = bytearray(status.st_size)
+        if file.readinto(data) != len(data) or file.read(1):
+            return None
+    view = memoryview(data)
+    payload, digest = view[:-_DIGEST_SIZE], view[-_DIGEST_SIZE:]
+    if hashlib.sha256(payload).digest() != digest:
         return None
+    return _array_in(data, len(payload))
+
+
+def _array_in(data, size):
+    """The array of the ``.npy`` bytes ``data[:size]``, without copying them."""
+    header = io.BytesIO(bytes(data[: min(size, _MAX_HEADER)]))
     try:
-        return np.load(io.BytesIO(payload), allow_pickle=False)
-    except ValueError:
+        version = np.lib.format.read_magic(header)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+    except (ValueError, EOFError):
         return None
+    count = int(np.prod(shape, dtype=np.int64))
+    offset = header.tell()
+    if dtype.hasobject or offset + count * dtype.itemsize != size:
+        return None
+    flat = np.frombuffer(data, dtype=dtype, count=count, offset=offset)
+    return flat.reshape(shape, order="F" if fortran else "C")
+
+
+# np.save writes version 1.0 headers (at most 65535 bytes) unless a larger
+# one is needed, which no row of this cache is.
+_MAX_HEADER = 2**16 + 16
 
 
 _DIGEST_SIZE = hashlib.sha256().digest_size

@@ -33,7 +33,7 @@ def full_disk(monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(cache, "_write_new", no_space)
+    monkeypatch.setattr(cache, "_new_file", no_space)
     # joblib's own files (the cached function's code, its results).
     monkeypatch.setattr(joblib._store_backends, "concurrency_safe_write", no_space)
     monkeypatch.setattr(cache, "_UNWRITABLE", set())
