@@ -187,9 +187,10 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
         Candidates for the inverse kernel width; ``None`` means ``(0.1, 1,
         10) / n_features``.
     alphas : array-like of float, default=(1e-6, 1e-4, 1e-2, 1.0)
-        Candidates for the regularization added to the kernel's diagonal
-        (the kernel is 1 on its diagonal, so ``alpha`` is the noise variance
-        relative to the prior's).
+        Candidates for the regularization added to the diagonal of the
+        kernel matrix, in the kernel's unit, as in every kernel model of the
+        library (here the kernel is 1 on its diagonal, so ``alpha`` is also
+        the noise variance relative to the prior's).
     kernel : {"laplacian", "rbf"}, default="laplacian"
         ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``.
     memory : None, str, path or joblib.Memory, default=None

@@ -204,8 +204,9 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         and 8).
     alphas : float or array-like of float, default=(1e-8, 1e-6, 1e-4)
         Candidates for the regularization added to the diagonal of the
-        kernel matrix (in the kernel's unit, about the number of atoms
-        squared).
+        kernel matrix, in the kernel's unit, as in every kernel model of the
+        library (here a sum over pairs of atoms: a molecule's diagonal entry
+        is about its number of atoms squared).
     representation_params : dict, default=None
         Keyword arguments of qmllib's ``generate_fchl19`` (``rcut``,
         ``acut``, ``nRs2``, ``nRs3``, ``eta2``, ``eta3``, ``zeta``,
