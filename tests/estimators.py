@@ -176,7 +176,8 @@ EXPECTED_FAILED_CHECKS = {
             [*_FIXED_WIDTH_CHECKS, *_REGRESSOR_CHECKS],
             "the check's X is no molecule encoding (width, or real-valued charges, "
             "which FCHL19 refuses with a clear error: it needs elements); covered "
-            "on real molecules in tests/models/test_local_kernel_ridge.py",
+            "on real molecules in tests/test_estimator_contract.py (the contract) "
+            "and tests/models/test_local_kernel_ridge.py (the fit itself)",
         ),
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
@@ -188,7 +189,8 @@ EXPECTED_FAILED_CHECKS = {
             [*_FIXED_WIDTH_CHECKS, *_REGRESSOR_CHECKS],
             "the check's X is no molecule encoding (width, or real-valued charges, "
             "which FCHL19 refuses with a clear error: it needs elements); covered "
-            "on real molecules in tests/models/test_local_kernel_ridge.py",
+            "on real molecules in tests/test_estimator_contract.py (the contract) "
+            "and tests/models/test_local_kernel_ridge.py (the fit itself)",
         ),
         "check_positive_only_tag_during_fit": (
             "the tag steers the checks to non-negative charges, but coordinates "
