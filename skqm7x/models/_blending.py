@@ -7,7 +7,6 @@ import inspect
 import numpy as np
 from scipy import optimize
 from sklearn.base import RegressorMixin, _fit_context, clone
-from sklearn.exceptions import NotFittedError
 from sklearn.model_selection import check_cv, cross_val_predict
 from sklearn.pipeline import Pipeline
 from sklearn.utils import Bunch
@@ -25,6 +24,8 @@ from sklearn.utils.validation import (
     check_is_fitted,
     column_or_1d,
 )
+
+from skqm7x.models._delegation import fitted_inner_attribute
 
 
 class BlendingRegressor(RegressorMixin, _BaseComposition):
@@ -336,26 +337,16 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
     @property
     def n_features_in_(self):
         """Number of features seen by the first regressor in :meth:`fit`."""
-        # An AttributeError before fit, so that hasattr() is False then, as in
-        # VotingRegressor.
-        try:
-            check_is_fitted(self)
-        except NotFittedError as error:
-            raise AttributeError(
-                "BlendingRegressor object has no n_features_in_ attribute."
-            ) from error
-        return self.estimators_[0].n_features_in_
+        return fitted_inner_attribute(
+            self, "n_features_in_", lambda: self.estimators_[0]
+        )
 
     @property
     def feature_names_in_(self):
         """Names of the features seen by the first regressor in :meth:`fit`."""
-        try:
-            check_is_fitted(self)
-        except NotFittedError as error:
-            raise AttributeError(
-                "BlendingRegressor object has no feature_names_in_ attribute."
-            ) from error
-        return self.estimators_[0].feature_names_in_
+        return fitted_inner_attribute(
+            self, "feature_names_in_", lambda: self.estimators_[0]
+        )
 
     def get_metadata_routing(self):
         """Get the metadata routing of this object.

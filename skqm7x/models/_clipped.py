@@ -4,11 +4,12 @@
 
 import numpy as np
 from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
-from sklearn.exceptions import NotFittedError
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+
+from skqm7x.models._delegation import fitted_inner_attribute
 
 
 class ClippedRegressor(RegressorMixin, BaseEstimator):
@@ -125,25 +126,14 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
     @property
     def n_features_in_(self):
         """Number of features seen by the regressor in :meth:`fit`."""
-        # An AttributeError before fit, so that hasattr() is False then.
-        try:
-            check_is_fitted(self)
-        except NotFittedError as error:
-            raise AttributeError(
-                "ClippedRegressor object has no n_features_in_ attribute."
-            ) from error
-        return self.regressor_.n_features_in_
+        return fitted_inner_attribute(self, "n_features_in_", lambda: self.regressor_)
 
     @property
     def feature_names_in_(self):
         """Names of the features seen by the regressor in :meth:`fit`."""
-        try:
-            check_is_fitted(self)
-        except NotFittedError as error:
-            raise AttributeError(
-                "ClippedRegressor object has no feature_names_in_ attribute."
-            ) from error
-        return self.regressor_.feature_names_in_
+        return fitted_inner_attribute(
+            self, "feature_names_in_", lambda: self.regressor_
+        )
 
     def _regressor(self):
         return LinearRegression() if self.regressor is None else self.regressor
