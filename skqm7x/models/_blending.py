@@ -20,12 +20,10 @@ from sklearn.utils.metadata_routing import (
 from sklearn.utils.metaestimators import _BaseComposition
 from sklearn.utils.validation import (
     _check_sample_weight,
-    check_array,
     check_is_fitted,
-    column_or_1d,
 )
 
-from skqm7x.models._delegation import fitted_inner_attribute
+from skqm7x.models._delegation import checked_target, fitted_inner_attribute
 
 
 class BlendingRegressor(RegressorMixin, _BaseComposition):
@@ -174,14 +172,7 @@ class BlendingRegressor(RegressorMixin, _BaseComposition):
             The fitted regressor.
         """
         names = self._check_estimators()
-        if y is None:
-            raise ValueError(
-                "BlendingRegressor requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(
-            check_array(y, input_name="y", ensure_2d=False, dtype="numeric"),
-            warn=True,
-        )
+        y = checked_target(self, y)
         if sample_weight is not None:
             sample_weight = _check_sample_weight(
                 sample_weight, y, ensure_non_negative=True

@@ -7,9 +7,9 @@ from sklearn.base import BaseEstimator, RegressorMixin, _fit_context, clone
 from sklearn.linear_model import LinearRegression
 from sklearn.utils import get_tags
 from sklearn.utils._param_validation import HasMethods
-from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
+from sklearn.utils.validation import check_is_fitted
 
-from skqm7x.models._delegation import fitted_inner_attribute
+from skqm7x.models._delegation import checked_target, fitted_inner_attribute
 
 
 class ClippedRegressor(RegressorMixin, BaseEstimator):
@@ -85,14 +85,7 @@ class ClippedRegressor(RegressorMixin, BaseEstimator):
         self : object
             The fitted regressor.
         """
-        if y is None:
-            raise ValueError(
-                "ClippedRegressor requires y to be passed, but the target y is None."
-            )
-        y = column_or_1d(
-            check_array(y, input_name="y", ensure_2d=False, dtype="numeric"),
-            warn=True,
-        )
+        y = checked_target(self, y)
         self.regressor_ = clone(self._regressor()).fit(X, y, **fit_params)
         self.target_range_ = np.array([np.min(y), np.max(y)], dtype=float)
         return self

@@ -3,7 +3,7 @@
 # SPDX-License-Identifier: BSD-3-Clause
 
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d
 
 
 def fitted_inner_attribute(meta, name, inner):
@@ -32,3 +32,23 @@ def fitted_inner_attribute(meta, name, inner):
             f"{type(meta).__name__} object has no {name} attribute."
         ) from error
     return getattr(inner(), name)
+
+
+def checked_target(meta, y):
+    """``y`` of a meta-estimator's ``fit``, checked; ``X`` is the regressors' to check.
+
+    Examples
+    --------
+    >>> from sklearn.linear_model import Ridge
+    >>> from skqm7x import ClippedRegressor
+    >>> from skqm7x.models._delegation import checked_target
+    >>> checked_target(ClippedRegressor(Ridge()), [1, 2, 3])
+    array([1, 2, 3])
+    """
+    if y is None:
+        raise ValueError(
+            f"{type(meta).__name__} requires y to be passed, but the target y is None."
+        )
+    return column_or_1d(
+        check_array(y, input_name="y", ensure_2d=False, dtype="numeric"), warn=True
+    )
