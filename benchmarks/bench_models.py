@@ -31,12 +31,12 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+import subprocess
 import sys
 
 from _common import make_parser
 
 import skqm7x
-from skqm7x.__main__ import main as skqm7x_main
 
 QUICK = ["reference", "coulomb-krr", "bob-krr", "mbtr-krr", "fchl-krr", "xtb-fchl-krr"]
 ROWS = [name for name in skqm7x.available_models() if name != "best"]
@@ -85,7 +85,9 @@ def main(argv=None):
     ):
         if value is not None:
             command += [option, str(value)]
-    return skqm7x_main(command)
+    # The command line as a user runs it, all folds in one process.
+    run = [sys.executable, "-m", "skqm7x", *command]
+    return subprocess.run(run, check=False).returncode
 
 
 if __name__ == "__main__":

@@ -13,9 +13,10 @@ on the challenge set shipped in the package; ``--data-dir`` (or the
 layout.
 """
 
+import subprocess
 import sys
 
-from skqm7x.__main__ import main
-
 if __name__ == "__main__":
-    sys.exit(main(["submit", *sys.argv[1:]]))
+    # The installed command itself, run by this Python: ``python -m skqm7x``.
+    command = [sys.executable, "-m", "skqm7x", "submit", *sys.argv[1:]]
+    sys.exit(subprocess.run(command, check=False).returncode)
