@@ -211,10 +211,9 @@ class _GuardedStore(FileSystemStoreBackend):
     def _open_item(path, mode):
         # joblib writes only new files (a unique temporary name, then a
         # rename): one that exists, or a link, is not written through.
-        no_follow = getattr(os, "O_NOFOLLOW", 0)
         if "w" in mode:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | no_follow
-            return os.fdopen(os.open(path, flags, 0o600), mode)
+            return _new_file(path, mode)
+        no_follow = getattr(os, "O_NOFOLLOW", 0)
         return os.fdopen(os.open(path, os.O_RDONLY | no_follow), mode)
 
 
@@ -550,13 +549,13 @@ def _remove(path):
         pass
 
 
-def _new_file(path):
-    """A new file at ``path`` for its owner alone, opened to write bytes.
+def _new_file(path, mode="wb"):
+    """A new file at ``path`` for its owner alone, opened to write.
 
     Never an existing file, and never through a symbolic link.
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
-    return os.fdopen(os.open(path, flags, 0o600), "wb")
+    return os.fdopen(os.open(path, flags, 0o600), mode)
 
 
 def _load(path):
@@ -589,8 +588,10 @@ def _array_in(data, size):
         version = np.lib.format.read_magic(header)
         if version == (1, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_1_0(header)
-        else:
+        elif version == (2, 0):
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(header)
+        else:  # version 3 only names structured fields in UTF-8: never written
+            return None
     except (ValueError, EOFError):
         return None
     count = int(np.prod(shape, dtype=np.int64))

@@ -279,3 +279,24 @@ def test_a_changed_joblib_result_is_computed_again(small_molecules, tmp_path):
     for output in outputs:
         digest = hashlib.sha256(output.read_bytes()).hexdigest()
         assert output.with_suffix(".sha256").read_text() == digest
+
+
+def test_a_row_file_is_read_only_as_the_cache_writes_it(tmp_path):
+    import hashlib
+    import io
+
+    row = np.arange(6.0).reshape(2, 3)
+    cache._save(tmp_path / "row.npy", row)
+    loaded = cache._load(tmp_path / "row.npy")
+    np.testing.assert_array_equal(loaded, row)
+    assert loaded.flags.writeable
+    # A digest that matches does not make any .npy acceptable: a header
+    # version the cache never writes, or a payload of another size, is
+    # refused (None: computed again).
+    for version, payload_end in [((3, 0), None), ((1, 0), -8)]:
+        buffer = io.BytesIO()
+        np.lib.format.write_array(buffer, row, version=version)
+        payload = buffer.getvalue()[:payload_end]
+        path = tmp_path / f"odd{version[0]}.npy"
+        path.write_bytes(payload + hashlib.sha256(payload).digest())
+        assert cache._load(path) is None
