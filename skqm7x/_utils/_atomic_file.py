@@ -51,7 +51,7 @@ def atomic_open(path, mode="w", **open_kwargs):
         raise FileExistsError(
             errno.EEXIST, "not a regular file, so not replaced by one", str(path)
         )
-    handle, temporary = _create_beside(path)
+    handle, temporary = _create_beside(path, readable="+" in mode)
     try:
         if path.exists():
             os.chmod(temporary, stat.S_IMODE(path.stat().st_mode))
@@ -63,7 +63,7 @@ def atomic_open(path, mode="w", **open_kwargs):
         raise
 
 
-def _create_beside(path):
+def _create_beside(path, readable=False):
     """A new, empty hidden file next to ``path``: ``(descriptor, path)``.
 
     Created with mode 0o666 for the kernel to apply the umask, as ``open``
@@ -73,7 +73,8 @@ def _create_beside(path):
     while True:
         temporary = path.parent / f".{path.name}.{secrets.token_hex(6)}.tmp"
         try:
-            flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+            access = os.O_RDWR if readable else os.O_WRONLY
+            flags = access | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
             return os.open(temporary, flags, 0o666), temporary
         except FileExistsError:
             continue

@@ -9,6 +9,7 @@ torch.
 # SPDX-License-Identifier: BSD-3-Clause
 
 from skqm7x.datasets._like import molecules_like
+from skqm7x.datasets._molecule_files import read_molecules
 from skqm7x.datasets._qm7x import load_qm7x
 from skqm7x.datasets._submission import write_submission
 from skqm7x.datasets._xyz import DataFormatError, read_xyz
@@ -17,6 +18,7 @@ __all__ = [
     "DataFormatError",
     "load_qm7x",
     "molecules_like",
+    "read_molecules",
     "read_xyz",
     "write_submission",
 ]

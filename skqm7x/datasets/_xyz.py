@@ -60,7 +60,7 @@ class DataFormatError(ValueError):
     """
 
 
-def _species_and_position_columns(comment, path):
+def _species_and_position_columns(comment, path, line_number=2):
     """Column offsets of the species and positions in an extended-xyz line."""
     match = _PROPERTIES.search(comment)
     if match is None:
@@ -75,12 +75,14 @@ def _species_and_position_columns(comment, path):
             column += int(width)
     except ValueError:
         raise DataFormatError(
-            f"{path}, line 2: malformed Properties {match.group(1)!r}; expected "
+            f"{path}, line {line_number}: malformed Properties "
+            f"{match.group(1)!r}; expected "
             "name:type:width triples."
         ) from None
     if "species" not in offsets or "pos" not in offsets:
         raise DataFormatError(
-            f"{path}, line 2: the Properties line must name 'species' and 'pos' "
+            f"{path}, line {line_number}: the Properties line must name 'species' "
+            "and 'pos' "
             f"columns, got {match.group(1)!r}."
         )
     return offsets["species"], offsets["pos"]
@@ -142,13 +144,21 @@ def read_xyz(path):
     """
     path = Path(path)
     lines = molecule_lines(path)
-    n_atoms = len(lines) - 2
-    atom_lines = lines[2:]
-    species_col, pos_col = _species_and_position_columns(lines[1], path)
+    return parse_atom_lines(lines[2:], lines[1], path, first_line=3)
+
+
+def parse_atom_lines(atom_lines, comment, path, first_line):
+    """``(Z, R)`` from the atom lines of one xyz frame and its comment line.
+
+    ``first_line`` is the line number of the first atom line, for messages.
+    Raises DataFormatError naming the file and line.
+    """
+    n_atoms = len(atom_lines)
+    species_col, pos_col = _species_and_position_columns(comment, path, first_line - 1)
     Z = np.empty(n_atoms, dtype=int)
     R = np.empty((n_atoms, 3))
     for i, line in enumerate(atom_lines):
-        line_number = i + 3
+        line_number = i + first_line
         tokens = line.split()
         if len(tokens) < max(species_col + 1, pos_col + 3):
             raise DataFormatError(
@@ -170,12 +180,43 @@ def read_xyz(path):
     bad = bad_atom_pair(Z[None], R[None])
     if bad is not None:
         _, a, b, what = bad
-        raise DataFormatError(f"{path}, lines {a + 3} and {b + 3}: the atoms {what}.")
+        raise DataFormatError(
+            f"{path}, lines {a + first_line} and {b + first_line}: the atoms {what}."
+        )
     return Z, R
 
 
-def read_text(path):
-    """The UTF-8 text of a regular data file of at most ``MAX_FILE_BYTES``.
+def xyz_frames(path, max_bytes):
+    """Every frame of a plain or extended xyz file: ``(Z, R, comment, line)``.
+
+    Frames follow one another, each an atom count, a comment line and its
+    atom lines; ``line`` is the number of the frame's count line. Raises
+    DataFormatError naming the file and line.
+    """
+    lines = read_text(path, max_bytes).splitlines()
+    while lines and not lines[-1].strip():
+        lines.pop()
+    if not lines:
+        raise DataFormatError(f"{path}: the file is empty.")
+    frames, start = [], 0
+    while start < len(lines):
+        n_atoms = _atom_count(lines[start], path, start + 1)
+        end = start + 2 + n_atoms
+        if end > len(lines):
+            raise DataFormatError(
+                f"{path}: line {start + 1} announces {n_atoms} atoms but the file "
+                f"has {max(len(lines) - start - 2, 0)} lines after the comment."
+            )
+        Z, R = parse_atom_lines(
+            lines[start + 2 : end], lines[start + 1], path, first_line=start + 3
+        )
+        frames.append((Z, R, lines[start + 1], start + 1))
+        start = end
+    return frames
+
+
+def read_text(path, max_bytes=MAX_FILE_BYTES):
+    """The UTF-8 text of a regular data file of at most ``max_bytes``.
 
     Opened without waiting (a named pipe would block a plain open) and read
     only once it is found to be a regular file, of a bounded size; a
@@ -188,11 +229,11 @@ def read_text(path):
         kind = "a folder" if stat.S_ISDIR(mode) else "a device, a pipe or a socket"
         raise DataFormatError(f"{path}: not a regular file ({kind}); not read.")
     with os.fdopen(handle, "rb") as file:
-        data = file.read(MAX_FILE_BYTES + 1)
-    if len(data) > MAX_FILE_BYTES:
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
         raise DataFormatError(
-            f"{path}: larger than {MAX_FILE_BYTES // 2**20} MiB, more than any "
-            "data file skqm7x reads takes; not read."
+            f"{path}: larger than {max_bytes // 2**20} MiB, more than any "
+            "data file skqm7x reads of this kind takes; not read."
         )
     try:
         return data.decode("utf-8-sig")
@@ -216,24 +257,33 @@ def molecule_lines(path):
         lines.pop()
     if not lines:
         raise DataFormatError(f"{path}: the file is empty.")
-    count = lines[0].split()[0] if lines[0].split() else ""
-    if not (count.isascii() and count.isdigit()):
-        # Not an xyz file: what it holds is not shown (it may be anything).
-        raise DataFormatError(
-            f"{path}, line 1: expected the number of atoms; this is no xyz file."
-        )
-    n_atoms = int(count)
-    if n_atoms < 1:
-        raise DataFormatError(f"{path}, line 1: the number of atoms must be >= 1.")
-    if n_atoms > MAX_ATOMS:
-        raise DataFormatError(
-            f"{path}, line 1: {n_atoms} atoms, more than the {MAX_ATOMS} skqm7x "
-            "reads: every molecule of a data set gets a slot for each atom of "
-            "the largest one."
-        )
+    n_atoms = _atom_count(lines[0], path, 1)
     if len(lines) - 2 != n_atoms:
         raise DataFormatError(
             f"{path}: line 1 announces {n_atoms} atoms but the file has "
             f"{max(len(lines) - 2, 0)} atom lines."
         )
     return lines
+
+
+def _atom_count(line, path, line_number):
+    """The atom count on an xyz file's count line: from 1 to ``MAX_ATOMS``."""
+    count = line.split()[0] if line.split() else ""
+    if not (count.isascii() and count.isdigit()):
+        # Not an xyz file: what it holds is not shown (it may be anything).
+        raise DataFormatError(
+            f"{path}, line {line_number}: expected the number of atoms; this is "
+            "no xyz file."
+        )
+    n_atoms = int(count)
+    if n_atoms < 1:
+        raise DataFormatError(
+            f"{path}, line {line_number}: the number of atoms must be >= 1."
+        )
+    if n_atoms > MAX_ATOMS:
+        raise DataFormatError(
+            f"{path}, line {line_number}: {n_atoms} atoms, more than the "
+            f"{MAX_ATOMS} skqm7x reads: every molecule of a data set gets a slot "
+            "for each atom of the largest one."
+        )
+    return n_atoms

@@ -130,8 +130,17 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
 
     Attributes
     ----------
+    coefs_ : list of ndarray of shape (n_inputs, n_outputs)
+        The weights of each layer of the trained network (on standardized
+        targets), float32, as in :class:`sklearn.neural_network.MLPRegressor`;
+        :meth:`predict` computes from these and ``intercepts_``.
+    intercepts_ : list of ndarray of shape (n_outputs,)
+        The biases of each layer.
     net_ : skorch.NeuralNetRegressor
-        The trained network (on standardized targets).
+        The skorch net of the fit, with its optimizer and history. It stays in
+        the process that fitted the model: a copy, a pickle or a model file
+        (:func:`save_model`) keeps ``coefs_`` and ``intercepts_`` instead,
+        because restoring a skorch net unpickles bytes, which can run code.
     loss_curve_ : ndarray of shape (n_epochs,)
         Training loss (``loss`` on the standardized target, plus the
         ``alpha`` penalty, as in scikit-learn) over each epoch.
@@ -388,6 +397,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
                 verbose=int(self.verbose >= 2),
             )
             self.net_.fit(dataset, y=None)
+        layers = self.net_.module_.layers
+        self.coefs_ = [layer.weight.detach().cpu().numpy().T.copy() for layer in layers]
+        self.intercepts_ = [
+            layer.bias.detach().cpu().numpy().copy() for layer in layers
+        ]
         history = self.net_.history
         self.loss_curve_ = np.array(history[:, "train_loss"])
         self.validation_loss_curve_ = (
@@ -414,19 +428,49 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, dtype=self._input_dtype(), reset=False)
+        import torch
+
         from skqm7x.models._torch_mlp import flush_denormals
 
         views = self._views(X)
         flat = views.reshape(-1, views.shape[2])
-        with flush_denormals():
-            outputs = np.concatenate(
-                [
-                    self.net_.predict(flat[start : start + _PREDICT_BATCH])
-                    for start in range(0, len(flat), _PREDICT_BATCH)
-                ]
-            )
+        network = self._network()
+        device = network.layers[0].weight.device
+        # In the batches of the skorch net that the fit used, so that the
+        # sums run in the same order as in that net's own predict.
+        outputs = []
+        with flush_denormals(), torch.no_grad():
+            for start in range(0, len(flat), _PREDICT_BATCH):
+                chunk = torch.from_numpy(flat[start : start + _PREDICT_BATCH])
+                for batch in torch.split(chunk, self.batch_size):
+                    outputs.append(network(batch.to(device)).cpu().numpy())
+        outputs = np.concatenate(outputs)
         mean_output = outputs.reshape(len(X), self.n_draws_).mean(axis=1)
         return mean_output.astype(np.float64) * self.target_scale_ + self.target_mean_
+
+    def _network(self):
+        """The trained network, rebuilt from ``coefs_`` and ``intercepts_``."""
+        import torch
+
+        from skqm7x.models._torch_mlp import SigmoidMLP
+
+        sizes = [len(coef) for coef in self.coefs_]
+        network = SigmoidMLP(
+            sizes, self.activation, self.input_mean_, self.input_scale_
+        ).eval()
+        with torch.no_grad():
+            for layer, coef, intercept in zip(
+                network.layers, self.coefs_, self.intercepts_, strict=True
+            ):
+                layer.weight.copy_(torch.from_numpy(coef.T))
+                layer.bias.copy_(torch.from_numpy(intercept))
+        device = self.device_ if self.device_ == "cpu" else resolve_device("auto")
+        return network.to(device)
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        state.pop("net_", None)
+        return state
 
     def _input_dtype(self):
         # An expander draws from the matrices as given; the network's float32
