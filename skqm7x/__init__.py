@@ -16,6 +16,7 @@ from skqm7x.datasets import (
     molecules_like,
     read_molecules,
     read_xyz,
+    write_predictions,
     write_submission,
 )
 from skqm7x.models import (
@@ -89,5 +90,6 @@ __all__ = [
     "save_model",
     "tight_binding_atoms",
     "unpack_molecules",
+    "write_predictions",
     "write_submission",
 ]

@@ -1,4 +1,4 @@
-"""The command line: ``skqm7x submit``, ``skqm7x cv`` and ``skqm7x models``.
+"""The command line: ``skqm7x submit``, ``fit``, ``predict``, ``cv`` and ``models``.
 
 Installed as the ``skqm7x`` command, and run by ``python -m skqm7x``. The
 exit status is 0 on success, 2 on a usage error and 1 on a failure, which is
@@ -24,7 +24,7 @@ from sklearn.model_selection import KFold
 from sklearn.pipeline import Pipeline
 
 import skqm7x
-from skqm7x._molecules import ELEMENT_SYMBOLS
+from skqm7x._molecules import ATOMIC_NUMBERS, ELEMENT_SYMBOLS
 
 _DESCRIPTION = """\
 Predict the atomization energy of small organic molecules from their 3D
@@ -36,6 +36,8 @@ _EPILOG = """\
 examples:
   skqm7x submit --out submission.csv          the best model, the shipped set
   skqm7x submit --model bob-krr --cv 5 --out submission.csv
+  skqm7x fit --out best.skqm7x                fit the best model once, keep it
+  skqm7x predict best.skqm7x my_molecules/ --uncertainty --out energies.csv
   skqm7x cv coulomb-krr bob-krr mbtr-krr      5-fold CV table of three models
   skqm7x models                               the ready-made models"""
 
@@ -195,6 +197,98 @@ def _parser():
         metavar="K",
         help="first report the K-fold cross-validated error (K >= 2)",
     )
+
+    fit = _add_command(
+        commands,
+        _fit,
+        "fit a model on labelled molecules and write it to a model file",
+        "Fit a model on labelled molecules and write it to one model file, "
+        "whole or not at all, for 'skqm7x predict' (or skqm7x.load_model) to "
+        "use later. The labelled molecules are the shipped set, --data-dir in "
+        "the challenge layout, or --molecules: xyz files, folders of them or "
+        "any file ASE reads, their energies (eV) in a property of each "
+        "molecule (--energy-key) or in an id,energy CSV (--energies). The file "
+        "records the versions it was written with, the model's name and its "
+        "training molecules (how many, their elements, the largest); it "
+        "carries no cache and runs no code when loaded.",
+        parents=[debug, data, fitting],
+        epilog="models:\n" + model_list,
+    )
+    fit.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="MODEL_FILE",
+        help="the model file to write (by convention .skqm7x)",
+    )
+    fit.add_argument(
+        "--model",
+        choices=sorted(models),
+        default="best",
+        metavar="NAME",
+        help="the model (default: best; see below)",
+    )
+    fit.add_argument(
+        "--molecules",
+        nargs="+",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="labelled molecules from files and folders instead of a data "
+        "folder (see skqm7x.read_molecules for the ids)",
+    )
+    labels = fit.add_mutually_exclusive_group()
+    labels.add_argument(
+        "--energy-key",
+        default=None,
+        metavar="KEY",
+        help="with --molecules: the property that holds each energy (default: energy)",
+    )
+    labels.add_argument(
+        "--energies",
+        type=Path,
+        default=None,
+        metavar="CSV",
+        help="with --molecules: an id,energy CSV of their energies",
+    )
+
+    predict = _add_command(
+        commands,
+        _predict,
+        "predict the energies of any molecules with a model file",
+        "Predict the energy of every molecule of the inputs with a model file "
+        "written by 'skqm7x fit', and write id,energy (with --uncertainty, "
+        "id,energy,std) as a CSV, in the order read, whole or not at all. The "
+        "inputs are xyz files of one molecule or many frames, folders of xyz "
+        "files, or any file ASE reads; an id is the file's (N for id_N.xyz, "
+        "else its name), with the frame number after a colon for a file of "
+        "several frames (the frame number alone when one file is given). "
+        "Refused before any work: a model file from another skqm7x or "
+        "scikit-learn version (major.minor), or that holds types skqm7x does "
+        "not load; a molecule with an element the model never saw, or with "
+        "more atoms than the model takes (no skqm7x model takes more than the "
+        "slots it was fitted with).",
+        parents=[debug],
+    )
+    predict.add_argument("model_file", type=Path, metavar="MODEL_FILE")
+    predict.add_argument(
+        "inputs", nargs="+", type=Path, metavar="INPUT", help="molecule files, folders"
+    )
+    predict.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="CSV",
+        help="the CSV to write; - (or the file standard output goes to) writes "
+        "it to standard output, and the messages to standard error",
+    )
+    predict.add_argument(
+        "--uncertainty",
+        action="store_true",
+        help="also write each predicted standard deviation (eV), a std column; "
+        "models: " + ", ".join(with_std),
+    )
+    predict.add_argument("--quiet", action="store_true", help="no progress bars")
 
     cv = _add_command(
         commands,
@@ -400,15 +494,13 @@ def _check_models(names, args):
             print(f"{name}: runs without {' and '.join(dropped)}, of no use to it")
 
 
-def _check_outputs(args):
-    """Refuse, before any work, an output that cannot or must not be written."""
-    outputs = {"--out": args.out}
-    if args.uncertainty is not None:
-        outputs["--uncertainty"] = args.uncertainty
-    inputs = []
-    if args.data_dir is not None:
-        data_dir = args.data_dir.resolve()
-        inputs = [data_dir / "atoms", data_dir / "energies" / "train.csv"]
+def _check_outputs(outputs, inputs):
+    """Refuse, before any work, an output that cannot or must not be written.
+
+    ``outputs`` maps each option to its path; no output may lie in or be
+    one of ``inputs``.
+    """
+    inputs = [Path(path).resolve() for path in inputs]
     seen = {}
     for option, path in outputs.items():
         if str(path) in ("", "."):
@@ -425,8 +517,8 @@ def _check_outputs(args):
         if resolved in seen:
             raise _UsageError(f"{option} and {seen[resolved]} name the same file")
         seen[resolved] = option
-        if any(resolved.is_relative_to(data) for data in inputs):
-            raise _UsageError(f"{option} {path} would overwrite the input data")
+        if any(resolved.is_relative_to(given) for given in inputs):
+            raise _UsageError(f"{option} {path} would overwrite an input")
         if resolved.is_dir():
             raise _UsageError(f"{option} {path} is a folder")
         if resolved.exists() and not resolved.is_file():
@@ -474,6 +566,13 @@ def _check_elements_seen(train, test):
         )
 
 
+def _data_inputs(args):
+    """The files of the data folder that no output may replace."""
+    if args.data_dir is None:
+        return []
+    return [args.data_dir / "atoms", args.data_dir / "energies" / "train.csv"]
+
+
 def _standard_stream(path):
     """``"standard output"`` or ``"standard error"`` if ``path`` names it, or None.
 
@@ -501,7 +600,10 @@ def _standard_stream(path):
 def _submit(args):
     if args.uncertainty and args.model not in skqm7x.available_models(with_std=True):
         raise _UsageError(f"--uncertainty: model {args.model!r} predicts no std")
-    _check_outputs(args)
+    outputs = {"--out": args.out}
+    if args.uncertainty is not None:
+        outputs["--uncertainty"] = args.uncertainty
+    _check_outputs(outputs, _data_inputs(args))
     # Where each CSV goes: a file, or standard output itself, not renamed over.
     targets = {
         path: sys.stdout if _standard_stream(path) else path
@@ -558,6 +660,120 @@ def _run_submit(args, targets):
     if args.uncertainty:
         print(f"wrote their standard deviations to {args.uncertainty}")
     print(f"{'total':<24} {time.perf_counter() - start:8.1f} s")
+
+
+def _fit(args):
+    if args.molecules is None and (args.energy_key or args.energies):
+        raise _UsageError("--energy-key and --energies go with --molecules")
+    if args.molecules is not None and args.data_dir is not None:
+        raise _UsageError("give --data-dir or --molecules, not both")
+    if _standard_stream(args.out) is not None:
+        raise _UsageError(f"--out {args.out}: a model file goes to a file")
+    inputs = _data_inputs(args) + list(args.molecules or [])
+    inputs += [args.energies] if args.energies else []
+    _check_outputs({"--out": args.out}, inputs)
+    _check_models([args.model], args)
+    start = time.perf_counter()
+    with _stage("load data"):
+        if args.molecules is None:
+            train = skqm7x.load_qm7x(args.data_dir, "train", verbose=not args.quiet)
+        else:
+            train = skqm7x.read_molecules(
+                args.molecules,
+                energy_key=args.energy_key or (None if args.energies else "energy"),
+                energies=args.energies,
+                verbose=int(not args.quiet),
+            )
+    print(f"{len(train.ids)} labelled molecules")
+    _check_enough_molecules(len(train.ids), 0)
+    model = _make(args.model, args)
+    with _stage("fit"):
+        model.fit(train.data, train.target)
+    with _stage("write model file"):
+        info = skqm7x.save_model(
+            model, args.out, training_molecules=train.data, name=args.model
+        )
+    summary = info["training_set"]
+    print(
+        f"wrote {args.model} to {args.out}: fitted on {summary['molecules']} "
+        f"molecules of {', '.join(summary['elements'])}, up to "
+        f"{summary['atom_slots']} atoms"
+    )
+    print(f"{'total':<24} {time.perf_counter() - start:8.1f} s")
+
+
+def _predict(args):
+    _check_outputs({"--out": args.out}, [args.model_file, *args.inputs])
+    if _standard_stream(args.out):
+        # The CSV alone on standard output; the messages go to standard error.
+        with redirect_stdout(sys.stderr):
+            _run_predict(args, sys.stdout)
+    else:
+        _run_predict(args, args.out)
+
+
+def _run_predict(args, target):
+    start = time.perf_counter()
+    info = skqm7x.read_model_info(args.model_file)
+    name = info["model"]
+    with_std = skqm7x.available_models(with_std=True)
+    if args.uncertainty and name in skqm7x.available_models() and name not in with_std:
+        raise _UsageError(f"--uncertainty: model {name!r} predicts no std")
+    with _stage("load model"):
+        model = skqm7x.load_model(args.model_file)
+    if args.uncertainty and not _predicts_std(model):
+        raise _UsageError(f"--uncertainty: model {name!r} predicts no std")
+    with _stage("read molecules"):
+        molecules = skqm7x.read_molecules(args.inputs, verbose=int(not args.quiet))
+    X = _within_model(molecules, info["training_set"], args.model_file)
+    print(f"{len(X)} molecules; model {name} from {args.model_file}")
+    with _stage("predict"):
+        if args.uncertainty:
+            energies, stds = model.predict(X, return_std=True)
+        else:
+            energies, stds = model.predict(X), None
+    with _stage("write predictions"):
+        skqm7x.write_predictions(target, molecules.ids, energies, std=stds)
+    print(f"wrote {len(X)} predictions to {args.out}")
+    print(f"{'total':<24} {time.perf_counter() - start:8.1f} s")
+
+
+def _predicts_std(model):
+    import inspect
+
+    try:
+        return "return_std" in inspect.signature(model.predict).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _within_model(molecules, training_set, model_file):
+    """The molecules in the model's width; refused if of elements or sizes unseen."""
+    X = molecules.data
+    Z = X[:, ::4]
+    known = [ATOMIC_NUMBERS[symbol] for symbol in training_set["elements"]]
+    unseen = (Z > 0) & ~np.isin(Z, known)
+    if unseen.any():
+        row, slot = np.argwhere(unseen)[0]
+        symbol = ELEMENT_SYMBOLS[int(Z[row, slot]) - 1]
+        raise ValueError(
+            f"{molecules.filenames[row]} (molecule {molecules.ids[row]}) has "
+            f"{symbol}, which the model in {model_file} never saw: it was fitted "
+            f"on {', '.join(training_set['elements'])} "
+            f"({int(unseen.any(axis=1).sum())} molecules have other elements)."
+        )
+    slots = int(training_set["atom_slots"])
+    sizes = (Z > 0).sum(axis=1)
+    if sizes.max() > slots:
+        row = int(np.argmax(sizes > slots))
+        raise ValueError(
+            f"{molecules.filenames[row]} (molecule {molecules.ids[row]}) has "
+            f"{sizes[row]} atoms, and the model in {model_file} takes at most "
+            f"{slots}, the width it was fitted with: no skqm7x model takes more "
+            f"({int((sizes > slots).sum())} molecules are larger). Fit a model "
+            "on molecules that include one as large (fit --molecules)."
+        )
+    return np.pad(X, ((0, 0), (0, 4 * slots - X.shape[1])))
 
 
 class _Result:

@@ -11,7 +11,7 @@ torch.
 from skqm7x.datasets._like import molecules_like
 from skqm7x.datasets._molecule_files import read_molecules
 from skqm7x.datasets._qm7x import load_qm7x
-from skqm7x.datasets._submission import write_submission
+from skqm7x.datasets._submission import write_predictions, write_submission
 from skqm7x.datasets._xyz import DataFormatError, read_xyz
 
 __all__ = [
@@ -20,5 +20,6 @@ __all__ = [
     "molecules_like",
     "read_molecules",
     "read_xyz",
+    "write_predictions",
     "write_submission",
 ]

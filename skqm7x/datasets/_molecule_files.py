@@ -15,6 +15,7 @@ from sklearn.utils import Bunch
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, bad_atom_pair, pack_molecules
 from skqm7x._utils._docstrings import shared_parameters
+from skqm7x.datasets._qm7x import read_labels
 from skqm7x.datasets._xyz import MAX_ATOMS, DataFormatError, xyz_frames
 
 XYZ_SUFFIXES = (".xyz", ".extxyz")
@@ -29,7 +30,9 @@ _ID_NAME = re.compile(r"id_(0|[1-9][0-9]*)", flags=re.ASCII)
 
 
 @shared_parameters
-def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
+def read_molecules(
+    paths, *, n_atoms_max=None, energy_key=None, energies=None, verbose=0
+):
     """Read molecules from files and folders into the array estimators take.
 
     Parameters
@@ -65,7 +68,7 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
         (see :func:`pack_molecules`); ``ids``, one string per molecule;
         ``filenames``, the file of each molecule; ``frames``, its frame in
         that file (0 for a file of one molecule); ``target``, the energies
-        read with ``energy_key``, or ``None``.
+        read with ``energy_key`` or from ``energies``, or ``None``.
 
         An id is the file's own: ``N`` for ``id_N.xyz`` (as in the challenge
         layout), else the file's name without its suffix. A molecule of a
@@ -77,9 +80,9 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
     ------
     DataFormatError
         If a file is malformed, cannot be read, holds no molecule or a
-        periodic structure, two molecules get one id, or a molecule lacks
-        the energy asked for; the message names the file and, where it
-        applies, the frame or line.
+        periodic structure, two molecules get one id, a molecule lacks the
+        energy asked for, or ``energies`` has an id of no molecule; the
+        message names the file and, where it applies, the frame or line.
 
     See Also
     --------
@@ -101,6 +104,8 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
     >>> molecules.data.shape
     (2, 8)
     """
+    if energy_key is not None and energies is not None:
+        raise ValueError("give energy_key or energies, not both.")
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
     files = []
@@ -113,7 +118,7 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
             raise FileNotFoundError(f"{given}: no such file or folder.")
     if not files:
         raise DataFormatError("no molecule file given.")
-    molecules, ids, filenames, frames, energies = [], [], [], [], []
+    molecules, ids, filenames, frames, energies_read = [], [], [], [], []
     first_source = {}
     for path in _progress(files, verbose):
         read = _xyz_molecules if path.suffix.lower() in XYZ_SUFFIXES else _ase_molecules
@@ -133,7 +138,7 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
             ids.append(molecule_id)
             filenames.append(str(path))
             frames.append(frame)
-            energies.append(energy)
+            energies_read.append(energy)
     largest = max(len(Z) for Z, _ in molecules)
     if n_atoms_max is not None and largest > n_atoms_max:
         index = next(i for i, (Z, _) in enumerate(molecules) if len(Z) > n_atoms_max)
@@ -141,13 +146,33 @@ def read_molecules(paths, *, n_atoms_max=None, energy_key=None, verbose=0):
             f"{filenames[index]} (molecule {ids[index]}) has "
             f"{len(molecules[index][0])} atoms, more than n_atoms_max={n_atoms_max}."
         )
+    target = None if energy_key is None else np.array(energies_read, dtype=float)
+    if energies is not None:
+        target = _energies_of(ids, first_source, Path(energies))
     return Bunch(
         data=pack_molecules(molecules, n_atoms_max=n_atoms_max),
         ids=np.array(ids, dtype=object),
         filenames=filenames,
         frames=np.array(frames),
-        target=None if energy_key is None else np.array(energies, dtype=float),
+        target=target,
     )
+
+
+def _energies_of(ids, sources, path):
+    labels = read_labels(path, whole_ids=False)
+    unlabelled = [i for i in ids if i not in labels]
+    if unlabelled:
+        raise DataFormatError(
+            f"{sources[unlabelled[0]]} (molecule {unlabelled[0]}) has no row in "
+            f"{path} ({len(unlabelled)} molecules have none)."
+        )
+    unknown = sorted(set(labels) - set(ids))
+    if unknown:
+        raise DataFormatError(
+            f"{path}: id {unknown[0]!r} is no molecule read ({len(unknown)} such "
+            "ids); the ids are the file names (see read_molecules)."
+        )
+    return np.array([labels[i] for i in ids])
 
 
 def _molecule_files_in(folder):

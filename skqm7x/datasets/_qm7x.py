@@ -123,7 +123,7 @@ def _load_folder(data_dir, subset, n_atoms_max, verbose):
     target = None
     if subset == "train":
         labels_path = data_dir / "energies" / "train.csv"
-        labels = _read_labels(labels_path)
+        labels = read_labels(labels_path)
         unlabelled = sorted(set(files) - set(labels))
         if unlabelled:
             raise DataFormatError(
@@ -195,8 +195,12 @@ def _xyz_files(folder):
     return files
 
 
-def _read_labels(path):
-    """``{id: energy}`` from an ``id,energy`` CSV file."""
+def read_labels(path, whole_ids=True):
+    """``{id: energy}`` from an ``id,energy`` CSV file.
+
+    The ids are whole numbers (ints), or, with ``whole_ids=False``, any
+    non-empty text (strings), as :func:`read_molecules` names molecules.
+    """
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such label file.")
     labels = {}
@@ -214,15 +218,17 @@ def _read_labels(path):
             fields = [field.strip() for field in row[:2]]
             if (
                 len(fields) < 2
-                or not _ID.fullmatch(fields[0])
+                or not (_ID.fullmatch(fields[0]) if whole_ids else fields[0])
                 or not _NUMBER.fullmatch(fields[1])
             ):
+                kind = "a whole number" if whole_ids else "an id"
                 raise DataFormatError(
-                    f"{path}, line {line_number}: expected 'id,energy', with a "
-                    "whole number and a decimal number."
+                    f"{path}, line {line_number}: expected 'id,energy', with "
+                    f"{kind} and a decimal number."
                 )
-            molecule_id, energy = int(fields[0]), float(fields[1])
-            if molecule_id > _LARGEST_ID:
+            molecule_id = int(fields[0]) if whole_ids else fields[0]
+            energy = float(fields[1])
+            if whole_ids and molecule_id > _LARGEST_ID:
                 raise DataFormatError(
                     f"{path}, line {line_number}: id {molecule_id} is larger "
                     f"than the largest id skqm7x keeps ({_LARGEST_ID})."

@@ -59,11 +59,72 @@ def write_submission(path, ids, energies, *, column="energy"):
         raise ValueError(
             f"ids must be unique: {spellings} are all molecule {repeated}."
         )
-    if not np.all(np.isfinite(energies)):
-        bad = ids[~np.isfinite(energies)][0]
-        raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
-    rows = [("id", column)]
-    rows += [(int(i), repr(float(e))) for i, e in zip(ids, energies, strict=True)]
+    _write_table(path, ids.tolist(), {column: energies})
+
+
+def write_predictions(path, ids, energies, *, std=None):
+    """Write ``id,energy`` (or ``id,energy,std``) for any molecules, atomically.
+
+    As :func:`write_submission`, for the molecules of :func:`read_molecules`:
+    the ids may be any text, such as file names.
+
+    Parameters
+    ----------
+    path : str, os.PathLike or file object
+        Where to write the CSV; a file object open for text (such as
+        ``sys.stdout``) is written to as it is, not atomically.
+    ids : array-like of shape (n_molecules,)
+        Molecule ids, unique once written as text.
+    energies : array-like of shape (n_molecules,)
+        Predicted energies in eV, finite.
+    std : array-like of shape (n_molecules,), default=None
+        Their predicted standard deviations, written as a third column.
+
+    See Also
+    --------
+    read_molecules : Molecules and their ids from files.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import write_predictions
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "predictions.csv"
+    >>> write_predictions(path, ["ethanol", "water"], [-41.5, -9.9], std=[0.1, 0.05])
+    >>> print(path.read_text(), end="")
+    id,energy,std
+    ethanol,-41.5,0.1
+    water,-9.9,0.05
+    """
+    ids = [str(i) for i in np.asarray(ids, dtype=object).ravel().tolist()]
+    columns = {"energy": np.asarray(energies, dtype=float)}
+    if std is not None:
+        columns["std"] = np.asarray(std, dtype=float)
+    for name, values in columns.items():
+        if values.shape != (len(ids),):
+            raise ValueError(
+                f"{name} must be 1D with one value per id ({len(ids)}), got shape "
+                f"{values.shape}."
+            )
+    seen = set()
+    for i in ids:
+        if i in seen:
+            raise ValueError(f"ids must be unique: {i!r} is given twice.")
+        seen.add(i)
+    _write_table(path, ids, columns)
+
+
+def _write_table(path, ids, columns):
+    """``id`` then ``columns`` (name: finite floats) as a CSV, atomically."""
+    for column, values in columns.items():
+        finite = np.isfinite(values)
+        if not np.all(finite):
+            bad = ids[int(np.argmin(finite))]
+            raise ValueError(f"the predicted {column} of molecule {bad} is not finite.")
+    rows = [("id", *columns)]
+    rows += [
+        (i, *(repr(float(values[row])) for values in columns.values()))
+        for row, i in enumerate(ids)
+    ]
     if hasattr(path, "write"):
         csv.writer(path, lineterminator="\n").writerows(rows)
         path.flush()
