@@ -70,9 +70,16 @@ def fitted(name, data, memory=None):
 
 
 @pytest.mark.parametrize("name", sorted(SAVED))
-def test_predictions_are_unchanged(name, data):
-    predicted = fitted(name, data).predict(data[2])
+def test_predictions_are_unchanged(name, data, tmp_path):
+    """And a model file of the model predicts the same, bit for bit."""
+    model = fitted(name, data)
+    predicted = model.predict(data[2])
     np.testing.assert_allclose(predicted, SAVED[name], rtol=1e-6, atol=1e-4)
+    path = tmp_path / f"{name}.skqm7x"
+    skqm7x.save_model(model, path, training_molecules=data[0], name=name)
+    loaded, info = skqm7x.load_model(path, return_info=True)
+    np.testing.assert_array_equal(loaded.predict(data[2]), predicted)
+    assert info["model"] == name and info["training_set"]["molecules"] == 30
 
 
 @pytest.mark.parametrize("name", sorted(set(SAVED) - {"reference"}))

@@ -436,14 +436,11 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         flat = views.reshape(-1, views.shape[2])
         network = self._network()
         device = network.layers[0].weight.device
-        # In the batches of the skorch net that the fit used, so that the
-        # sums run in the same order as in that net's own predict.
         outputs = []
         with flush_denormals(), torch.no_grad():
             for start in range(0, len(flat), _PREDICT_BATCH):
-                chunk = torch.from_numpy(flat[start : start + _PREDICT_BATCH])
-                for batch in torch.split(chunk, self.batch_size):
-                    outputs.append(network(batch.to(device)).cpu().numpy())
+                batch = torch.from_numpy(flat[start : start + _PREDICT_BATCH])
+                outputs.append(network(batch.to(device)).cpu().numpy())
         outputs = np.concatenate(outputs)
         mean_output = outputs.reshape(len(X), self.n_draws_).mean(axis=1)
         return mean_output.astype(np.float64) * self.target_scale_ + self.target_mean_
@@ -468,7 +465,8 @@ class SigmoidMLPRegressor(RegressorMixin, BaseEstimator):
         return network.to(device)
 
     def __getstate__(self):
-        state = super().__getstate__()
+        # A copy: scikit-learn's state may be the instance's own __dict__.
+        state = dict(super().__getstate__())
         state.pop("net_", None)
         return state
 
