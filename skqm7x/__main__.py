@@ -706,8 +706,9 @@ def _predict(args):
     _check_outputs({"--out": args.out}, [args.model_file, *args.inputs])
     if _standard_stream(args.out):
         # The CSV alone on standard output; the messages go to standard error.
+        standard_output = sys.stdout
         with redirect_stdout(sys.stderr):
-            _run_predict(args, sys.stdout)
+            _run_predict(args, standard_output)
     else:
         _run_predict(args, args.out)
 

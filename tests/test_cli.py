@@ -239,7 +239,9 @@ def test_models_lists_one_line_each():
     )
 
 
-@pytest.mark.parametrize("command", [[], ["submit"], ["cv"], ["models"]])
+@pytest.mark.parametrize(
+    "command", [[], ["submit"], ["fit"], ["predict"], ["cv"], ["models"]]
+)
 def test_help_everywhere(command):
     result = run(*command, "--help")
     assert result.returncode == 0 and result.stdout.startswith("usage: skqm7x")
