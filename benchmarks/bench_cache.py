@@ -22,51 +22,14 @@ Usage::
 
 # SPDX-License-Identifier: BSD-3-Clause
 
-import os
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 import numpy as np
-from _common import Stopwatch, Table, describe_machine, make_parser
+from _common import Table, describe_machine, make_parser, run_command
 
 import skqm7x
-
-
-def _cpu_times():
-    """The machine's CPU time counters (``/proc/stat``), or None off Linux."""
-    try:
-        with open("/proc/stat") as stat:
-            return np.array(stat.readline().split()[1:9], dtype=float)
-    except OSError:
-        return None
-
-
-def _run(command):
-    """Wall seconds, CPU seconds, peak resident MiB and steal % of one command.
-
-    The CPU seconds are the child's and its own children's (the tight-binding
-    workers, say); the steal is the share of all the machine's CPU time
-    taken by the hypervisor while the command ran, NaN off Linux.
-    """
-    before = _cpu_times()
-    watch = Stopwatch()
-    child = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    # wait4 gives this child's own resource use (ru_maxrss in KiB on Linux);
-    # its children's CPU time is added to it only once they are waited for.
-    _, status, usage = os.wait4(child.pid, 0)
-    seconds = watch.seconds
-    child.returncode = os.waitstatus_to_exitcode(status)
-    if child.returncode:
-        raise subprocess.CalledProcessError(child.returncode, command)
-    after = _cpu_times()
-    steal = np.nan
-    if before is not None and after is not None:
-        # user nice system idle iowait irq softirq steal
-        spent = after - before
-        steal = 100.0 * spent[7] / max(spent.sum(), 1.0)
-    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, steal
 
 
 def _size(folder):
@@ -116,7 +79,7 @@ def main():
         ):
             out = folder / f"submission-{len(outputs)}.csv"
             extra = ["--out", str(out)] if args.cv is None else []
-            seconds, cpu, peak, steal = _run(command + cache + extra)
+            seconds, cpu, peak, steal = run_command(command + cache + extra)
             size = _size(folder / "cache") / 2**20 if cache else 0.0
             table.row(run, seconds, cpu, peak, size, steal)
             outputs.append(out)
