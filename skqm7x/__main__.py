@@ -715,18 +715,20 @@ def _predict(args):
 
 def _run_predict(args, target):
     start = time.perf_counter()
-    info = skqm7x.read_model_info(args.model_file)
+    info = skqm7x.read_model_info(args.model_file, check_versions=True)
     name = info["model"]
     with_std = skqm7x.available_models(with_std=True)
     if args.uncertainty and name in skqm7x.available_models() and name not in with_std:
         raise _UsageError(f"--uncertainty: model {name!r} predicts no std")
+    # The molecules are checked against the model's summary before the
+    # model, the costly part, is read.
+    with _stage("read molecules"):
+        molecules = skqm7x.read_molecules(args.inputs, verbose=int(not args.quiet))
+    X = _within_model(molecules, info["training_set"], args.model_file)
     with _stage("load model"):
         model = skqm7x.load_model(args.model_file)
     if args.uncertainty and not _predicts_std(model):
         raise _UsageError(f"--uncertainty: model {name!r} predicts no std")
-    with _stage("read molecules"):
-        molecules = skqm7x.read_molecules(args.inputs, verbose=int(not args.quiet))
-    X = _within_model(molecules, info["training_set"], args.model_file)
     print(f"{len(X)} molecules; model {name} from {args.model_file}")
     with _stage("predict"):
         if args.uncertainty:

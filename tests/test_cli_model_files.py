@@ -91,7 +91,7 @@ def test_a_model_file_of_another_version_is_refused_before_any_work(
     result = run("predict", edited, small_data_dir / "atoms" / "test", "--out", out)
     assert result.returncode == 1
     assert f"skqm7x 0.9.0, and this is skqm7x {skqm7x.__version__}" in result.stderr
-    assert "load model" not in result.stdout and not out.exists()
+    assert "read molecules" not in result.stdout and not out.exists()
 
 
 def test_an_element_the_model_never_saw_is_refused(model_file, tmp_path):
@@ -127,7 +127,9 @@ def test_an_element_message_names_the_molecule_and_the_elements(
             str(tmp_path / "o.csv"),
         ]
     )
-    error = capsys.readouterr().err
+    output = capsys.readouterr()
+    error = output.err
+    assert "load model" not in output.out  # refused before the model is read
     assert "hf.xyz (molecule hf) has F, which the model in" in error
     assert "fitted on H, C, N, O" in error
 
@@ -146,7 +148,9 @@ def test_a_molecule_larger_than_the_model_takes_is_refused(
         )
         == 1
     )
-    error = capsys.readouterr().err
+    output = capsys.readouterr()
+    error = output.err
+    assert "load model" not in output.out
     assert f"has {n_atoms} atoms, and the model in" in error
     assert f"takes at most {slots}" in error and "no skqm7x model takes more" in error
     assert not out.exists()

@@ -157,6 +157,18 @@ def load_model(path, *, return_info=False):
     --------
     save_model : Write a model file.
     read_model_info : The recorded information alone, without the model.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import load_qm7x, make_model, save_model, load_model
+    >>> X, y = load_qm7x(return_X_y=True)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "reference.skqm7x"
+    >>> model = make_model("reference").fit(X, y)
+    >>> _ = save_model(model, path, training_molecules=X, name="reference")
+    >>> loaded, info = load_model(path, return_info=True)
+    >>> info["model"], info["training_set"]["molecules"]
+    ('reference', 3792)
     """
     import skops.io
     from skops.io.exceptions import UntrustedTypesFoundException
@@ -164,7 +176,7 @@ def load_model(path, *, return_info=False):
     path = Path(path)
     with _open_regular(path) as file:
         info = _read_info(file, path)
-        check_versions(info, path)
+        _check_versions(info, path)
         file.seek(0)
         try:
             model = skops.io.load(file, trusted=trusted_types())
@@ -181,28 +193,46 @@ def load_model(path, *, return_info=False):
     return (model, info) if return_info else model
 
 
-def read_model_info(path):
+def read_model_info(path, *, check_versions=False):
     """What a model file records besides the model, without reading the model.
 
     Parameters
     ----------
     path : str or os.PathLike
         The model file.
+    check_versions : bool, default=False
+        Refuse a file from another skqm7x or scikit-learn version, as
+        :func:`load_model` does (to refuse it before other work). ``False``
+        reads any version's file.
 
     Returns
     -------
     info : dict
-        As :func:`load_model` returns it with ``return_info=True``. The
-        versions are not checked: this reads any version's file.
+        As :func:`load_model` returns it with ``return_info=True``.
 
     Raises
     ------
     ModelFileError
-        If the file is not a model file.
+        If the file is not a model file, or, with ``check_versions``, comes
+        from another version.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from skqm7x import load_qm7x, make_model, save_model, read_model_info
+    >>> X, y = load_qm7x(return_X_y=True)
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "reference.skqm7x"
+    >>> _ = save_model(make_model("reference").fit(X, y), path, training_molecules=X)
+    >>> summary = read_model_info(path)["training_set"]
+    >>> summary["molecules"], summary["elements"], summary["atom_slots"]
+    (3792, ['H', 'C', 'N', 'O', 'S', 'Cl'], 23)
     """
     path = Path(path)
     with _open_regular(path) as file:
-        return _read_info(file, path)
+        info = _read_info(file, path)
+    if check_versions:
+        _check_versions(info, path)
+    return info
 
 
 def training_summary(X):
@@ -222,7 +252,7 @@ def training_summary(X):
     }
 
 
-def check_versions(info, path):
+def _check_versions(info, path):
     """Refuse a file from another skqm7x or scikit-learn major.minor version."""
     import sklearn
 

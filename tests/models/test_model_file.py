@@ -80,6 +80,14 @@ def test_another_version_is_refused_naming_both(saved, package, version):
         load_model(path)
 
 
+def test_the_summary_alone_checks_versions_when_asked(saved):
+    _, path = saved
+    rewrite_info(path, skqm7x="0.2.0")
+    assert read_model_info(path)["versions"]["skqm7x"] == "0.2.0"
+    with pytest.raises(ModelFileError, match="skqm7x 0.2.0"):
+        read_model_info(path, check_versions=True)
+
+
 def test_a_patch_release_is_accepted(saved):
     model, path = saved
     major, minor, *_ = sklearn.__version__.split(".")
