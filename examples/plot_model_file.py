@@ -78,12 +78,13 @@ ase.io.write(folder / "molecules.xyz", molecules, format="extxyz")
 # several frames gives each molecule its frame number as its id.
 
 predictions = folder / "energies.csv"
-subprocess.run(
+result = subprocess.run(
     [sys.executable, "-m", "skqm7x", "predict", str(model_file),
      str(folder / "molecules.xyz"), "--uncertainty", "--out", str(predictions),
      "--quiet"],
-    check=True,
+    check=True, capture_output=True, text=True,
 )  # fmt: skip
+print(result.stdout)
 with open(predictions) as file:
     rows = list(csv.DictReader(file))
 energies = np.array([float(row["energy"]) for row in rows])
