@@ -330,8 +330,8 @@ def test_bad_environment_variable_is_a_usage_error(tmp_path):
         ("{tmp}/pipe", None, "--out {tmp}/pipe is not a regular file"),
         ("{tmp}/missing/out.csv", None, "no folder {tmp}/missing"),
         ("{tmp}/same.csv", "{tmp}/./same.csv", "--uncertainty and --out name the same"),
-        ("{data}/energies/train.csv", None, "would overwrite the input data"),
-        ("{tmp}/out.csv", "{data}/atoms/test/id_3793.xyz", "overwrite the input data"),
+        ("{data}/energies/train.csv", None, "would overwrite an input"),
+        ("{tmp}/out.csv", "{data}/atoms/test/id_3793.xyz", "overwrite an input"),
     ],
 )
 def test_outputs_are_checked_before_any_work(
