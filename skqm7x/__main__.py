@@ -288,6 +288,14 @@ def _parser():
         help="also write each predicted standard deviation (eV), a std column; "
         "models: " + ", ".join(with_std),
     )
+    predict.add_argument(
+        "--n-jobs",
+        type=_n_jobs,
+        default=None,
+        metavar="N",
+        help="parallel jobs where the model has parallel work; -1: all cores "
+        "(default: one)",
+    )
     predict.add_argument("--quiet", action="store_true", help="no progress bars")
 
     cv = _add_command(
@@ -726,7 +734,9 @@ def _run_predict(args, target):
         molecules = skqm7x.read_molecules(args.inputs, verbose=int(not args.quiet))
     X = _within_model(molecules, info["training_set"], args.model_file)
     with _stage("load model"):
-        model = skqm7x.load_model(args.model_file)
+        model = skqm7x.load_model(
+            args.model_file, n_jobs=args.n_jobs, verbose=int(not args.quiet)
+        )
     if args.uncertainty and not _predicts_std(model):
         raise _UsageError(f"--uncertainty: model {name!r} predicts no std")
     print(f"{len(X)} molecules; model {name} from {args.model_file}")

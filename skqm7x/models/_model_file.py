@@ -26,6 +26,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from skqm7x._molecules import element_symbol
 from skqm7x._utils._atomic_file import atomic_open
+from skqm7x._utils._docstrings import shared_parameters
 
 FORMAT = "skqm7x model file"
 FORMAT_VERSION = 1
@@ -61,9 +62,12 @@ def save_model(model, path, *, training_molecules, name=None):
     The file records the skqm7x, scikit-learn, numpy, torch, skops and
     Python versions it was written with, the model's name and a summary of
     its training molecules (how many, their elements, the largest). It
-    carries no cache: every ``memory`` of the model is written as ``None``
-    (the model in this process keeps its own), since a cache folder belongs
-    to the machine and user that made it.
+    carries none of the settings of the machine that fitted the model:
+    every ``memory`` of the model is written as ``None``, every ``n_jobs`` as
+    ``None`` and every ``verbose`` as 0 (the model in this process keeps its
+    own), since a cache folder belongs to the user and machine that made it,
+    and the cores and the screen are the loading machine's
+    (:func:`load_model` sets ``n_jobs`` and ``verbose``).
 
     Parameters
     ----------
@@ -113,7 +117,7 @@ def save_model(model, path, *, training_molecules, name=None):
     }
     import skops.io
 
-    with _without_caches(model), atomic_open(path, "w+b") as file:
+    with _machine_settings_cleared(model), atomic_open(path, "w+b") as file:
         skops.io.dump(model, file)
         file.seek(0)
         with zipfile.ZipFile(file, "a") as archive:
@@ -121,7 +125,8 @@ def save_model(model, path, *, training_molecules, name=None):
     return info
 
 
-def load_model(path, *, return_info=False):
+@shared_parameters
+def load_model(path, *, n_jobs=None, verbose=0, return_info=False):
     """Read a model file written by :func:`save_model`.
 
     Nothing in the file runs code: the model is rebuilt only from types that
@@ -134,13 +139,20 @@ def load_model(path, *, return_info=False):
     ----------
     path : str or os.PathLike
         The model file.
+    n_jobs : int, default=None
+        {n_jobs}
+        Set on every part of the model that takes it.
+    verbose : int, default=0
+        {verbose}
+        Set on every part of the model that takes it.
     return_info : bool, default=False
         Also return what the file records besides the model.
 
     Returns
     -------
     model : estimator
-        The fitted model, with no cache (``memory=None`` throughout).
+        The fitted model, with no cache (``memory=None`` throughout) and the
+        ``n_jobs`` and ``verbose`` given.
     info : dict
         If ``return_info``: ``format``, ``format_version``, ``model`` (its
         name), ``versions`` (those it was written with) and
@@ -190,6 +202,11 @@ def load_model(path, *, return_info=False):
             raise ModelFileError(
                 f"{path}: a damaged model file ({type(error).__name__}: {error})."
             ) from None
+    for estimator in _estimators_in(model):
+        params = estimator.get_params(deep=False)
+        for name, value in (("n_jobs", n_jobs), ("verbose", verbose)):
+            if name in params:
+                setattr(estimator, name, value)
     return (model, info) if return_info else model
 
 
@@ -376,19 +393,37 @@ def _read_info(file, path):
     return info
 
 
+# What a model file writes for the settings that belong to a machine.
+_CLEARED_SETTINGS = {"memory": None, "n_jobs": None, "verbose": 0}
+
+
 @contextmanager
-def _without_caches(model):
-    """Every estimator reachable from ``model`` with ``memory=None``, for a while."""
-    emptied, seen = [], set()
+def _machine_settings_cleared(model):
+    """Every part of ``model`` without its machine's settings, for a while."""
+    changed = []
+    for estimator in _estimators_in(model):
+        params = estimator.get_params(deep=False)
+        for name, cleared in _CLEARED_SETTINGS.items():
+            if name in params and params[name] is not cleared:
+                changed.append((estimator, name, params[name]))
+                setattr(estimator, name, cleared)
+    try:
+        yield
+    finally:
+        for estimator, name, value in changed:
+            setattr(estimator, name, value)
+
+
+def _estimators_in(model):
+    """Every estimator reachable from ``model``: parameters, fitted parts."""
+    found, seen = [], set()
 
     def visit(value):
         if id(value) in seen:
             return
         seen.add(id(value))
         if isinstance(value, BaseEstimator):
-            if getattr(value, "memory", None) is not None:
-                emptied.append((value, value.memory))
-                value.memory = None
+            found.append(value)
             for attribute in vars(value).values():
                 visit(attribute)
         elif isinstance(value, list | tuple):
@@ -399,8 +434,4 @@ def _without_caches(model):
                 visit(item)
 
     visit(model)
-    try:
-        yield
-    finally:
-        for estimator, memory in emptied:
-            estimator.memory = memory
+    return found

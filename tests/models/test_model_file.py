@@ -161,6 +161,25 @@ def test_a_model_file_carries_no_cache(molecules, tmp_path):
     np.testing.assert_array_equal(loaded.predict(X[:5]), model.predict(X[:5]))
 
 
+def test_n_jobs_and_verbose_are_the_loading_machines(molecules, tmp_path):
+    X, y = molecules
+    model = skqm7x.make_model("best", n_jobs=2, verbose=1).fit(X, y)
+    path = tmp_path / "best.skqm7x"
+    save_model(model, path, training_molecules=X)
+    assert model.regressor_.named_estimators_["atoms"].n_jobs == 2  # kept here
+    settings = {
+        (name, value)
+        for estimator in skqm7x.models._model_file._estimators_in(load_model(path))
+        for name, value in estimator.get_params(deep=False).items()
+        if name in ("n_jobs", "verbose", "memory")
+    }
+    assert settings == {("n_jobs", None), ("verbose", 0), ("memory", None)}
+    loaded = load_model(path, n_jobs=3, verbose=1)
+    parts = skqm7x.models._model_file._estimators_in(loaded)
+    assert {part.n_jobs for part in parts if "n_jobs" in part.get_params()} == {3}
+    np.testing.assert_array_equal(loaded.predict(X[:4]), model.predict(X[:4]))
+
+
 def test_an_interrupted_write_leaves_nothing(saved, molecules, monkeypatch):
     model, path = saved
     before = path.read_bytes()
