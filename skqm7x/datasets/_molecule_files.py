@@ -57,6 +57,10 @@ def read_molecules(
         of an extended-xyz comment line, or from ASE's ``info`` of the frame
         (for ``"energy"``, also from a calculator's stored energy). Every
         molecule must have one. ``None`` reads no energies.
+    energies : str or os.PathLike, default=None
+        Instead, an ``id,energy`` CSV file (eV) with a row for each
+        molecule's id (below); a row of an id that no molecule has is
+        refused.
     verbose : int, default=0
         {verbose}
         The bar counts the files as they are read.
