@@ -12,6 +12,7 @@ also importable from ``skqm7x`` itself.
 from skqm7x._molecules import pack_molecules, unpack_molecules
 from skqm7x.datasets import (
     DataFormatError,
+    bonding_graphs,
     load_qm7x,
     molecules_like,
     read_molecules,
@@ -73,6 +74,7 @@ __all__ = [
     "TightBindingEnergyTransformer",
     "DataFormatError",
     "available_models",
+    "bonding_graphs",
     "check_fchl19_parameters",
     "fchl19_environments",
     "load_model",

@@ -20,7 +20,7 @@ from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import KFold
+from sklearn.model_selection import GroupKFold, KFold
 from sklearn.pipeline import Pipeline
 
 import skqm7x
@@ -326,6 +326,12 @@ def _parser():
         default=None,
         metavar="N",
         help="the first N labelled molecules only (default: all)",
+    )
+    cv.add_argument(
+        "--group-by-graph",
+        action="store_true",
+        help="keep the conformers of a compound (the molecules of one bonding "
+        "graph, skqm7x.bonding_graphs) in one fold: GroupKFold instead of KFold",
     )
     cv.add_argument(
         "--worst",
@@ -811,12 +817,15 @@ class _Result:
         return float(np.sqrt(np.mean(errors**2))), float(np.mean(np.abs(errors)))
 
 
-def _cross_validate(name, args, X, y, n_folds):
+def _cross_validate(name, args, X, y, n_folds, groups=None):
     result = _Result(len(y))
     if name in skqm7x.available_models(with_std=True):
         result.stds = np.empty(len(y))
-    folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
-    for fit_rows, held_out in folds.split(X):
+    if groups is None:
+        folds = KFold(n_folds, shuffle=True, random_state=args.random_state)
+    else:
+        folds = GroupKFold(n_folds, shuffle=True, random_state=args.random_state)
+    for fit_rows, held_out in folds.split(X, y, groups):
         # A fresh model per fold rather than a clone: the models with a
         # temporary feature cache remove it when the model is collected.
         model = _make(name, args)
@@ -898,9 +907,16 @@ def _cv(args):
         X, y, ids = X[kept], y[kept], ids[kept]
     _check_enough_molecules(len(y), args.folds)
     test_like, test_like_line = _test_like(X, args)
+    groups, splitter = None, "KFold"
+    if args.group_by_graph:
+        groups = skqm7x.bonding_graphs(X)
+        splitter = (
+            f"GroupKFold over the {len(np.unique(groups))} bonding graphs, "
+            "each compound's conformers in one fold"
+        )
     n_threads = os.environ.get("OMP_NUM_THREADS", "unset")
     print(
-        f"{len(y)} labelled molecules, {args.folds}-fold CV (KFold, "
+        f"{len(y)} labelled molecules, {args.folds}-fold CV ({splitter}, "
         f"shuffle=True, random_state={args.random_state})\n"
         f"machine: {platform.machine()}, {os.cpu_count()} cores, "
         f"OMP_NUM_THREADS={n_threads}, n_jobs={args.n_jobs}, "
@@ -917,7 +933,7 @@ def _cv(args):
     print("-" * len(header), flush=True)
     notes = []
     for name in args.models:
-        result = _cross_validate(name, args, X, y, args.folds)
+        result = _cross_validate(name, args, X, y, args.folds, groups)
         if result.stds is None:
             coverage = f"{'-':>8}{'-':>8}"
         else:

@@ -8,6 +8,7 @@ torch.
 
 # SPDX-License-Identifier: BSD-3-Clause
 
+from skqm7x.datasets._graphs import bonding_graphs
 from skqm7x.datasets._like import molecules_like
 from skqm7x.datasets._molecule_files import read_molecules
 from skqm7x.datasets._qm7x import load_qm7x
@@ -16,6 +17,7 @@ from skqm7x.datasets._xyz import DataFormatError, read_xyz
 
 __all__ = [
     "DataFormatError",
+    "bonding_graphs",
     "load_qm7x",
     "molecules_like",
     "read_molecules",
