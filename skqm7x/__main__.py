@@ -124,6 +124,15 @@ def _parser():
         help="seed of every random step, and of the CV folds (default: 0)",
     )
     fitting.add_argument(
+        "--cache-dir",
+        default=None,
+        metavar="DIR",
+        help="keep what the models compute (GFN2-xTB energies, features, "
+        "kernels) here, for the next run on the same molecules (default: none)",
+    )
+    # Options of every command that runs a model.
+    running = argparse.ArgumentParser(add_help=False)
+    running.add_argument(
         "--n-jobs",
         type=_n_jobs,
         default=None,
@@ -131,14 +140,24 @@ def _parser():
         help="parallel jobs where a model has parallel work; -1: all cores "
         "(default: one)",
     )
-    fitting.add_argument(
-        "--cache-dir",
-        default=None,
-        metavar="DIR",
-        help="keep what the models compute (GFN2-xTB energies, features, "
-        "kernels) here, for the next run on the same molecules (default: none)",
+    running.add_argument("--quiet", action="store_true", help="no progress bars")
+    model_choice = argparse.ArgumentParser(add_help=False)
+    model_choice.add_argument(
+        "--model",
+        choices=sorted(models),
+        default="best",
+        metavar="NAME",
+        help="the model (default: best; see below)",
     )
-    fitting.add_argument("--quiet", action="store_true", help="no progress bars")
+    csv_output = argparse.ArgumentParser(add_help=False)
+    csv_output.add_argument(
+        "--out",
+        required=True,
+        type=Path,
+        metavar="CSV",
+        help="the CSV to write; - (or the file standard output goes to) writes "
+        "it to standard output, and the messages to standard error",
+    )
 
     parser = argparse.ArgumentParser(
         prog="skqm7x",
@@ -164,23 +183,8 @@ def _parser():
         "of every test molecule as an id,energy CSV (in id order; written whole "
         "or not at all). --cv first reports the model's K-fold cross-validated "
         "RMSE and MAE.",
-        parents=[debug, data, fitting],
+        parents=[debug, data, fitting, running, model_choice, csv_output],
         epilog="models:\n" + model_list,
-    )
-    submit.add_argument(
-        "--out",
-        required=True,
-        type=Path,
-        metavar="CSV",
-        help="the CSV to write; - (or the file standard output goes to) writes "
-        "it to standard output, and the messages to standard error",
-    )
-    submit.add_argument(
-        "--model",
-        choices=sorted(models),
-        default="best",
-        metavar="NAME",
-        help="the model (default: best; see below)",
     )
     submit.add_argument(
         "--uncertainty",
@@ -211,7 +215,7 @@ def _parser():
         "records the versions it was written with, the model's name and its "
         "training molecules (how many, their elements, the largest); it "
         "carries no cache and runs no code when loaded.",
-        parents=[debug, data, fitting],
+        parents=[debug, data, fitting, running, model_choice],
         epilog="models:\n" + model_list,
     )
     fit.add_argument(
@@ -220,13 +224,6 @@ def _parser():
         type=Path,
         metavar="MODEL_FILE",
         help="the model file to write (by convention .skqm7x)",
-    )
-    fit.add_argument(
-        "--model",
-        choices=sorted(models),
-        default="best",
-        metavar="NAME",
-        help="the model (default: best; see below)",
     )
     fit.add_argument(
         "--molecules",
@@ -268,19 +265,11 @@ def _parser():
         "not load; a molecule with an element the model never saw, or with "
         "more atoms than the model takes (no skqm7x model takes more than the "
         "slots it was fitted with).",
-        parents=[debug],
+        parents=[debug, running, csv_output],
     )
     predict.add_argument("model_file", type=Path, metavar="MODEL_FILE")
     predict.add_argument(
         "inputs", nargs="+", type=Path, metavar="INPUT", help="molecule files, folders"
-    )
-    predict.add_argument(
-        "--out",
-        required=True,
-        type=Path,
-        metavar="CSV",
-        help="the CSV to write; - (or the file standard output goes to) writes "
-        "it to standard output, and the messages to standard error",
     )
     predict.add_argument(
         "--uncertainty",
@@ -288,15 +277,6 @@ def _parser():
         help="also write each predicted standard deviation (eV), a std column; "
         "models: " + ", ".join(with_std),
     )
-    predict.add_argument(
-        "--n-jobs",
-        type=_n_jobs,
-        default=None,
-        metavar="N",
-        help="parallel jobs where the model has parallel work; -1: all cores "
-        "(default: one)",
-    )
-    predict.add_argument("--quiet", action="store_true", help="no progress bars")
 
     cv = _add_command(
         commands,
@@ -311,7 +291,7 @@ def _parser():
         "models that predict a standard deviation, the fraction of held-out "
         "errors within the 68 % and 95 % intervals. An element missing from a "
         "training fold gets no reference energy rather than failing the fold.",
-        parents=[debug, data, fitting],
+        parents=[debug, data, fitting, running],
         epilog="models:\n" + model_list,
     )
     cv.add_argument(
