@@ -23,6 +23,14 @@ coefficient fitted by least squares with the element energies (once, on all
 labelled molecules): whether the labels' PBE0+MBD holds dispersion that
 GFN2-xTB's own D4 term and the kernel miss.
 
+``--test-like``: also the best model scored on the test-like molecules
+alone (``skqm7x.molecules_like``: element set and atom count among the test
+molecules), its leave-one-out predictions from the fit on all labelled
+molecules; and ``gfn2, test-like only``, the same model fitted on the
+test-like molecules alone (element energies included): whether the 17
+molecules of kinds the test set lacks (chlorine, rare sulphur compounds)
+help or hurt the others.
+
 ``--fchl19 NAME=VALUE ...``: the best model with one real-valued FCHL19
 parameter of qmllib's ``generate_fchl19`` changed (``rcut``,
 ``two_body_decay``, ...; each a route of its own).
@@ -129,6 +137,7 @@ from _common import (
     Table,
     describe_machine,
     load_labelled,
+    load_test_like,
     make_parser,
 )
 from joblib import Parallel, delayed
@@ -540,6 +549,7 @@ def main():
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument("--per-element", action="store_true")
     parser.add_argument("--dispersion", action="store_true")
+    parser.add_argument("--test-like", action="store_true")
     parser.add_argument(
         "--second",
         nargs="*",
@@ -654,6 +664,8 @@ def main():
     for name, target, params, note in routes:
         rmse, gamma, alpha, seconds = screen(X, target, params, args.n_jobs)
         table.row(name, rmse, gamma, alpha, seconds, f"  {note}")
+    if args.test_like:
+        test_like_routes(X, y, energies["GFN2-xTB"], counts, table, args)
     if not (args.second or args.element_weights or atomic_routes):
         return
     watch = Stopwatch()
@@ -695,6 +707,26 @@ def main():
             seconds,
             "",
         )
+
+
+def test_like_routes(X, y, gfn2_energies, counts, table, args):
+    """The best model on the test-like molecules: scored there, fitted there."""
+    test_like, line = load_test_like(X, args.data_dir)
+    print(f"({line})")
+    for name, rows in (
+        ("gfn2, scored on the test-like", np.ones(len(y), dtype=bool)),
+        ("gfn2, test-like only", test_like),
+    ):
+        target, _ = remainder(y[rows] - gfn2_energies[rows], counts[rows], [])
+        model = skqm7x.LocalKernelRidge(
+            gammas=DELTA_GAMMAS, alphas=DELTA_ALPHAS, n_jobs=args.n_jobs
+        )
+        watch = Stopwatch()
+        model.fit(X[rows], target)
+        errors = (model.loo_predictions_ - target)[test_like[rows]]
+        rmse = float(np.sqrt(np.mean(errors**2)))
+        note = f"  {test_like.sum()} molecules scored, {rows.sum()} fitted"
+        table.row(name, rmse, model.gamma_, model.alpha_, watch.seconds, note)
 
 
 def with_best_mbtr(mbtr, kernels):
