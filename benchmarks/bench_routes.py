@@ -70,6 +70,10 @@ length scales ``GAUSSIAN_WIDTHS`` times the median distance),
 local kernel (same-element atom pairs, like FCHL19's) on each atom's SOAP
 power spectrum (dscribe: ``SOAP_PARAMETERS``, each vector scaled to unit
 length, widths ``SOAP_GAMMAS``; ``pip install -e ".[soap]"``),
+``graph`` 1 between two molecules of one bonding graph (conformers of one
+compound, ``skqm7x.bonding_graphs``) and 0 otherwise, so that a molecule's
+prediction leans on its compound's other conformers beyond what their
+geometries share,
 ``orbitals`` a Gaussian kernel on what the GFN2-xTB calculation knows of
 the molecule's electrons as a whole (its occupied orbital energies from the
 highest down, zero past a molecule's own, the two lowest empty ones and the
@@ -561,6 +565,7 @@ def main():
             "scattering",
             "soap",
             "orbitals",
+            "graph",
         ],
         default=[],
     )
@@ -806,6 +811,9 @@ def second_kernel_routes(
             second = slatm_gaussian_kernels(X)
         elif name == "scattering":
             second = scattering_kernels(X, n_jobs)
+        elif name == "graph":
+            graphs = skqm7x.bonding_graphs(X)
+            second = {"same graph": (graphs[:, None] == graphs[None]).astype(float)}
         else:
             second = slatm_kernels(X)
         alone, alone_alpha, label = screen_alone(y, second)
