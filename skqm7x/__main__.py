@@ -660,7 +660,11 @@ def _fit(args):
     if args.molecules is None and (args.energy_key or args.energies):
         raise _UsageError("--energy-key and --energies go with --molecules")
     if args.molecules is not None and args.data_dir is not None:
-        raise _UsageError("give --data-dir or --molecules, not both")
+        if str(args.data_dir) != os.environ.get("SKQM7X_DATA"):
+            raise _UsageError("give --data-dir or --molecules, not both")
+        # $SKQM7X_DATA is a default, which --molecules replaces.
+        print("--molecules given: the folder of $SKQM7X_DATA is not read")
+        args.data_dir = None
     if _standard_stream(args.out) is not None:
         raise _UsageError(f"--out {args.out}: a model file goes to a file")
     inputs = _data_inputs(args) + list(args.molecules or [])

@@ -246,3 +246,17 @@ def test_fit_on_molecule_files_with_energies(small_data_dir, tmp_path):
             model.predict(train.data), fitted.predict(train.data)
         )
     assert skqm7x.read_model_info(from_key)["training_set"]["molecules"] == 40
+
+
+def test_molecules_replace_the_environments_data_folder(
+    small_data_dir, tmp_path, monkeypatch, capsys
+):
+    """$SKQM7X_DATA is a default: --molecules replaces it, and says so."""
+    monkeypatch.setenv("SKQM7X_DATA", str(small_data_dir))
+    path = tmp_path / "reference.skqm7x"
+    folder = small_data_dir / "atoms" / "train"
+    labels = small_data_dir / "energies" / "train.csv"
+    command = ["fit", "--model", "reference", "--molecules", str(folder)]
+    assert main([*command, "--energies", str(labels), "--out", str(path)]) == 0
+    assert "$SKQM7X_DATA is not read" in capsys.readouterr().out
+    assert skqm7x.read_model_info(path)["training_set"]["molecules"] == 40
