@@ -289,12 +289,19 @@ def _check_versions(info, path):
             )
 
 
+# Where the base classes of a trusted skqm7x class may come from.
+_TRUSTED_BASE_PACKAGES = {"skqm7x", "sklearn", "builtins", "abc", "numbers"}
+
+
 def trusted_types():
     """The names of the types a model file may hold beyond skops' own.
 
     Every class that skqm7x defines outside its private utilities (the
-    caches, which a model file never holds), and scikit-learn's splitters,
-    scorers, metrics and ``Bunch``, which searches keep.
+    caches, which a model file never holds) and whose every base class is
+    skqm7x's, scikit-learn's or Python's own, and scikit-learn's splitters,
+    scorers, metrics and ``Bunch``, which searches keep. A class built on
+    torch or skorch is never trusted, whether or not its module was
+    imported: restoring a skorch net unpickles bytes.
     """
     import sklearn.metrics
     import sklearn.metrics._scorer
@@ -307,7 +314,14 @@ def trusted_types():
         if module_name.startswith(("skqm7x._utils", "skqm7x.__main__")):
             continue
         for value in vars(module).values():
-            if isinstance(value, type) and value.__module__ == module_name:
+            if (
+                isinstance(value, type)
+                and value.__module__ == module_name
+                and all(
+                    base.__module__.split(".")[0] in _TRUSTED_BASE_PACKAGES
+                    for base in value.__mro__
+                )
+            ):
                 names.add(f"{module_name}.{value.__qualname__}")
     for namespace in (sklearn.metrics, sklearn.model_selection):
         for public in namespace.__all__:
