@@ -5,7 +5,8 @@ Runs, each as a separate process as a user would start it: ``skqm7x submit``
 reference), ``skqm7x fit`` (the same fit, written to a model file), then
 ``skqm7x predict`` of the 947 test molecules from that file, read as xyz
 files, without and (for a model with a standard deviation) with
-``--uncertainty``. It prints each run's wall time, CPU time, peak memory and
+``--uncertainty``, each with the same ``--n-jobs`` (a model file carries
+none of the fitting machine's settings). It prints each run's wall time, CPU time, peak memory and
 the hypervisor's steal share (as ``bench_cache.py``), the model file's size,
 and whether ``predict`` wrote exactly ``submit``'s energies.
 
@@ -53,8 +54,10 @@ def main():
     args = parser.parse_args()
     skqm7x_command = [sys.executable, "-m", "skqm7x"]
     fitting = ["--model", args.model, "--quiet"]
+    predicting = ["--quiet"]
     if args.n_jobs is not None:
         fitting += ["--n-jobs", str(args.n_jobs)]
+        predicting += ["--n-jobs", str(args.n_jobs)]
     if args.data_dir is not None:
         fitting += ["--data-dir", args.data_dir]
     with_std = args.model in skqm7x.available_models(with_std=True)
@@ -68,7 +71,7 @@ def main():
             ("fit, write file", ["fit", *fitting, "--out", model_file]),
             (
                 "predict",
-                ["predict", model_file, folder / "test", "--quiet"]
+                ["predict", model_file, folder / "test", *predicting]
                 + ["--out", folder / "predict.csv"],
             ),
         ]
@@ -76,7 +79,7 @@ def main():
             runs.append(
                 (
                     "predict, std",
-                    ["predict", model_file, folder / "test", "--quiet"]
+                    ["predict", model_file, folder / "test", *predicting]
                     + ["--uncertainty", "--out", folder / "predict-std.csv"],
                 )
             )
