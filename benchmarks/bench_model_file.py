@@ -6,9 +6,10 @@ reference), ``skqm7x fit`` (the same fit, written to a model file), then
 ``skqm7x predict`` of the 947 test molecules from that file, read as xyz
 files, without and (for a model with a standard deviation) with
 ``--uncertainty``, each with the same ``--n-jobs`` (a model file carries
-none of the fitting machine's settings). It prints each run's wall time, CPU time, peak memory and
-the hypervisor's steal share (as ``bench_cache.py``), the model file's size,
-and whether ``predict`` wrote exactly ``submit``'s energies.
+none of the fitting machine's settings). It prints each run's wall time, CPU
+time, peak memory and the hypervisor's steal share (as ``bench_cache.py``),
+the model file's size, and whether ``predict`` wrote exactly ``submit``'s
+energies.
 
 Usage::
 
