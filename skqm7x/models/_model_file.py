@@ -24,7 +24,7 @@ import numpy as np
 from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
-from skqm7x._molecules import element_symbol
+from skqm7x._molecules import ATOMIC_NUMBERS, element_symbol
 from skqm7x._utils._atomic_file import atomic_open
 from skqm7x._utils._docstrings import shared_parameters
 
@@ -404,7 +404,24 @@ def _read_info(file, path):
             f"{path}: model file format {info.get('format_version')!r}; this "
             f"skqm7x reads format {FORMAT_VERSION}."
         )
+    summary = info["training_set"]
+    whole = {key: summary.get(key) for key in _WHOLE_NUMBERS}
+    elements = summary.get("elements")
+    if (
+        not all(isinstance(value, int) and value >= 1 for value in whole.values())
+        or not isinstance(elements, list)
+        or not elements
+        or not all(symbol in ATOMIC_NUMBERS for symbol in elements)
+    ):
+        raise ModelFileError(
+            f"{path}: {INFO_MEMBER} has no valid training_set (molecules, "
+            "elements, largest_molecule, atom_slots)."
+        )
     return info
+
+
+# The training_set entries that are counts.
+_WHOLE_NUMBERS = ("molecules", "largest_molecule", "atom_slots")
 
 
 # What a model file writes for the settings that belong to a machine.

@@ -38,12 +38,14 @@ def saved(molecules, tmp_path):
     return model, path
 
 
-def rewrite_info(path, **changes):
-    """The same archive with some recorded versions changed."""
+def rewrite_info(path, versions=None, training_set=None):
+    """The same archive with recorded versions, or the summary, changed."""
     with zipfile.ZipFile(path) as archive:
         members = {name: archive.read(name) for name in archive.namelist()}
     info = json.loads(members["skqm7x-model.json"])
-    info["versions"].update(changes)
+    info["versions"].update(versions or {})
+    if training_set is not None:
+        info["training_set"] = training_set
     members["skqm7x-model.json"] = json.dumps(info).encode()
     with zipfile.ZipFile(path, "w") as archive:
         for name, data in members.items():
@@ -74,7 +76,7 @@ def test_the_file_records_versions_name_and_training_set(saved, molecules):
 )
 def test_another_version_is_refused_naming_both(saved, package, version):
     _, path = saved
-    rewrite_info(path, **{package: version})
+    rewrite_info(path, {package: version})
     running = skqm7x.__version__ if package == "skqm7x" else sklearn.__version__
     with pytest.raises(ModelFileError, match=f"{package} {version}.*{running}"):
         load_model(path)
@@ -82,7 +84,7 @@ def test_another_version_is_refused_naming_both(saved, package, version):
 
 def test_the_summary_alone_checks_versions_when_asked(saved):
     _, path = saved
-    rewrite_info(path, skqm7x="0.2.0")
+    rewrite_info(path, {"skqm7x": "0.2.0"})
     assert read_model_info(path)["versions"]["skqm7x"] == "0.2.0"
     with pytest.raises(ModelFileError, match="skqm7x 0.2.0"):
         read_model_info(path, check_versions=True)
@@ -91,7 +93,7 @@ def test_the_summary_alone_checks_versions_when_asked(saved):
 def test_a_patch_release_is_accepted(saved):
     model, path = saved
     major, minor, *_ = sklearn.__version__.split(".")
-    rewrite_info(path, **{"scikit-learn": f"{major}.{minor}.99"})
+    rewrite_info(path, {"scikit-learn": f"{major}.{minor}.99"})
     assert type(load_model(path)) is type(model)
 
 
@@ -133,6 +135,21 @@ def test_what_is_no_model_file_is_refused(molecules, tmp_path, content, message)
         path.write_bytes(content)
     with pytest.raises(ModelFileError, match=message):
         load_model(path)
+
+
+@pytest.mark.parametrize(
+    "summary",
+    [
+        {"molecules": 40, "elements": ["Xx"], "largest_molecule": 5, "atom_slots": 5},
+        {"molecules": 40, "elements": ["H"], "largest_molecule": 5},
+        {"molecules": "40", "elements": ["H"], "largest_molecule": 5, "atom_slots": 5},
+    ],
+)
+def test_a_summary_that_is_not_one_is_refused(saved, summary):
+    _, path = saved
+    rewrite_info(path, training_set=summary)
+    with pytest.raises(ModelFileError, match="no valid training_set"):
+        read_model_info(path)
 
 
 def test_a_truncated_file_is_refused(saved):
