@@ -162,9 +162,12 @@ def test_cv_prints_one_row_per_model(small_data_dir, capsys):
 @pytest.mark.parametrize(
     "name", sorted(set(skqm7x.available_models()) - {"best", "reference"})
 )
-def test_cv_runs_every_ready_made_model(name, small_data_dir, monkeypatch, capsys):
+def test_cv_runs_every_ready_made_model(
+    name, small_data_dir, tmp_path, monkeypatch, capsys
+):
     # Each model's own choices (a blend's weights, a search's parameters) are
-    # printed per fold; the networks train 5 epochs to stay quick.
+    # printed per fold; the networks train 5 epochs to stay quick, and a cache
+    # computes each molecule's features once for both folds.
     from skqm7x import recipes
 
     for constants in ("TUNED_COULOMB_MLP", "MONTAVON_MLP"):
@@ -173,7 +176,7 @@ def test_cv_runs_every_ready_made_model(name, small_data_dir, monkeypatch, capsy
         monkeypatch.setattr(recipes, constants, tuned)
     # 20 molecules: 10 to fit each fold, the fewest the command takes.
     args = ["cv", name, "--data-dir", str(small_data_dir), "--folds", "2"]
-    args += ["--n-molecules", "20", "--quiet"]
+    args += ["--n-molecules", "20", "--cache-dir", str(tmp_path / "cache"), "--quiet"]
     assert main(args) == 0
     stdout = capsys.readouterr().out
     row = next(line for line in stdout.splitlines() if line.startswith(name + " "))
