@@ -546,17 +546,26 @@ def _check_enough_molecules(n_labelled, n_folds):
 
 def _check_elements_seen(train, test):
     """Refuse, before the fit, a test molecule with an element never labelled."""
-    Z_test = test.data[:, ::4]
-    unseen = (Z_test > 0) & ~np.isin(Z_test, train.data[:, ::4])
+    _refuse_unseen_elements(
+        test,
+        np.unique(train.data[:, ::4]),
+        "no labelled molecule has: the models learn each element's energy from "
+        "the labelled molecules",
+    )
+
+
+def _refuse_unseen_elements(molecules, known, why):
+    """Name the first of ``molecules`` with an element outside ``known``."""
+    Z = molecules.data[:, ::4]
+    unseen = (Z > 0) & ~np.isin(Z, known)
     if unseen.any():
         row, slot = np.argwhere(unseen)[0]
-        symbol = ELEMENT_SYMBOLS[int(Z_test[row, slot]) - 1]
+        symbol = ELEMENT_SYMBOLS[int(Z[row, slot]) - 1]
         n_molecules = int(np.any(unseen, axis=1).sum())
         raise ValueError(
-            f"{test.filenames[row]} (molecule {test.ids[row]}) has {symbol}, which "
-            "no labelled molecule has: the models learn each element's energy "
-            f"from the labelled molecules ({n_molecules} test molecules have "
-            "elements that none has)."
+            f"{molecules.filenames[row]} (molecule {molecules.ids[row]}) has "
+            f"{symbol}, which {why} ({n_molecules} of the {len(Z)} molecules "
+            "have such elements)."
         )
 
 
@@ -752,19 +761,14 @@ def _predicts_std(model):
 
 def _within_model(molecules, training_set, model_file):
     """The molecules in the model's width; refused if of elements or sizes unseen."""
+    elements = training_set["elements"]
+    _refuse_unseen_elements(
+        molecules,
+        [ATOMIC_NUMBERS[symbol] for symbol in elements],
+        f"the model in {model_file} never saw: it was fitted on {', '.join(elements)}",
+    )
     X = molecules.data
     Z = X[:, ::4]
-    known = [ATOMIC_NUMBERS[symbol] for symbol in training_set["elements"]]
-    unseen = (Z > 0) & ~np.isin(Z, known)
-    if unseen.any():
-        row, slot = np.argwhere(unseen)[0]
-        symbol = ELEMENT_SYMBOLS[int(Z[row, slot]) - 1]
-        raise ValueError(
-            f"{molecules.filenames[row]} (molecule {molecules.ids[row]}) has "
-            f"{symbol}, which the model in {model_file} never saw: it was fitted "
-            f"on {', '.join(training_set['elements'])} "
-            f"({int(unseen.any(axis=1).sum())} molecules have other elements)."
-        )
     slots = int(training_set["atom_slots"])
     sizes = (Z > 0).sum(axis=1)
     if sizes.max() > slots:

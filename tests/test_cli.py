@@ -432,8 +432,8 @@ def test_element_no_labelled_molecule_has_is_named_before_the_fit(tmp_path):
     assert result.stderr.strip().splitlines() == [
         f"skqm7x submit: error: {data}/atoms/test/id_4034.xyz (molecule 4034) has "
         "S, which no labelled molecule has: the models learn each element's "
-        "energy from the labelled molecules (1 test molecules have elements that "
-        "none has)."
+        "energy from the labelled molecules (1 of the 2 molecules have such "
+        "elements)."
     ]
     assert "load data" in result.stdout and "fit on all" not in result.stdout
 

@@ -15,8 +15,13 @@ from sklearn.utils import Bunch
 
 from skqm7x._molecules import MAX_ATOMIC_NUMBER, bad_atom_pair, pack_molecules
 from skqm7x._utils._docstrings import shared_parameters
-from skqm7x.datasets._qm7x import read_labels
-from skqm7x.datasets._xyz import MAX_ATOMS, DataFormatError, xyz_frames
+from skqm7x.datasets._qm7x import labels_in_order, read_labels
+from skqm7x.datasets._xyz import (
+    MAX_ATOMS,
+    DataFormatError,
+    comment_value,
+    xyz_frames,
+)
 
 XYZ_SUFFIXES = (".xyz", ".extxyz")
 
@@ -152,7 +157,13 @@ def read_molecules(
         )
     target = None if energy_key is None else np.array(energies_read, dtype=float)
     if energies is not None:
-        target = _energies_of(ids, first_source, Path(energies))
+        target = labels_in_order(
+            ids,
+            read_labels(energies, whole_ids=False),
+            energies,
+            first_source,
+            "no molecule read (the ids are the file names, see read_molecules)",
+        )
     return Bunch(
         data=pack_molecules(molecules, n_atoms_max=n_atoms_max),
         ids=np.array(ids, dtype=object),
@@ -160,23 +171,6 @@ def read_molecules(
         frames=np.array(frames),
         target=target,
     )
-
-
-def _energies_of(ids, sources, path):
-    labels = read_labels(path, whole_ids=False)
-    unlabelled = [i for i in ids if i not in labels]
-    if unlabelled:
-        raise DataFormatError(
-            f"{sources[unlabelled[0]]} (molecule {unlabelled[0]}) has no row in "
-            f"{path} ({len(unlabelled)} molecules have none)."
-        )
-    unknown = sorted(set(labels) - set(ids))
-    if unknown:
-        raise DataFormatError(
-            f"{path}: id {unknown[0]!r} is no molecule read ({len(unknown)} such "
-            "ids); the ids are the file names (see read_molecules)."
-        )
-    return np.array([labels[i] for i in ids])
 
 
 def _molecule_files_in(folder):
@@ -224,13 +218,13 @@ def _xyz_molecules(path, energy_key):
 
 
 def _energy_in_comment(comment, key, path, line_number):
-    match = re.search(rf"""(?:^|\s){re.escape(key)}=("[^"]*"|'[^']*'|\S+)""", comment)
-    if match is None:
+    value = comment_value(comment, key)
+    if value is None:
         raise DataFormatError(
             f"{path}, line {line_number}: no {key}= on the comment line, and "
             f"energy_key={key!r} asks for it."
         )
-    return _finite_energy(match.group(1).strip("\"'"), path, f"line {line_number}")
+    return _finite_energy(value, path, f"line {line_number}")
 
 
 def _finite_energy(value, path, where):
@@ -290,9 +284,11 @@ def _ase_energy(atoms, key, path, where):
         return _finite_energy(atoms.info[key], path, where)
     if key == "energy" and atoms.calc is not None:
         try:
-            return _finite_energy(atoms.get_potential_energy(), path, where)
+            stored = atoms.get_potential_energy()
         except Exception:  # a calculator without a stored energy
-            pass
+            stored = None
+        if stored is not None:
+            return _finite_energy(stored, path, where)
     raise DataFormatError(
         f"{path}, {where}: no {key!r} in the frame's properties, and "
         f"energy_key={key!r} asks for it."

@@ -123,20 +123,13 @@ def _load_folder(data_dir, subset, n_atoms_max, verbose):
     target = None
     if subset == "train":
         labels_path = data_dir / "energies" / "train.csv"
-        labels = read_labels(labels_path)
-        unlabelled = sorted(set(files) - set(labels))
-        if unlabelled:
-            raise DataFormatError(
-                f"{files[unlabelled[0]]} has no label in {labels_path} "
-                f"({len(unlabelled)} unlabelled molecules)."
-            )
-        missing = sorted(set(labels) - set(files))
-        if missing:
-            raise DataFormatError(
-                f"{labels_path}: id {missing[0]} has no xyz file in "
-                f"{data_dir / 'atoms' / subset} ({len(missing)} such ids)."
-            )
-        target = np.array([labels[i] for i in ids])
+        target = labels_in_order(
+            ids.tolist(),
+            read_labels(labels_path),
+            labels_path,
+            files,
+            f"no xyz file in {data_dir / 'atoms' / subset}",
+        )
     paths = [files[i] for i in ids]
     molecules = [read_xyz(path) for path in _progress(paths, verbose, subset)]
     if n_atoms_max is None:
@@ -193,6 +186,27 @@ def _xyz_files(folder):
     if not files:
         raise DataFormatError(f"{folder}: no id_N.xyz file found.")
     return files
+
+
+def labels_in_order(ids, labels, labels_path, sources, unknown_id):
+    """The energies of ``labels`` in the order of ``ids``, each id labelled once.
+
+    ``sources[i]`` names where molecule ``i`` was read; a label of an id
+    that no molecule has is refused as having ``unknown_id`` (a phrase).
+    """
+    unlabelled = [i for i in ids if i not in labels]
+    if unlabelled:
+        raise DataFormatError(
+            f"{sources[unlabelled[0]]} has no label in {labels_path} "
+            f"({len(unlabelled)} unlabelled molecules)."
+        )
+    unknown = sorted(set(labels) - set(ids))
+    if unknown:
+        raise DataFormatError(
+            f"{labels_path}: id {unknown[0]!r} has {unknown_id} "
+            f"({len(unknown)} such ids)."
+        )
+    return np.array([labels[i] for i in ids])
 
 
 def read_labels(path, whole_ids=True):

@@ -27,11 +27,27 @@ MAX_FILE_BYTES = 4 * 2**20
 atoms, even with many extended-xyz columns, takes far less, and a file
 that is no molecule (a link to a device, say) is not read whole."""
 
-# The key, not a word that ends in it: "myProperties=" and "(Properties=" are
-# other keys or free text. The value may be quoted.
-_PROPERTIES = re.compile(
-    r"""(?:^|\s)Properties=("[^"]*"|'[^']*'|\S+)""", flags=re.IGNORECASE
-)
+
+def comment_value(comment, key, ignore_case=False):
+    """The value of ``key=value`` on an extended-xyz comment line, or None.
+
+    The key itself, not a word that ends in it: "myProperties=" and
+    "(Properties=" are other keys or free text. The value may be quoted;
+    the quotes are dropped.
+
+    Examples
+    --------
+    >>> from skqm7x.datasets._xyz import comment_value
+    >>> comment_value('energy=-4.5 Properties="species:S:1:pos:R:3"', "properties",
+    ...               ignore_case=True)
+    'species:S:1:pos:R:3'
+    """
+    match = re.search(
+        rf"""(?:^|\s){re.escape(key)}=("[^"]*"|'[^']*'|\S+)""",
+        comment,
+        flags=re.IGNORECASE if ignore_case else 0,
+    )
+    return None if match is None else match.group(1).strip("\"'")
 
 
 class DataFormatError(ValueError):
@@ -62,10 +78,10 @@ class DataFormatError(ValueError):
 
 def _species_and_position_columns(comment, path, line_number=2):
     """Column offsets of the species and positions in an extended-xyz line."""
-    match = _PROPERTIES.search(comment)
-    if match is None:
+    properties = comment_value(comment, "Properties", ignore_case=True)
+    if properties is None:
         return 0, 1  # plain xyz: "Symbol x y z"
-    fields = match.group(1).strip("\"'").split(":")
+    fields = properties.split(":")
     offsets, column = {}, 0
     try:
         for name, _kind, width in zip(
@@ -75,15 +91,13 @@ def _species_and_position_columns(comment, path, line_number=2):
             column += int(width)
     except ValueError:
         raise DataFormatError(
-            f"{path}, line {line_number}: malformed Properties "
-            f"{match.group(1)!r}; expected "
-            "name:type:width triples."
+            f"{path}, line {line_number}: malformed Properties {properties!r}; "
+            "expected name:type:width triples."
         ) from None
     if "species" not in offsets or "pos" not in offsets:
         raise DataFormatError(
             f"{path}, line {line_number}: the Properties line must name 'species' "
-            "and 'pos' "
-            f"columns, got {match.group(1)!r}."
+            f"and 'pos' columns, got {properties!r}."
         )
     return offsets["species"], offsets["pos"]
 

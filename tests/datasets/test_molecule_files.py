@@ -116,10 +116,10 @@ def test_energies_from_a_csv_by_id(shipped, tmp_path):
     read = read_molecules([tmp_path / "a.xyz", tmp_path / "b.xyz"], energies=labels)
     np.testing.assert_array_equal(read.target, energies[:2])
     labels.write_text(f"id,energy\na,{energies[0]!r}\n")
-    with pytest.raises(DataFormatError, match=r"b.xyz \(molecule b\) has no row"):
+    with pytest.raises(DataFormatError, match=r"b.xyz has no label in .*energies.csv"):
         read_molecules([tmp_path / "a.xyz", tmp_path / "b.xyz"], energies=labels)
     labels.write_text("id,energy\na,1.0\nb,2.0\nc,3.0\n")
-    with pytest.raises(DataFormatError, match="id 'c' is no molecule read"):
+    with pytest.raises(DataFormatError, match="id 'c' has no molecule read"):
         read_molecules([tmp_path / "a.xyz", tmp_path / "b.xyz"], energies=labels)
 
 
@@ -137,6 +137,15 @@ def test_what_ase_reads_gives_the_same_molecules(shipped, tmp_path):
     np.testing.assert_array_equal(read.data, X)
     np.testing.assert_array_equal(read.target, energies)
     assert read.ids.tolist() == ["0", "1", "2", "3", "4"]
+
+
+def test_a_stored_energy_that_is_not_finite_is_named(tmp_path):
+    atoms = ase.Atoms("H2", positions=[[0, 0, 0], [0.74, 0, 0]])
+    atoms.calc = SinglePointCalculator(atoms, energy=float("nan"))
+    path = tmp_path / "h2.json"
+    ase.io.write(path, atoms)
+    with pytest.raises(DataFormatError, match="frame 0: the energy must be a finite"):
+        read_molecules(path, energy_key="energy")
 
 
 def test_a_periodic_structure_is_refused(tmp_path):
