@@ -9,6 +9,7 @@ directory.
 # SPDX-License-Identifier: BSD-3-Clause
 
 import argparse
+import json
 import multiprocessing
 import os
 import platform
@@ -18,13 +19,14 @@ import subprocess
 import time
 import traceback
 import warnings
+from pathlib import Path
 from typing import NamedTuple
 
+import joblib
 import numpy as np
 from joblib import Parallel, delayed
 from sklearn.base import clone
 from sklearn.model_selection import KFold
-from sklearn.utils.validation import check_memory
 
 import skqm7x
 
@@ -150,42 +152,129 @@ def error_scores(errors):
     )
 
 
-def _fit_fold(model, X, y, train, test, skqm7x_version):
-    # skqm7x_version is only part of the cache key of cross_validate(memory=).
+def _fit_fold(model, X, y, train, test):
     watch = Stopwatch()
     model.fit(X[train], y[train])
     seconds = watch.seconds
     return model.predict(X[test]) - y[test], seconds
 
 
-def cross_validate(model, X, y, n_folds=5, n_jobs=1, first_folds=None, memory=None):
+class FoldStore:
+    """Each fitted fold's errors and fit seconds, kept as JSON in a folder.
+
+    A configuration too slow for one sitting (``montavon-mlp``: an hour a
+    fold on one core) is measured over several: each run fits some folds and
+    reads back those an earlier run fitted. A fold's file is named by a digest
+    of the model's parameters, the molecules, the energies, the number of
+    folds and the skqm7x version, so a changed configuration never reads
+    another's folds; the digest does not cover the code itself: clear the
+    folder after changing it. What is read back is data, never code, and is
+    checked: a file that is not one this class wrote for that fold, or a
+    folder others may write to, is refused with the file's name.
+    """
+
+    def __init__(self, folder):
+        self.folder = Path(folder).expanduser()
+
+    def _path(self, model, X, y, n_folds, fold):
+        digest = joblib.hash((model, X, y, n_folds, skqm7x.__version__))
+        return self.folder / digest / f"fold-{fold}-of-{n_folds}.json"
+
+    def _check_folder(self, path):
+        for folder in (self.folder, path.parent):
+            if folder.is_dir() and folder.stat().st_mode & 0o022:
+                raise PermissionError(
+                    f"{folder}: others may write to it; fold results are read "
+                    "only from a folder of the user's own (chmod go-w)"
+                )
+
+    def read(self, model, X, y, n_folds, fold, held_out):
+        """``(errors, fit_seconds)`` of a stored fold, or None if not stored."""
+        path = self._path(model, X, y, n_folds, fold)
+        self._check_folder(path)
+        if not path.is_file():
+            return None
+        try:
+            record = json.loads(path.read_text(encoding="utf-8"))
+            errors = np.array(record["errors"], dtype=float)
+            seconds = float(record["fit_seconds"])
+            stored_fold = (record["fold"], record["n_folds"], record["held_out"])
+        except (ValueError, TypeError, KeyError, UnicodeDecodeError) as error:
+            raise ValueError(f"{path}: not a fold result ({error})") from None
+        if (
+            stored_fold != (fold, n_folds, held_out.tolist())
+            or errors.shape != held_out.shape
+            or not np.all(np.isfinite(errors))
+            or not np.isfinite(seconds)
+            or seconds < 0
+        ):
+            raise ValueError(
+                f"{path}: not the errors of fold {fold} of {n_folds} on these "
+                "molecules; remove it to fit the fold again"
+            )
+        return errors, seconds
+
+    def write(self, model, X, y, n_folds, fold, held_out, errors, seconds):
+        """Keep a fitted fold (written whole or not at all)."""
+        path = self._path(model, X, y, n_folds, fold)
+        path.parent.mkdir(mode=0o755, parents=True, exist_ok=True)
+        self._check_folder(path)
+        record = {
+            "fold": fold,
+            "n_folds": n_folds,
+            "held_out": held_out.tolist(),
+            "errors": errors.tolist(),
+            "fit_seconds": seconds,
+            "skqm7x": skqm7x.__version__,
+            "machine": describe_machine(),
+            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        }
+        temporary = path.with_suffix(".partial")
+        temporary.write_text(json.dumps(record, indent=1) + "\n", encoding="utf-8")
+        os.replace(temporary, path)
+
+
+def cross_validate(model, X, y, n_folds=5, n_jobs=1, fit_folds=None, memory=None):
     """Out-of-fold errors over :func:`kfold` and the seconds of each fit.
 
     Returns ``errors`` (predicted minus true, one per molecule, each from the
-    fold that held it out), ``fit_seconds`` (one per fold) and the number of
-    folds read from ``memory``. ``n_jobs`` folds train at once, in separate
-    processes. With ``first_folds`` only the first of the folds are fitted,
-    for a model too slow for all of them: the molecules of the others get
-    NaN errors. With ``memory`` (a folder or a ``joblib.Memory``) each fold's
-    errors and fit time are kept once the fold is fitted and read back by
-    later runs of the same model parameters, molecules, fold and skqm7x
-    version: a configuration too slow for one sitting is measured over
-    several (a fold stopped midway is fitted again). The key does not cover
-    the code itself: clear the folder after changing it.
+    fold that held it out), ``fit_seconds`` (one per fold scored) and the
+    number of folds read from ``memory``. ``n_jobs`` folds train at once, in
+    separate processes. ``fit_folds`` (fold numbers from 1; default all)
+    says which folds may be fitted, for a model too slow for all of them in
+    one sitting; the molecules of a fold neither fitted nor read back get NaN
+    errors. ``memory`` (a folder, see :class:`FoldStore`) keeps each fold once
+    it is fitted and gives back the folds that earlier runs kept.
     """
-    fit_fold = check_memory(memory).cache(_fit_fold)
-    folds = [
-        (clone(model), X, y, train, test, skqm7x.__version__)
-        for train, test in list(kfold(n_folds).split(X))[:first_folds]
+    store = None if memory is None else FoldStore(memory)
+    folds = list(enumerate(kfold(n_folds).split(X), start=1))
+    wanted = set(range(1, n_folds + 1) if fit_folds is None else fit_folds)
+    stored = {}
+    if store is not None:
+        for fold, (_, test) in folds:
+            result = store.read(model, X, y, n_folds, fold, test)
+            if result is not None:
+                stored[fold] = result
+    to_fit = [
+        (f, train, test) for f, (train, test) in folds if f in wanted - set(stored)
     ]
-    n_cached = sum(
-        memory is not None and fit_fold.check_call_in_cache(*fold) for fold in folds
+
+    def fitted_and_kept(fold, train, test):
+        errors, seconds = _fit_fold(clone(model), X, y, train, test)
+        if store is not None:
+            store.write(model, X, y, n_folds, fold, test, errors, seconds)
+        return fold, (errors, seconds)
+
+    results = dict(stored)
+    results.update(
+        Parallel(n_jobs=n_jobs)(delayed(fitted_and_kept)(*fold) for fold in to_fit)
     )
-    results = Parallel(n_jobs=n_jobs)(delayed(fit_fold)(*fold) for fold in folds)
     errors = np.full_like(y, np.nan, dtype=float)
-    for (*_, test, _), (fold_errors, _) in zip(folds, results, strict=True):
-        errors[test] = fold_errors
-    return errors, [seconds for _, seconds in results], n_cached
+    for fold, (_, test) in folds:
+        if fold in results:
+            errors[test] = results[fold][0]
+    fit_seconds = [results[fold][1] for fold in sorted(results)]
+    return errors, fit_seconds, len(stored)
 
 
 def _measure(job, queue, threads, args):

@@ -11,19 +11,20 @@ Usage::
 
     python benchmarks/bench_coulomb_mlp.py
     python benchmarks/bench_coulomb_mlp.py --n-molecules 500   # a quick look
-    python benchmarks/bench_coulomb_mlp.py --only Montavon --first-folds 1
-    python benchmarks/bench_coulomb_mlp.py --only "6000 epochs" --n-jobs 2 \\
-        --memory ~/skqm7x-folds
+    python benchmarks/bench_coulomb_mlp.py --only Montavon --fit-folds 1
+    python benchmarks/bench_coulomb_mlp.py --only Montavon --n-jobs 2 \\
+        --fit-folds 1 2 --memory benchmarks/folds
 
-``--first-folds K`` fits only the first K of the folds and scores the
-molecules they hold out: a partial figure, for a configuration too slow on a
-CPU for all five (``montavon-mlp``: about an hour per fold on one core).
-``--memory DIR`` keeps each fitted fold's errors and fit time in DIR and
-reads them back on the next run of the same configuration: a slow
+``--fit-folds K [K ...]`` fits only those of the folds (numbered from 1) and
+scores the molecules they hold out: a partial figure, for a configuration
+too slow on a CPU for all five in one sitting (``montavon-mlp``: about an
+hour per fold on one core). ``--memory DIR`` keeps each fitted fold's errors
+and fit time in DIR as JSON, written as soon as the fold is fitted, and reads
+back the folds kept there by earlier runs of the same configuration: a slow
 configuration is measured over several sittings, and the "cached" column
-says how many of its folds an earlier run fitted (their fit times are those
-runs' own). A fold stopped midway is fitted again; clear DIR after changing
-the code.
+says how many of its folds were read back (their fit times are those runs'
+own). A fold stopped midway is fitted again; clear DIR after changing the
+code.
 """
 
 # SPDX-License-Identifier: BSD-3-Clause
@@ -37,7 +38,6 @@ from _common import (
     describe_cv,
     describe_machine,
     error_scores,
-    kfold,
     load_labelled,
     load_test_like,
     make_parser,
@@ -90,32 +90,32 @@ def main():
         help="run configurations whose name contains this (any case)",
     )
     parser.add_argument(
-        "--first-folds",
+        "--fit-folds",
         type=int,
+        nargs="+",
         default=None,
         metavar="K",
-        help="fit and score only the first K folds (default: all)",
+        help="fit only these folds, numbered from 1 (default: all)",
     )
     parser.add_argument(
         "--memory",
         default=None,
         metavar="DIR",
-        help="keep the folds' results in DIR and reuse them (default: none)",
+        help="keep each fitted fold's errors in DIR and read back those kept "
+        "(default: none)",
     )
     args = parser.parse_args()
-    if args.first_folds is not None and not 1 <= args.first_folds <= args.folds:
-        parser.error(f"--first-folds takes 1 to {args.folds}, got {args.first_folds}")
+    for fold in args.fit_folds or []:
+        if not 1 <= fold <= args.folds:
+            parser.error(f"--fit-folds takes 1 to {args.folds}, got {fold}")
 
     X, y = load_labelled(args.data_dir, args.n_molecules)
     print(describe_cv(len(y), args.folds))
     test_like, test_like_line = load_test_like(X, args.data_dir)
     print(test_like_line)
-    if args.first_folds is not None:
-        folds = list(kfold(args.folds).split(X))[: args.first_folds]
-        held_out = np.concatenate([test for _, test in folds])
+    if args.fit_folds is not None:
         print(
-            f"only the first {args.first_folds} fold(s) fitted: {len(held_out)} "
-            f"held-out molecules scored, {test_like[held_out].sum()} test-like"
+            f"only folds {sorted(set(args.fit_folds))} fitted, and those --memory keeps"
         )
     print(
         describe_machine(
@@ -138,9 +138,15 @@ def main():
         if args.only and args.only.lower() not in name.lower():
             continue
         errors, fit_seconds, n_cached = cross_validate(
-            model, X, y, args.folds, args.n_jobs, args.first_folds, args.memory
+            model, X, y, args.folds, args.n_jobs, args.fit_folds, args.memory
         )
         scored = np.isfinite(errors)
+        if not scored.all():
+            print(
+                f"{name}: {scored.sum()} held-out molecules scored "
+                f"({(test_like & scored).sum()} test-like), the others' folds "
+                "not fitted"
+            )
         rmse, mae, largest = error_scores(errors[scored])
         like_rmse, like_mae, _ = error_scores(errors[test_like & scored])
         table.row(
