@@ -145,7 +145,6 @@ from _common import (
     make_parser,
 )
 from joblib import Parallel, delayed
-from scipy.linalg import lapack
 from sklearn.base import BaseEstimator, RegressorMixin
 from threadpoolctl import threadpool_limits
 
@@ -263,40 +262,26 @@ def with_quantities(environments, quantities, weights, per_element=False):
 def leave_one_out_errors(K, y, alpha):
     """Closed-form leave-one-out errors of kernel ridge regression on kernel ``K``.
 
-    With ``A = K + alpha I``, the error on sample ``i`` when it is left out
-    is ``(A^-1 y)_i / [A^-1]_ii`` (Rasmussen and Williams, 2006, eq. 5.12),
-    ``diag(A^-1)`` the squared column norms of the inverse of ``A``'s
-    Cholesky factor: what ``LocalKernelRidge`` scores its candidates by, by
-    the same LAPACK calls. Raises ``numpy.linalg.LinAlgError`` if ``A`` is
-    not numerically positive definite.
+    ``y`` less each sample's prediction by the model fitted without it:
+    ``GaussianProcessKernelRidge(kernel="precomputed")``, whose leave-one-out
+    predictions are those that ``LocalKernelRidge`` scores its candidates by.
+    Raises ValueError if ``K + alpha I`` is not numerically positive definite.
     """
-    # K is symmetric: its transpose is the Fortran-ordered copy LAPACK needs.
-    A = np.array(K.T, order="F")
-    A.flat[:: len(A) + 1] += alpha
-    factor, info = lapack.dpotrf(A, lower=1, clean=1, overwrite_a=1)
-    if info != 0:
-        raise np.linalg.LinAlgError(
-            f"the kernel plus alpha={alpha:g} is not numerically positive definite"
-        )
-    dual_coef, _ = lapack.dpotrs(factor, y, lower=1)
-    inverse_factor, _ = lapack.dtrtri(factor, lower=1, overwrite_c=1)
-    return dual_coef / np.einsum("ij,ij->j", inverse_factor, inverse_factor)
+    model = skqm7x.GaussianProcessKernelRidge(kernel="precomputed", alpha=alpha)
+    return y - model.fit(K, y).loo_predictions_
 
 
 def best_penalty(K, y, alphas=DELTA_ALPHAS):
     """The lowest leave-one-out RMSE of kernel ``K`` over ``alphas``, and its alpha.
 
-    An alpha for which the kernel cannot be solved scores infinity.
+    If no alpha makes the kernel solvable, the RMSE is infinity.
     """
-    rmse = np.full(len(alphas), np.inf)
-    for i, alpha in enumerate(alphas):
-        try:
-            errors = leave_one_out_errors(K, y, alpha)
-        except np.linalg.LinAlgError:
-            continue
-        rmse[i] = np.sqrt(np.mean(errors**2))
-    best = int(np.argmin(rmse))
-    return float(rmse[best]), alphas[best]
+    search = skqm7x.GaussianProcessKernelRidgeCV(kernel="precomputed", alphas=alphas)
+    try:
+        search.fit(K, y)
+    except ValueError:
+        return np.inf, alphas[0]
+    return float(search.loo_rmse_.min()), search.alpha_
 
 
 def screen_with_quantities(

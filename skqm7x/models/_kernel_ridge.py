@@ -39,23 +39,32 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
     alpha : float, default=1.0
         Regularization: ``alpha`` added to the diagonal of the kernel matrix.
         Must be positive, which makes that matrix positive definite.
-    kernel : {"laplacian", "rbf"}, default="laplacian"
+    kernel : {"laplacian", "rbf", "precomputed"}, default="laplacian"
         ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``,
-        as in :func:`sklearn.metrics.pairwise.pairwise_kernels`.
+        as in :func:`sklearn.metrics.pairwise.pairwise_kernels`; or
+        ``"precomputed"``: ``X`` is a kernel matrix, as in
+        :class:`~sklearn.kernel_ridge.KernelRidge`, square and symmetric in
+        :meth:`fit`, of shape ``(n_queries, n_samples_fitted)`` in
+        :meth:`predict`. A precomputed kernel gives the mean and the
+        leave-one-out results, not ``return_std``: the standard deviation
+        needs each query's ``k(x, x)``, which such a kernel does not hold.
     gamma : float, default=None
-        Inverse kernel width; ``None`` means ``1 / n_features``.
+        Inverse kernel width; ``None`` means ``1 / n_features``. Must be None
+        with a precomputed kernel.
 
     Attributes
     ----------
-    gamma_ : float
-        The inverse kernel width used: ``gamma``, or ``1 / n_features``.
+    gamma_ : float or None
+        The inverse kernel width used: ``gamma``, or ``1 / n_features``;
+        None with a precomputed kernel.
     alpha_ : float
         The regularization used, ``alpha``.
     dual_coef_ : ndarray of shape (n_samples,)
         ``(K + alpha I)^-1 y``, as :class:`~sklearn.kernel_ridge.KernelRidge`
         has it: the mean prediction is the query's kernel row times it.
     X_fit_ : ndarray of shape (n_samples, n_features)
-        Training data, needed to evaluate the kernel at prediction time.
+        Training data, needed to evaluate the kernel at prediction time (the
+        training kernel, when precomputed).
     inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
         ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
         alpha I`` (lower triangular): what the leave-one-out errors and the
@@ -100,7 +109,7 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
 
     _parameter_constraints: dict = {
         "alpha": [Interval(Real, 0, None, closed="neither")],
-        "kernel": [StrOptions({"laplacian", "rbf"})],
+        "kernel": [StrOptions({"laplacian", "rbf", "precomputed"})],
         "gamma": [Interval(Real, 0, None, closed="neither"), None],
     }
 
@@ -109,10 +118,19 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         self.kernel = kernel
         self.gamma = gamma
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        # As KernelRidge: cross-validation then takes the kernel's rows and
+        # columns of each fold's training samples.
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        return tags
+
     def _distances(self, X, Y=None):
         return kernel_distances(self.kernel, X, Y)
 
     def _kernel(self, X, Y=None, *, gamma):
+        if self.kernel == "precomputed":
+            return X
         return np.exp(-gamma * self._distances(X, Y))
 
     @_fit_context(prefer_skip_nested_validation=True)
@@ -132,7 +150,11 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
+        if self.kernel == "precomputed":
+            check_precomputed_kernel(self, X, gamma=self.gamma)
+            self.gamma_ = None
+        else:
+            self.gamma_ = 1.0 / X.shape[1] if self.gamma is None else float(self.gamma)
         solution = solve_kernel_ridge(
             self._kernel(X, gamma=self.gamma_), y, float(self.alpha)
         )
@@ -160,6 +182,12 @@ class GaussianProcessKernelRidge(RegressorMixin, BaseEstimator):
         """
         check_is_fitted(self)
         X = validate_data(self, X, reset=False, dtype=np.float64)
+        if return_std and self.kernel == "precomputed":
+            raise ValueError(
+                f"{type(self).__name__}(kernel='precomputed') predicts no std: it "
+                "needs each query's k(x, x), which a precomputed kernel does not "
+                "give; predict without return_std."
+            )
         K = self._kernel(X, self.X_fit_, gamma=self.gamma_)
         mean = K @ self.dual_coef_
         if not return_std:
@@ -185,14 +213,16 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
     ----------
     gammas : array-like of float, default=None
         Candidates for the inverse kernel width; ``None`` means ``(0.1, 1,
-        10) / n_features``.
+        10) / n_features``. Must be None with a precomputed kernel.
     alphas : array-like of float, default=(1e-6, 1e-4, 1e-2, 1.0)
         Candidates for the regularization added to the diagonal of the
         kernel matrix, in the kernel's unit, as in every kernel model of the
         library (here the kernel is 1 on its diagonal, so ``alpha`` is also
         the noise variance relative to the prior's).
-    kernel : {"laplacian", "rbf"}, default="laplacian"
-        ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``.
+    kernel : {"laplacian", "rbf", "precomputed"}, default="laplacian"
+        ``exp(-gamma * ||x - x'||_1)`` or ``exp(-gamma * ||x - x'||_2**2)``;
+        or ``"precomputed"``, as in :class:`GaussianProcessKernelRidge`: only
+        ``alphas`` are then searched.
     memory : None, str, path or joblib.Memory, default=None
         {memory}
         Kept here: the search's result (every candidate's score and the
@@ -202,17 +232,19 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
 
     Attributes
     ----------
-    gamma_ : float
-        The inverse kernel width chosen.
+    gamma_ : float or None
+        The inverse kernel width chosen; None with a precomputed kernel.
     alpha_ : float
         The regularization chosen.
     loo_rmse_ : ndarray of shape (n_gammas, n_alphas)
-        Leave-one-out RMSE of each candidate pair, in the target's unit.
+        Leave-one-out RMSE of each candidate pair, in the target's unit; of
+        shape ``(1, n_alphas)`` with a precomputed kernel.
     dual_coef_ : ndarray of shape (n_samples,)
         ``(K + alpha_ I)^-1 y``: the mean prediction is the query's kernel
         row times it.
     X_fit_ : ndarray of shape (n_samples, n_features)
-        Training data, needed to evaluate the kernel at prediction time.
+        Training data, needed to evaluate the kernel at prediction time (the
+        training kernel, when precomputed).
     inverse_cholesky_ : ndarray of shape (n_samples, n_samples)
         ``L^-1``, the inverse of the lower Cholesky factor ``L`` of ``K +
         alpha_ I``.
@@ -246,12 +278,22 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
     ... ).fit(X, y)
     >>> model.gamma_, model.alpha_, model.loo_rmse_.shape
     (1.0, 0.01, (2, 2))
+
+    A kernel of one's own, precomputed, has only its penalty chosen:
+
+    >>> from sklearn.metrics.pairwise import rbf_kernel
+    >>> K = rbf_kernel(X, gamma=1.0)
+    >>> same = GaussianProcessKernelRidgeCV(
+    ...     kernel="precomputed", alphas=[1e-6, 1e-2]
+    ... ).fit(K, y)
+    >>> same.alpha_, bool(np.allclose(same.loo_rmse_, model.loo_rmse_[1]))
+    (0.01, True)
     """
 
     _parameter_constraints: dict = {
         "gammas": ["array-like", None],
         "alphas": ["array-like"],
-        "kernel": [StrOptions({"laplacian", "rbf"})],
+        "kernel": [StrOptions({"laplacian", "rbf", "precomputed"})],
         "memory": [None, str, os.PathLike, HasMethods(["cache"])],
     }
 
@@ -285,13 +327,18 @@ class GaussianProcessKernelRidgeCV(GaussianProcessKernelRidge):
             The fitted regressor.
         """
         X, y = validate_data(self, X, y, y_numeric=True, dtype=np.float64)
-        if self.gammas is None:
+        if self.kernel == "precomputed":
+            check_precomputed_kernel(self, X, gammas=self.gammas)
+            gammas = np.array([np.nan])  # one candidate: the kernel itself
+        elif self.gammas is None:
             gammas = np.array([0.1, 1.0, 10.0]) / X.shape[1]
         else:
             gammas = kernel_candidates(self, self.gammas, "gammas")
         alphas = kernel_candidates(self, self.alphas, "alphas")
         search = as_memory(self.memory).cache(search_kernel_ridge)
         self.loo_rmse_, self.gamma_, best = search(X, y, self.kernel, gammas, alphas)
+        if self.kernel == "precomputed":
+            self.gamma_ = None
         store_solution(self, best, y)
         self.X_fit_ = X
         return self
@@ -311,9 +358,13 @@ def search_kernel_ridge(X, y, kernel, gammas, alphas):
     cost far more than the kernels' exponentials). Raises ValueError if no
     candidate can be solved.
     """
-    distances = kernel_distances(kernel, X)
     loo_rmse = np.empty((len(gammas), len(alphas)))
     best, best_gamma = None, None
+    if kernel == "precomputed":
+        loo_rmse[0], best = kernel_ridge_path(X, y, alphas)
+        check_some_candidate_fits(loo_rmse, alphas)
+        return loo_rmse, None, best
+    distances = kernel_distances(kernel, X)
     K = np.empty_like(distances)
     for k, gamma in enumerate(gammas):
         np.exp(np.multiply(distances, -gamma, out=K), out=K)
@@ -470,6 +521,26 @@ def leave_one_out_rmse(K, y, alphas):
     """Closed-form leave-one-out RMSE of kernel ridge for each alpha (inf: unsolved)."""
     rmse, _ = kernel_ridge_path(K, y, alphas)
     return rmse
+
+
+def check_precomputed_kernel(estimator, K, **widths):
+    """Refuse a training kernel that is not square and symmetric, or a width given."""
+    name = type(estimator).__name__
+    for parameter, value in widths.items():
+        if value is not None:
+            raise ValueError(
+                f"{name}(kernel='precomputed') takes no {parameter}: the kernel "
+                f"is given; leave {parameter}=None."
+            )
+    if K.shape[0] != K.shape[1]:
+        raise ValueError(
+            f"{name}(kernel='precomputed'): fit takes the square kernel of the "
+            f"training samples, got shape {K.shape}."
+        )
+    if not np.allclose(K, K.T, rtol=1e-10, atol=0):
+        raise ValueError(
+            f"{name}(kernel='precomputed'): the training kernel is not symmetric."
+        )
 
 
 def kernel_candidates(estimator, value, name):

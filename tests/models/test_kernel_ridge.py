@@ -324,3 +324,91 @@ def test_scattering_krr_on_a_tiny_subset(qm7x_train):
     mean, std = model.predict(X[45:], return_std=True)
     assert mean.shape == std.shape == (15,)
     assert np.all(np.isfinite(mean)) and np.all(std > 0)
+
+
+def test_a_precomputed_kernel_gives_what_the_named_kernel_gives(features):
+    from sklearn.metrics.pairwise import laplacian_kernel
+
+    F, r = features
+    train, test = slice(0, 90), slice(90, None)
+    named = GaussianProcessKernelRidge(gamma=1e-4, alpha=1e-6).fit(F[train], r[train])
+    K = laplacian_kernel(F[train], gamma=1e-4)
+    given = GaussianProcessKernelRidge(kernel="precomputed", alpha=1e-6).fit(
+        K, r[train]
+    )
+    assert given.gamma_ is None
+    np.testing.assert_allclose(
+        given.predict(laplacian_kernel(F[test], F[train], gamma=1e-4)),
+        named.predict(F[test]),
+        rtol=1e-10,
+    )
+    for attribute in ("dual_coef_", "loo_predictions_", "loo_std_", "std_scale_"):
+        np.testing.assert_allclose(
+            getattr(given, attribute), getattr(named, attribute), rtol=1e-10
+        )
+
+    search = GaussianProcessKernelRidgeCV(gammas=[1e-5, 1e-4], alphas=[1e-6, 1e-2])
+    search.fit(F[train], r[train])
+    search_given = GaussianProcessKernelRidgeCV(
+        kernel="precomputed", alphas=[1e-6, 1e-2]
+    ).fit(K, r[train])
+    assert search_given.loo_rmse_.shape == (1, 2)
+    np.testing.assert_allclose(search_given.loo_rmse_[0], search.loo_rmse_[1])
+
+
+def test_a_precomputed_kernel_is_cross_validated_by_its_rows_and_columns(features):
+    from sklearn.metrics.pairwise import laplacian_kernel
+    from sklearn.model_selection import cross_val_predict
+
+    F, r = features
+    folds = KFold(4, shuffle=True, random_state=0)
+    named = cross_val_predict(GaussianProcessKernelRidge(gamma=1e-4), F, r, cv=folds)
+    given = cross_val_predict(
+        GaussianProcessKernelRidge(kernel="precomputed"),
+        laplacian_kernel(F, gamma=1e-4),
+        r,
+        cv=folds,
+    )
+    np.testing.assert_allclose(given, named, rtol=1e-10)
+
+
+@pytest.mark.parametrize(
+    ("model", "kernel", "message"),
+    [
+        (
+            GaussianProcessKernelRidge(kernel="precomputed", gamma=1.0),
+            "square",
+            "takes no gamma",
+        ),
+        (
+            GaussianProcessKernelRidgeCV(kernel="precomputed", gammas=[1.0]),
+            "square",
+            "takes no gammas",
+        ),
+        (
+            GaussianProcessKernelRidge(kernel="precomputed"),
+            "wide",
+            r"square kernel of the training samples, got shape \(3, 4\)",
+        ),
+        (
+            GaussianProcessKernelRidgeCV(kernel="precomputed"),
+            "lopsided",
+            "not symmetric",
+        ),
+    ],
+)
+def test_a_precomputed_kernel_that_cannot_be_one_is_refused(model, kernel, message):
+    kernels = {
+        "square": np.eye(3),
+        "wide": np.ones((3, 4)),
+        "lopsided": np.eye(3) + np.triu(np.full((3, 3), 0.1), 1),
+    }
+    with pytest.raises(ValueError, match=message):
+        model.fit(kernels[kernel], [1.0, 2.0, 3.0])
+
+
+def test_a_precomputed_kernel_predicts_no_std():
+    model = GaussianProcessKernelRidge(kernel="precomputed").fit(np.eye(3), [1, 2, 3])
+    np.testing.assert_allclose(model.predict(np.eye(3)[:1]), model.dual_coef_[:1])
+    with pytest.raises(ValueError, match=r"predicts no std.*k\(x, x\)"):
+        model.predict(np.eye(3)[:1], return_std=True)
