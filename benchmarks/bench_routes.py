@@ -78,7 +78,13 @@ geometries share,
 the molecule's electrons as a whole (its occupied orbital energies from the
 highest down, zero past a molecule's own, the two lowest empty ones and the
 length of its dipole; columns standardized, ``gamma`` ``ORBITAL_GAMMAS``
-over the number of columns). The FCHL19
+over the number of columns),
+``xtbml`` the local kernel (same-element atom pairs) on each atom's 36
+xtbml features, tblite's post-processing of the same GFN2-xTB calculation
+(partitioned energies, shell populations and multipoles, frontier-orbital
+quantities, and their coordination-number averages; columns standardized
+within each element, ``gamma`` ``XTBML_GAMMAS`` over the number of
+columns): electronic structure as its own kernel. The FCHL19
 widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
 fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
@@ -123,6 +129,8 @@ Usage::
     python benchmarks/bench_routes.py --fchl19 --element-weights
     python benchmarks/bench_routes.py --fchl19 --second orbitals --on-best \\
         --second-atomic charges=3,energies=30 --per-element
+    python benchmarks/bench_routes.py --fchl19 --second xtbml --on-best \\
+        --ensemble --second-atomic charges=3,energies=30 --per-element
     python benchmarks/bench_routes.py --fchl19 --second mbtr slatm soap \\
         --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
         --per-element
@@ -175,6 +183,9 @@ SOAP_GAMMAS = (0.125, 0.5, 2.0, 8.0)
 # Set before the screen, not tuned: times 1 / (number of standardized
 # columns), from broad to sharp.
 ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
+# Set before the screen, not tuned: times 1 / (number of xtbml columns),
+# from broad to sharp.
+XTBML_GAMMAS = (0.1, 0.3, 1.0, 3.0)
 # Set before the screen, not tuned: length scales in units of the median
 # distance between two molecules' vectors, from sharp to nearly flat.
 GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -412,13 +423,11 @@ def soap_kernels(X, n_jobs=None):
     return {f"soap gamma {g:g}": K for g, K in zip(SOAP_GAMMAS, kernels, strict=True)}
 
 
-def electron_row(numbers, positions):
-    """The occupied orbital energies from the highest down, and the rest.
+def gfn2_single_point(numbers, positions, post_processing=()):
+    """tblite's GFN2-xTB result of a molecule, with the baseline's settings.
 
-    The rest: the two lowest empty orbitals' energies (hartree) and the
-    dipole's length (e bohr), from the baseline's GFN2-xTB single point (the
-    molecule neutral, in its lowest spin state; tblite's settings those of
-    ``BASELINE``). ``positions`` in Angstrom.
+    The molecule neutral, in its lowest spin state; ``positions`` in
+    Angstrom; ``post_processing`` names tblite's extra results ("xtbml").
     """
     # Imported before the limit: threadpoolctl reaches only the OpenMP
     # runtimes already loaded, and tblite brings its own.
@@ -435,7 +444,60 @@ def electron_row(numbers, positions):
         calculator.set("verbosity", 0)
         calculator.set("accuracy", float(BASELINE.accuracy))
         calculator.set("max-iter", int(BASELINE.max_iterations))
-        result = calculator.singlepoint()
+        for name in post_processing:
+            calculator.add(name)
+        return calculator.singlepoint()
+
+
+def xtbml_atoms(numbers, positions):
+    """Each atom's xtbml features (tblite's GFN2-xTB post-processing), a row each.
+
+    Partitioned energies, shell populations and multipoles, frontier-orbital
+    quantities, and their coordination-number averages: 36 columns.
+    """
+    result = gfn2_single_point(numbers, positions, post_processing=["xtbml"])
+    features = result.get("post-processing-dict")
+    names = sorted(name for name in features if name != "n_features")
+    return np.column_stack([np.ravel(features[name]) for name in names])
+
+
+def xtbml_kernels(X, n_jobs=None):
+    """Local Gaussian kernels on each atom's xtbml features, by label.
+
+    The columns are standardized within each element (a column constant
+    within an element, such as hydrogen's p-shell population, is zero), so
+    that two atoms of one element are compared on every column alike.
+    """
+    Z, R = skqm7x.unpack_molecules(X)
+    present = Z > 0
+    rows = Parallel(n_jobs=n_jobs)(
+        delayed(xtbml_atoms)(z[atoms].astype(int), r[atoms])
+        for z, r, atoms in zip(Z, R, present, strict=True)
+    )
+    vectors = np.vstack(rows)
+    charges = Z[present].astype(int)
+    for element in np.unique(charges):
+        of_element = vectors[charges == element]
+        spread = of_element.std(axis=0)
+        spread[spread < 1e-12] = np.inf
+        vectors[charges == element] = (of_element - of_element.mean(axis=0)) / spread
+    atoms = AtomicEnvironments(vectors, charges, np.nonzero(present)[0], len(X))
+    gammas = np.array(XTBML_GAMMAS) / vectors.shape[1]
+    kernels = local_kernels(atoms, None, gammas, n_jobs=n_jobs)
+    return {
+        f"xtbml gamma {g:g}/d": K for g, K in zip(XTBML_GAMMAS, kernels, strict=True)
+    }
+
+
+def electron_row(numbers, positions):
+    """The occupied orbital energies from the highest down, and the rest.
+
+    The rest: the two lowest empty orbitals' energies (hartree) and the
+    dipole's length (e bohr), from the baseline's GFN2-xTB single point (the
+    molecule neutral, in its lowest spin state; tblite's settings those of
+    ``BASELINE``). ``positions`` in Angstrom.
+    """
+    result = gfn2_single_point(numbers, positions)
     energies = result.get("orbital-energies").ravel()
     occupied = result.get("orbital-occupations").ravel() > 0.5
     empty = np.sort(energies[~occupied])[:2]
@@ -550,6 +612,7 @@ def main():
             "scattering",
             "soap",
             "orbitals",
+            "xtbml",
             "graph",
         ],
         default=[],
@@ -792,6 +855,8 @@ def second_kernel_routes(
             second = soap_kernels(X, n_jobs)
         elif name == "orbitals":
             second = orbital_kernels(X, n_jobs)
+        elif name == "xtbml":
+            second = xtbml_kernels(X, n_jobs)
         elif name == "slatm-gauss":
             second = slatm_gaussian_kernels(X)
         elif name == "scattering":
