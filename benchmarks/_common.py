@@ -182,10 +182,14 @@ class FoldStore:
 
     def _check_folder(self, path):
         for folder in (self.folder, path.parent):
-            if folder.is_dir() and folder.stat().st_mode & 0o022:
+            if not folder.is_dir():
+                continue
+            status = folder.stat()
+            if status.st_uid != os.getuid() or status.st_mode & 0o022:
                 raise PermissionError(
-                    f"{folder}: others may write to it; fold results are read "
-                    "only from a folder of the user's own (chmod go-w)"
+                    f"{folder}: another user owns it or may write to it; fold "
+                    "results are read only from a folder of the user's own "
+                    "(chmod go-w)"
                 )
 
     def read(self, model, X, y, n_folds, fold, held_out):
