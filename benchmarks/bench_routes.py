@@ -79,8 +79,8 @@ the molecule's electrons as a whole (its occupied orbital energies from the
 highest down, zero past a molecule's own, the two lowest empty ones and the
 length of its dipole; columns standardized, ``gamma`` ``ORBITAL_GAMMAS``
 over the number of columns),
-``xtbml`` the local kernel (same-element atom pairs) on each atom's 36
-xtbml features, tblite's post-processing of the same GFN2-xTB calculation
+``xtbml`` the local kernel (same-element atom pairs) on each atom's 36 to
+39 xtbml features, tblite's post-processing of the same GFN2-xTB calculation
 (partitioned energies, shell populations and multipoles, frontier-orbital
 quantities, and their coordination-number averages; columns standardized
 within each element, ``gamma`` ``XTBML_GAMMAS`` over the number of
@@ -450,37 +450,52 @@ def gfn2_single_point(numbers, positions, post_processing=()):
 
 
 def xtbml_atoms(numbers, positions):
-    """Each atom's xtbml features (tblite's GFN2-xTB post-processing), a row each.
+    """Each atom's xtbml features (tblite's GFN2-xTB post-processing), by name.
 
     Partitioned energies, shell populations and multipoles, frontier-orbital
-    quantities, and their coordination-number averages: 36 columns.
+    quantities, and their coordination-number averages: 36 features, and 3
+    more for the d shells of a molecule with sulphur or chlorine.
     """
     result = gfn2_single_point(numbers, positions, post_processing=["xtbml"])
     features = result.get("post-processing-dict")
-    names = sorted(name for name in features if name != "n_features")
-    return np.column_stack([np.ravel(features[name]) for name in names])
+    return {
+        name: np.ravel(values)
+        for name, values in features.items()
+        if name != "n_features"
+    }
 
 
 def xtbml_kernels(X, n_jobs=None):
     """Local Gaussian kernels on each atom's xtbml features, by label.
 
-    The columns are standardized within each element (a column constant
-    within an element, such as hydrogen's p-shell population, is zero), so
-    that two atoms of one element are compared on every column alike.
+    A feature a molecule lacks (the d shells' of one without sulphur or
+    chlorine) is zero for its atoms, as their d shells are empty. The
+    columns are standardized within each element (a column constant within
+    an element, such as hydrogen's p-shell population, is zero), so that two
+    atoms of one element are compared on every column alike.
     """
     Z, R = skqm7x.unpack_molecules(X)
     present = Z > 0
-    rows = Parallel(n_jobs=n_jobs)(
+    molecules = Parallel(n_jobs=n_jobs)(
         delayed(xtbml_atoms)(z[atoms].astype(int), r[atoms])
         for z, r, atoms in zip(Z, R, present, strict=True)
     )
-    vectors = np.vstack(rows)
+    names = sorted(set().union(*molecules))
+    vectors = np.vstack(
+        [
+            np.column_stack(
+                [features.get(name, np.zeros(len(features["q_A"]))) for name in names]
+            )
+            for features in molecules
+        ]
+    )
     charges = Z[present].astype(int)
     for element in np.unique(charges):
         of_element = vectors[charges == element]
         spread = of_element.std(axis=0)
         spread[spread < 1e-12] = np.inf
         vectors[charges == element] = (of_element - of_element.mean(axis=0)) / spread
+    print(f"(xtbml: {len(names)} features per atom)")
     atoms = AtomicEnvironments(vectors, charges, np.nonzero(present)[0], len(X))
     gammas = np.array(XTBML_GAMMAS) / vectors.shape[1]
     kernels = local_kernels(atoms, None, gammas, n_jobs=n_jobs)
