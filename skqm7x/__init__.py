@@ -38,6 +38,7 @@ from skqm7x.models import (
 )
 from skqm7x.recipes import available_models, make_model, make_scattering_ridge
 from skqm7x.representations import (
+    XTBML_FEATURES,
     AtomicEnvironments,
     BagOfBondsTransformer,
     CoulombMatrixTransformer,
@@ -72,6 +73,7 @@ __all__ = [
     "SolidHarmonicScatteringTransformer",
     "SparseLocalKernelRidge",
     "TightBindingEnergyTransformer",
+    "XTBML_FEATURES",
     "DataFormatError",
     "available_models",
     "bonding_graphs",

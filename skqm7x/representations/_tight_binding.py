@@ -39,8 +39,22 @@ from skqm7x.representations._per_molecule import per_molecule_rows
 _METHODS = {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}
 # The GFN parametrizations cover hydrogen to radon.
 _MAX_TIGHT_BINDING_Z = 86
-# What a single point gives of each atom: the columns of every cached row.
+# What a single point gives of each atom, by name.
 ATOM_QUANTITIES = ("charges", "valences", "energies")
+# tblite's xtbml post-processing of the same single point: each atom's
+# partitioned energies, shell populations and multipoles, frontier-orbital
+# quantities, and their coordination-number averages. The d shells' three
+# are zero where a molecule has none (no S, Cl or heavier).
+XTBML_FEATURES = (
+    "CN_A", "E_aes", "E_axc", "E_disp2", "E_disp3", "E_eht", "E_ies_ixc",
+    "E_rep", "E_tot", "HOAO", "LUAO", "chem_pot", "dipm_A", "dipm_d", "dipm_p",
+    "dipm_s", "ext_CN", "ext_HOAO", "ext_LUAO", "ext_chem_pot", "ext_dipm_A",
+    "ext_dipm_Z", "ext_dipm_e", "ext_gap", "ext_q_A", "ext_qm_A", "ext_qm_Z",
+    "ext_qm_e", "gap", "p_d", "p_p", "p_s", "q_A", "qm_A", "qm_d", "qm_p",
+    "qm_s", "response", "w_tot",
+)  # fmt: skip
+# The columns of every cached row of a molecule's atoms.
+_TABLE_COLUMNS = (*ATOM_QUANTITIES, *XTBML_FEATURES)
 
 
 @shared_parameters
@@ -253,11 +267,14 @@ def _total_energy(numbers, positions, method, accuracy, max_iterations):
     )
 
 
-def _single_point(numbers, positions, method, accuracy, max_iterations):
+def _single_point(
+    numbers, positions, method, accuracy, max_iterations, post_processing=()
+):
     """tblite's result for a neutral molecule in its lowest spin state.
 
     ``positions`` in Angstrom. Besides the energy it holds the atoms'
-    charges, bond orders and atom-resolved energies.
+    charges, bond orders and atom-resolved energies, and what
+    ``post_processing`` names (``"xtbml"``).
     """
     from tblite.interface import Calculator
 
@@ -271,6 +288,8 @@ def _single_point(numbers, positions, method, accuracy, max_iterations):
     calculator.set("verbosity", 0)
     calculator.set("accuracy", float(accuracy))
     calculator.set("max-iter", int(max_iterations))
+    for name in post_processing:
+        calculator.add(name)
     return calculator.singlepoint()
 
 
@@ -352,7 +371,13 @@ def tight_binding_atoms(
         its partial charge (tblite's Mulliken charge, in units of e);
         ``"valences"``, the sum of its Wiberg bond orders; ``"energies"``,
         its share of the molecule's energy (hartree; the shares add up to
-        the total energy).
+        the total energy); ``"xtbml"``, the 39 columns of tblite's xtbml
+        post-processing of the same single point, in the order of
+        ``skqm7x.representations.XTBML_FEATURES`` (the atom's partitioned
+        energies, shell populations and multipoles,
+        frontier-orbital quantities, and their averages over its neighbours
+        by coordination number; tblite's own units; the d shells' three
+        are zero in a molecule without sulphur, chlorine or heavier atoms).
     method : {"GFN2-xTB", "GFN1-xTB", "IPEA1-xTB"}, default="GFN2-xTB"
         The tight-binding parametrization.
     accuracy : float, default=1.0
@@ -374,9 +399,9 @@ def tight_binding_atoms(
 
     Returns
     -------
-    atoms : ndarray of shape (n_molecules, n_atoms_max, len(quantities))
-        The quantities of the atom in each slot of ``X``; padding slots hold
-        zeros.
+    atoms : ndarray of shape (n_molecules, n_atoms_max, n_columns)
+        The quantities of the atom in each slot of ``X``, one column each
+        (39 for ``"xtbml"``); padding slots hold zeros.
 
     Raises
     ------
@@ -394,14 +419,20 @@ def tight_binding_atoms(
     array([[-0.56,  1.84],
            [ 0.28,  0.92],
            [ 0.28,  0.92]])
+    >>> tight_binding_atoms(pack_molecules([water]), ["xtbml"]).shape
+    (1, 3, 39)
     """
-    unknown = [name for name in quantities if name not in ATOM_QUANTITIES]
+    known = (*ATOM_QUANTITIES, "xtbml")
+    unknown = [name for name in quantities if name not in known]
     if unknown or not quantities:
         raise ValueError(
             f"tight_binding_atoms: quantities must be some of "
-            f"{list(ATOM_QUANTITIES)}, got {list(quantities)!r}."
+            f"{list(known)}, got {list(quantities)!r}."
         )
-    columns = [ATOM_QUANTITIES.index(name) for name in quantities]
+    columns = []
+    for name in quantities:
+        names = XTBML_FEATURES if name == "xtbml" else [name]
+        columns += [_TABLE_COLUMNS.index(column) for column in names]
     X = check_array(X, dtype=np.float64, input_name="X")
     Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
     every_quantity = _atom_table(
@@ -421,7 +452,7 @@ def tight_binding_atoms(
 def _atom_table(
     Z, R, caller, *, method, accuracy, max_iterations, memory, n_jobs, verbose
 ):
-    """Every atom's ``ATOM_QUANTITIES``, shape ``(n_molecules, n_atoms_max, 3)``.
+    """Every atom's ``_TABLE_COLUMNS``, shape ``(n_molecules, n_atoms_max, 42)``.
 
     One single point per molecule, cached per molecule in one folder for
     both :class:`TightBindingEnergyTransformer` (whose energy is the sum of
@@ -430,8 +461,16 @@ def _atom_table(
     ``sharing_results`` only. ``caller`` names the failing molecule's caller
     in errors.
     """
-    # A molecule's rows are as long as the padding: part of the key.
-    key = (method, float(accuracy), int(max_iterations), _tblite(), Z.shape[1])
+    # A molecule's rows are as long as the padding and as wide as the
+    # columns: both part of the key.
+    key = (
+        method,
+        float(accuracy),
+        int(max_iterations),
+        _tblite(),
+        Z.shape[1],
+        _TABLE_COLUMNS,
+    )
 
     def computed():
         return per_molecule_rows(
@@ -456,7 +495,7 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
     ``indices`` are the molecules' places in the caller's input, for error
     messages.
     """
-    quantities = np.zeros((*Z.shape, len(ATOM_QUANTITIES)))
+    quantities = np.zeros((*Z.shape, len(_TABLE_COLUMNS)))
     # One OpenMP thread: a small molecule gains little from two (2.3 against
     # 2.7 ms on an idle 2-core machine), and with another job on the other
     # core two threads took 24 to 46 ms against 5 to 7 ms for one. n_jobs
@@ -471,8 +510,12 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
                     method,
                     accuracy,
                     max_iterations,
+                    # Naming one replaces tblite's default, the bond orders.
+                    post_processing=["bond-orders", "xtbml"],
                 )
             n_atoms = int(atoms.sum())
+            xtbml = result.get("post-processing-dict")
+            empty = np.zeros(n_atoms)
             # tblite labels its bond orders (n_atoms, n_atoms, n_spin) but
             # lays them out spin channel after spin channel.
             bond_orders = result.get("bond-orders").reshape(-1, n_atoms, n_atoms)
@@ -481,6 +524,7 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
                     result.get("charges"),
                     bond_orders.sum(axis=(0, 2)),
                     result.get("energies"),
+                    *(np.ravel(xtbml.get(name, empty)) for name in XTBML_FEATURES),
                 ]
             )
     return quantities

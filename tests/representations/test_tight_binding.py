@@ -11,6 +11,7 @@ from skqm7x import (
     TightBindingEnergyTransformer,
     make_model,
     pack_molecules,
+    tight_binding_atoms,
     unpack_molecules,
 )
 from tests.helpers import assert_invariant, molecules_computed
@@ -96,10 +97,10 @@ from skqm7x.representations import _tight_binding, tight_binding_atoms
 
 threads, compute = [], _tight_binding._single_point
 
-def spy(*args):
+def spy(*args, **kwargs):
     info = threadpool_info()
     threads.extend(pool["num_threads"] for pool in info if pool["user_api"] == "openmp")
-    return compute(*args)
+    return compute(*args, **kwargs)
 
 _tight_binding._single_point = spy
 X = load_qm7x().data[:40]
@@ -256,7 +257,7 @@ def test_a_failure_behind_cached_molecules_names_its_own_place(
     xtb = TightBindingEnergyTransformer(memory=tmp_path).fit(X)
     xtb.transform(X[:2])  # cached; molecules 2 and 3 are computed below
 
-    def failing(*args):
+    def failing(*args, **kwargs):
         raise TBLiteRuntimeError("SCF not converged")
 
     monkeypatch.setattr(_tight_binding, "_single_point", failing)
@@ -362,11 +363,11 @@ def test_atoms_bad_molecules_are_named(water, monkeypatch):
 
     original, calls = _tight_binding._single_point, []
 
-    def second_fails(*args):
+    def second_fails(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
             raise TBLiteRuntimeError("SCF not converged")
-        return original(*args)
+        return original(*args, **kwargs)
 
     monkeypatch.setattr(_tight_binding, "_single_point", second_fails)
     with pytest.raises(
@@ -390,3 +391,52 @@ def test_atoms_of_a_radical():
     # Three C-H bonds, whatever the spin channels tblite reports.
     np.testing.assert_allclose(valences, [3.0, 1.0, 1.0, 1.0], atol=0.05)
     assert abs(charges.sum()) < 1e-10
+
+
+def test_xtbml_columns_come_from_the_same_single_point(qm7x_train):
+    from tblite.interface import Calculator
+
+    from skqm7x.representations import XTBML_FEATURES
+
+    # The first molecule with sulphur, whose d shells are not empty, and one
+    # without: its d-shell columns are zero.
+    Z = qm7x_train.data[:, ::4]
+    with_sulphur = int(np.nonzero((Z == 16).any(axis=1))[0][0])
+    X = qm7x_train.data[[0, with_sulphur]]
+    atoms = tight_binding_atoms(X, ["charges", "xtbml", "energies"])
+    assert atoms.shape == (2, X.shape[1] // 4, 1 + len(XTBML_FEATURES) + 1)
+    numbers, positions = unpack_molecules(X)
+    for i in range(2):
+        present = numbers[i] > 0
+        calculator = Calculator(
+            "GFN2-xTB",
+            numbers[i][present].astype(int),
+            positions[i][present] / 0.529177210903,
+            charge=0.0,
+            uhf=int(numbers[i][present].sum() % 2),
+        )
+        calculator.set("verbosity", 0)
+        calculator.add("xtbml")
+        expected = calculator.singlepoint().get("post-processing-dict")
+        for column, name in enumerate(XTBML_FEATURES, start=1):
+            want = np.ravel(expected.get(name, np.zeros(present.sum())))
+            np.testing.assert_allclose(
+                atoms[i, present, column], want, rtol=1e-6, atol=1e-9, err_msg=name
+            )
+        assert not atoms[i, ~present].any()
+    d_shells = [1 + XTBML_FEATURES.index(name) for name in ("p_d", "dipm_d", "qm_d")]
+    assert not atoms[0][:, d_shells].any()
+    assert atoms[1][:, d_shells].any()
+    # The other columns are those asked for alone.
+    np.testing.assert_array_equal(
+        atoms[..., [0, -1]], tight_binding_atoms(X, ["charges", "energies"])
+    )
+
+
+def test_xtbml_is_one_more_known_quantity():
+    with pytest.raises(
+        ValueError,
+        match=r"some of \['charges', 'valences', "
+        r"'energies', 'xtbml'\], got \['orbitals'\]",
+    ):
+        tight_binding_atoms(np.zeros((1, 4)), ["orbitals"])
