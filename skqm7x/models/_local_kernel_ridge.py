@@ -31,11 +31,13 @@ from skqm7x.models._kernel_ridge import (
     store_solution,
 )
 from skqm7x.models._local_kernels import (
+    COLUMNS_ONLY,
     query_kernels,
     training_atoms,
     training_kernels,
 )
 from skqm7x.representations import (
+    XTBML_FEATURES,
     check_fchl19_parameters,
     tight_binding_atoms,
 )
@@ -78,6 +80,23 @@ def tight_binding_weights(estimator):
                 f"must be a positive number, got {weight!r}."
             )
     return tuple((quantity, float(features[quantity])) for quantity in sorted(features))
+
+
+def unit_spread_scales(quantities, Z, elements):
+    """Factors that give each quantity unit spread within each element's atoms.
+
+    One over the standard deviation of the quantity over the element's
+    atoms; 0 where it does not vary (above 1e-12 of its largest size), so
+    that a quantity constant within an element counts nothing for it.
+    """
+    scales = np.zeros((len(elements), quantities.shape[-1]))
+    for row, element in enumerate(elements):
+        of_element = quantities[Z == element]
+        spread = of_element.std(axis=0)
+        size = np.abs(of_element).max(axis=0, initial=0.0)
+        varies = spread > 1e-12 * np.maximum(size, 1.0)
+        scales[row, varies] = 1.0 / spread[varies]
+    return scales
 
 
 def per_element_scales(quantities, Z, elements):
@@ -207,12 +226,26 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         kernel matrix, in the kernel's unit, as in every kernel model of the
         library (here a sum over pairs of atoms: a molecule's diagonal entry
         is about its number of atoms squared).
+    representation : {"fchl19", "xtbml"}, default="fchl19"
+        What an atom is to the kernel. ``"fchl19"``: its FCHL19 vector, a
+        function of the positions of its neighbours (Christensen et al.,
+        2020). ``"xtbml"``: the 39 columns of tblite's xtbml post-processing
+        of the atom's GFN2-xTB calculation (its partitioned energies, shell
+        populations and multipoles, frontier-orbital quantities, and their
+        averages over its neighbours; see
+        :func:`~skqm7x.representations.tight_binding_atoms`), each divided by
+        its standard deviation over the training atoms of the same element
+        (a column constant within an element counts nothing): what the
+        electrons of each atom are like, in place of where its neighbours
+        sit. Its kernel errs where FCHL19's does not, and a blend of the two
+        beats either (:doc:`/performance`).
     representation_params : dict, default=None
         Keyword arguments of qmllib's ``generate_fchl19`` (``rcut``,
         ``acut``, ``nRs2``, ``nRs3``, ``eta2``, ``eta3``, ``zeta``,
         ``nFourier``, ``two_body_decay``, ``three_body_decay``,
         ``three_body_weight``); ``None`` keeps its defaults, which its
-        authors fitted to molecular energies.
+        authors fitted to molecular energies. Only with
+        ``representation="fchl19"``.
     tight_binding_features : dict, default=None
         What a GFN2-xTB calculation knows about each atom's electrons,
         appended to its FCHL19 vector: any of ``"charges"`` (partial charges
@@ -224,6 +257,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         :class:`~skqm7x.representations.TightBindingEnergyTransformer`'s
         defaults), once per molecule and with ``memory``, from the same
         single point as that transformer's energy. ``None`` appends nothing.
+        Only with ``representation="fchl19"``: the xtbml columns hold them.
     tight_binding_scaling : {None, "per_element"}, default=None
         How the ``tight_binding_features`` are scaled before their weights.
         ``None`` keeps them as computed. ``"per_element"`` brings every
@@ -325,7 +359,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     molecule_vectors_fit_ : ndarray of shape (n_samples, n_molecule_features)
         The training molecules' vectors.
     tight_binding_scales_ : ndarray of shape (n_elements, n_quantities) or None
-        The factor of each quantity of ``tight_binding_features`` (columns in
+        The factor of each quantity of ``tight_binding_features``, or of
+        each xtbml column with ``representation="xtbml"`` (columns in
         alphabetical order) for the atoms of each element of ``elements_``,
         applied before the weights: all 1 unless ``tight_binding_scaling``
         is ``"per_element"``; None without ``tight_binding_features``.
@@ -374,6 +409,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         "gammas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "alphas": [Interval(Real, 0, None, closed="neither"), "array-like"],
         "representation_params": [dict, None],
+        "representation": [StrOptions({"fchl19", "xtbml"})],
         "tight_binding_features": [dict, None],
         "tight_binding_scaling": [StrOptions({"per_element"}), None],
         "molecule_features": [HasMethods(["fit", "transform"]), None],
@@ -394,6 +430,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         *,
         gammas=(0.125, 0.03125, 0.0078125),
         alphas=(1e-8, 1e-6, 1e-4),
+        representation="fchl19",
         representation_params=None,
         tight_binding_features=None,
         tight_binding_scaling=None,
@@ -408,6 +445,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     ):
         self.gammas = gammas
         self.alphas = alphas
+        self.representation = representation
         self.representation_params = representation_params
         self.tight_binding_features = tight_binding_features
         self.tight_binding_scaling = tight_binding_scaling
@@ -421,14 +459,36 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         self.verbose = verbose
 
     def _parameters(self):
+        if self.representation == "xtbml":
+            name = type(self).__name__
+            for parameter in ("representation_params", "tight_binding_features"):
+                if getattr(self, parameter) is not None:
+                    raise ValueError(
+                        f"{name}(representation='xtbml') takes no {parameter}: "
+                        "its atoms are their xtbml columns alone; leave "
+                        f"{parameter}=None."
+                    )
+            if self.tight_binding_scaling is not None:
+                raise ValueError(
+                    f"{name}(representation='xtbml') scales each xtbml column "
+                    "by its spread within each element; leave "
+                    "tight_binding_scaling=None."
+                )
+            return COLUMNS_ONLY
         return representation_parameters(self)
 
-    def _tight_binding_quantities(self, X):
-        """The ``tight_binding_features`` of each atom of ``X`` as computed, or None."""
+    def _tight_binding_names(self):
+        """The quantities of the atoms' columns, and their weights."""
+        if self.representation == "xtbml":
+            return ["xtbml"], np.ones(len(XTBML_FEATURES))
         weights = tight_binding_weights(self)
-        if not weights:
+        return [name for name, _ in weights], np.array([w for _, w in weights])
+
+    def _tight_binding_quantities(self, X):
+        """The atoms' tight-binding columns of ``X`` as computed, or None."""
+        names, _ = self._tight_binding_names()
+        if not names:
             return None
-        names = [name for name, _ in weights]
         return tight_binding_atoms(
             X, names, memory=self.memory, n_jobs=self.n_jobs, verbose=self.verbose
         )
@@ -436,6 +496,11 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _fit_tight_binding(self, X, Z):
         """Learn ``tight_binding_scales_``; the training atoms' columns, or None."""
         quantities = self._tight_binding_quantities(X)
+        if self.representation == "xtbml":
+            self.tight_binding_scales_ = unit_spread_scales(
+                quantities, Z, self.elements_
+            )
+            return self._tight_binding_columns(quantities, Z)
         if quantities is None:
             if self.tight_binding_scaling is not None:
                 raise ValueError(
@@ -464,7 +529,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
             self.elements_, self.tight_binding_scales_, strict=True
         ):
             factors[Z == element] = scales
-        weights = np.array([weight for _, weight in tight_binding_weights(self)])
+        _, weights = self._tight_binding_names()
         return quantities * factors * weights
 
     def _training_kernels(self, X, gammas):

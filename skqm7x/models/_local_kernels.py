@@ -12,8 +12,9 @@ from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from skqm7x._molecules import unpack_molecules
 from skqm7x._utils._docstrings import shared_parameters
-from skqm7x.representations import fchl19_environments
+from skqm7x.representations import AtomicEnvironments, fchl19_environments
 
 # Atoms of one element per tile of the kernel (whole molecules): a tile's
 # squared distances and exponentials (128 x 256 float64, 256 KiB a width)
@@ -342,15 +343,36 @@ def self_kernels(environments, gammas):
     return diagonal
 
 
+# The ``parameters`` of a model whose atoms are their ``columns`` alone.
+COLUMNS_ONLY = "columns only"
+
+
+def atom_environments(X, elements, parameters, columns):
+    """The atoms of ``elements`` in packed molecules, as vectors.
+
+    FCHL19's of ``parameters``, with ``columns`` (one row per atom slot, or
+    None) appended as ``atom_columns`` of
+    :func:`~skqm7x.representations.fchl19_environments`; or, where
+    ``parameters`` is ``COLUMNS_ONLY``, the ``columns`` alone.
+    """
+    if parameters != COLUMNS_ONLY:
+        return fchl19_environments(X, elements, parameters, atom_columns=columns)
+    Z, _ = unpack_molecules(X)
+    kept = np.isin(Z, [int(element) for element in elements])
+    return AtomicEnvironments(
+        np.ascontiguousarray(columns[kept], dtype=np.float64),
+        Z[kept].astype(int),
+        np.nonzero(kept)[0],
+        len(Z),
+    )
+
+
 def training_atoms(X, elements, parameters, columns):
     """:class:`AtomFactors` of packed training molecules, in their own bases.
 
-    ``columns`` are the atoms' appended values (``atom_columns`` of
-    :func:`~skqm7x.representations.fchl19_environments`), or None.
+    The atoms are :func:`atom_environments` of the arguments.
     """
-    return atom_factors(
-        fchl19_environments(X, elements, parameters, atom_columns=columns)
-    )
+    return atom_factors(atom_environments(X, elements, parameters, columns))
 
 
 def training_kernels(
@@ -384,7 +406,7 @@ def query_kernels(
     a cache keys the result by the other arguments alone. Returns the
     kernel (queries by training molecules) and each query's ``k(x, x)``.
     """
-    environments = fchl19_environments(X, elements, parameters, atom_columns=columns)
+    environments = atom_environments(X, elements, parameters, columns)
     queries = atom_factors(environments, bases=training.bases)
     with _progress_bar(queries, training, verbose) as bar:
         (K,) = kernels_of(queries, training, [gamma], bar, n_jobs)

@@ -675,3 +675,56 @@ def test_molecule_gamma_scale_of_vectors_all_alike(molecules):
     ).fit(X[:20], r[:20])
     assert model.molecule_gamma_ == 1.0
     assert np.isfinite(model.predict(X[20:25])).all()
+
+
+def test_xtbml_atoms_are_their_columns_with_unit_spread_per_element(molecules):
+    from skqm7x import GaussianProcessKernelRidge, tight_binding_atoms
+    from skqm7x.representations import XTBML_FEATURES, AtomicEnvironments
+
+    X, r = molecules
+    gamma = 0.3 / 39
+    model = LocalKernelRidge(representation="xtbml", gammas=gamma, alphas=1e-3)
+    model.fit(X[:40], r[:40])
+    Z, _ = unpack_molecules(X[:40])
+    columns = tight_binding_atoms(X[:40], ["xtbml"])
+    scaled = np.zeros_like(columns)
+    for element in model.elements_:
+        of_element = columns[Z == element]
+        spread = of_element.std(axis=0)
+        varies = spread > 1e-12 * np.maximum(np.abs(of_element).max(axis=0), 1)
+        factors = np.divide(1.0, spread, out=np.zeros_like(spread), where=varies)
+        scaled[Z == element] = of_element * factors
+    np.testing.assert_allclose(model.tight_binding_fit_, scaled, rtol=1e-12)
+    # Hydrogen has no p shell: its p columns count nothing.
+    hydrogen = model.tight_binding_fit_[Z == 1]
+    assert not hydrogen[:, XTBML_FEATURES.index("p_p")].any()
+    # The kernel is the local Gaussian kernel of those vectors, and the model
+    # is kernel ridge regression on it.
+    present = Z > 0
+    atoms = AtomicEnvironments(scaled[present], Z[present], np.nonzero(present)[0], 40)
+    (K,) = local_kernels(atoms, None, [gamma])
+    same = GaussianProcessKernelRidge(kernel="precomputed", alpha=1e-3).fit(K, r[:40])
+    np.testing.assert_allclose(model.dual_coef_, same.dual_coef_, rtol=1e-8)
+    np.testing.assert_allclose(
+        model.loo_predictions_, same.loo_predictions_, rtol=1e-8, atol=1e-12
+    )
+    assert_invariant(model.predict, X[60:70], seeds=(1,), atol=1e-8)
+    mean, std = model.predict(X[60:70], return_std=True)
+    np.testing.assert_array_equal(mean, model.predict(X[60:70]))
+    assert np.all(std > 0)
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"representation_params": {"rcut": 6.0}}, "takes no representation_params"),
+        ({"tight_binding_features": {"charges": 1.0}}, "takes no tight_binding_feat"),
+        ({"tight_binding_scaling": "per_element"}, "leave tight_binding_scaling=N"),
+        ({"representation": "soap"}, "'representation' parameter"),
+    ],
+)
+def test_what_xtbml_atoms_cannot_take_is_refused(molecules, params, message):
+    X, r = molecules
+    model = LocalKernelRidge(representation="xtbml").set_params(**params)
+    with pytest.raises(ValueError, match=message):
+        model.fit(X[:10], r[:10])
