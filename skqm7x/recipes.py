@@ -88,21 +88,27 @@ MOLECULE_WEIGHT = 0.1
 # scale of 4 median distances (gamma 1.2e-4) for the blend's second model;
 # these span about 2.4 to 7.7 of them
 SLATM_GAMMAS = tuple(np.logspace(-4.5, -3.5, 3))
-# The candidates of best's two models that won somewhere: in the fit on all
-# labelled molecules and in each fold of bench_models.py --only
-# xtb-blend-krr (the other candidates of DELTA_GAMMAS, DELTA_ALPHAS and
-# SLATM_GAMMAS only add factorizations; set the full grids back with
-# make_model's parameters, see its docstring)
+# bench_routes.py --second xtbml --on-best --ensemble chose 0.3 (of 0.1 to 3)
+# over the 39 xtbml columns, for the blend's third model; these span it
+XTBML_GAMMAS = tuple(np.array([0.1, 0.3, 1.0]) / 39)
+XTBML_ALPHAS = (1e-4, 1e-3, 1e-2, 1e-1)
+# The candidates of the blends' models that won somewhere: in the fit on all
+# labelled molecules and in each fold of skqm7x cv xtb-blend-krr
+# xtb-electrons-blend-krr (the other candidates of DELTA_GAMMAS,
+# DELTA_ALPHAS, SLATM_GAMMAS, XTBML_GAMMAS and XTBML_ALPHAS only add
+# factorizations; set_params sets the full grids back)
 BEST_GAMMAS = DELTA_GAMMAS[1:]
 BEST_ALPHAS = DELTA_ALPHAS[:3]
 BEST_SLATM_GAMMAS = SLATM_GAMMAS[1:]
 BEST_SLATM_ALPHAS = DELTA_ALPHAS[:2]
+BEST_XTBML_GAMMAS = XTBML_GAMMAS[1:2]
+BEST_XTBML_ALPHAS = XTBML_ALPHAS[1:3]
 # bench_sparse.py --accuracy --inducing 3000 4000 (representative
 # atomic environments of the sparse models)
 SPARSE_INDUCING = 4000
 # bench_models.py: the lowest 5-fold CV RMSE of its table among the models
 # whose main job (bench_cache.py) stays within 4 minutes on 2 cores
-BEST = "xtb-blend-krr"
+BEST = "xtb-electrons-blend-krr"
 
 
 @shared_parameters
@@ -478,6 +484,26 @@ def _xtb_blend_krr(random_state, verbose, n_jobs, memory):
     )
 
 
+def _xtb_electrons_blend_krr(random_state, verbose, n_jobs, memory):
+    # A third model of the same corrections, on what the electrons of each
+    # atom are like (its xtbml columns, from the baseline's GFN2-xTB
+    # calculation) rather than where its neighbours sit: its errors differ
+    # from the other two's, so the blend gains where it alone is weaker.
+    model = _xtb_blend_krr(random_state, verbose, n_jobs, memory)
+    electrons = LocalKernelRidge(
+        representation="xtbml",
+        gammas=BEST_XTBML_GAMMAS,
+        alphas=BEST_XTBML_ALPHAS,
+        handle_unknown="ignore",
+        n_jobs=n_jobs,
+        memory=memory,
+        verbose=verbose,
+    )
+    return model.set_params(
+        regressor__estimators=[*model.regressor.estimators, ("electrons", electrons)]
+    )
+
+
 def _sparse_fchl_krr(random_state, verbose, n_jobs, memory):
     # The kernel to a few thousand representative atoms instead of to every
     # training atom: memory and time grow linearly with the molecules.
@@ -605,6 +631,13 @@ _MODELS = {
         "weighed by their leave-one-out predictions; with a std",
         True,
     ),
+    "xtb-electrons-blend-krr": (
+        _xtb_electrons_blend_krr,
+        "xtb-blend-krr with a third model: a local Gaussian kernel ridge on "
+        "each atom's xtbml features (tblite's electronic-structure "
+        "post-processing of the same GFN2-xTB calculation); with a std",
+        True,
+    ),
     "sparse-fchl-krr": (
         _sparse_fchl_krr,
         "fchl-krr through a few thousand representative atomic environments "
@@ -666,13 +699,14 @@ def available_models(with_std=False):
     ['best', 'bob-krr', 'coulomb-krr', 'coulomb-mlp', 'fchl-krr', 'mbtr-krr',
      'montavon-mlp', 'reference', 'scattering-krr', 'scattering-ridge',
      'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-blend-krr', 'xtb-coulomb-mlp',
-     'xtb-fchl-krr', 'xtb-scattering-ridge', 'xtb-sparse-fchl-krr']
+     'xtb-electrons-blend-krr', 'xtb-fchl-krr', 'xtb-scattering-ridge',
+     'xtb-sparse-fchl-krr']
     >>> sorted(available_models(with_std=True))  # doctest: +NORMALIZE_WHITESPACE
     ['best', 'bob-krr', 'coulomb-krr', 'fchl-krr', 'mbtr-krr',
      'scattering-krr', 'sparse-fchl-krr', 'xtb-atoms-fchl-krr', 'xtb-blend-krr',
-     'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
+     'xtb-electrons-blend-krr', 'xtb-fchl-krr', 'xtb-sparse-fchl-krr']
     >>> available_models()["best"]
-    'alias of the best measured pipeline, now xtb-blend-krr'
+    'alias of the best measured pipeline, now xtb-electrons-blend-krr'
     """
     return {
         name: description
