@@ -13,7 +13,7 @@ Usage::
     python benchmarks/bench_coulomb_mlp.py --n-molecules 500   # a quick look
     python benchmarks/bench_coulomb_mlp.py --only Montavon --fit-folds 1
     python benchmarks/bench_coulomb_mlp.py --only Montavon --n-jobs 2 \\
-        --fit-folds 1 2 --memory benchmarks/folds
+        --fit-folds 1 2 --memory benchmarks/results/folds
 
 ``--fit-folds K [K ...]`` fits only those of the folds (numbered from 1) and
 scores the molecules they hold out: a partial figure, for a configuration
