@@ -38,7 +38,6 @@ from skqm7x.models import (
 )
 from skqm7x.recipes import available_models, make_model, make_scattering_ridge
 from skqm7x.representations import (
-    XTBML_FEATURES,
     AtomicEnvironments,
     BagOfBondsTransformer,
     CoulombMatrixTransformer,
@@ -51,6 +50,7 @@ from skqm7x.representations import (
     fchl19_environments,
     orient_molecules,
     tight_binding_atoms,
+    xtbml_feature_names,
 )
 
 __version__ = "0.1.0"
@@ -73,7 +73,6 @@ __all__ = [
     "SolidHarmonicScatteringTransformer",
     "SparseLocalKernelRidge",
     "TightBindingEnergyTransformer",
-    "XTBML_FEATURES",
     "DataFormatError",
     "available_models",
     "bonding_graphs",
@@ -96,4 +95,5 @@ __all__ = [
     "unpack_molecules",
     "write_predictions",
     "write_submission",
+    "xtbml_feature_names",
 ]

@@ -960,8 +960,10 @@ def _cv(args):
 
 
 def _models(args):
-    for name, text in skqm7x.available_models(with_std=args.with_std).items():
-        print(f"{name:21}{text}")
+    models = skqm7x.available_models(with_std=args.with_std)
+    width = max(map(len, models)) + 2
+    for name, text in models.items():
+        print(f"{name:{width}}{text}")
 
 
 if __name__ == "__main__":

@@ -37,9 +37,9 @@ from skqm7x.models._local_kernels import (
     training_kernels,
 )
 from skqm7x.representations import (
-    XTBML_FEATURES,
     check_fchl19_parameters,
     tight_binding_atoms,
+    xtbml_feature_names,
 )
 
 # Fewer training atoms of an element than this give too rough a spread to
@@ -480,7 +480,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _tight_binding_names(self):
         """The quantities of the atoms' columns, and their weights."""
         if self.representation == "xtbml":
-            return ["xtbml"], np.ones(len(XTBML_FEATURES))
+            return ["xtbml"], np.ones(len(xtbml_feature_names()))
         weights = tight_binding_weights(self)
         return [name for name, _ in weights], np.array([w for _, w in weights])
 

@@ -22,9 +22,9 @@ from skqm7x.representations._random_coulomb import RandomCoulombExpander
 from skqm7x.representations._scattering import SolidHarmonicScatteringTransformer
 from skqm7x.representations._slatm import SlatmTransformer
 from skqm7x.representations._tight_binding import (
-    XTBML_FEATURES,
     TightBindingEnergyTransformer,
     tight_binding_atoms,
+    xtbml_feature_names,
 )
 
 __all__ = [
@@ -36,9 +36,9 @@ __all__ = [
     "SlatmTransformer",
     "SolidHarmonicScatteringTransformer",
     "TightBindingEnergyTransformer",
-    "XTBML_FEATURES",
     "check_fchl19_parameters",
     "fchl19_environments",
     "orient_molecules",
     "tight_binding_atoms",
+    "xtbml_feature_names",
 ]

@@ -45,7 +45,7 @@ ATOM_QUANTITIES = ("charges", "valences", "energies")
 # partitioned energies, shell populations and multipoles, frontier-orbital
 # quantities, and their coordination-number averages. The d shells' three
 # are zero where a molecule has none (no S, Cl or heavier).
-XTBML_FEATURES = (
+_XTBML_FEATURES = (
     "CN_A", "E_aes", "E_axc", "E_disp2", "E_disp3", "E_eht", "E_ies_ixc",
     "E_rep", "E_tot", "HOAO", "LUAO", "chem_pot", "dipm_A", "dipm_d", "dipm_p",
     "dipm_s", "ext_CN", "ext_HOAO", "ext_LUAO", "ext_chem_pot", "ext_dipm_A",
@@ -54,7 +54,7 @@ XTBML_FEATURES = (
     "qm_s", "response", "w_tot",
 )  # fmt: skip
 # The columns of every cached row of a molecule's atoms.
-_TABLE_COLUMNS = (*ATOM_QUANTITIES, *XTBML_FEATURES)
+_TABLE_COLUMNS = (*ATOM_QUANTITIES, *_XTBML_FEATURES)
 
 
 @shared_parameters
@@ -300,6 +300,30 @@ def _free_atom_energy(z, method, accuracy, max_iterations):
     )
 
 
+def xtbml_feature_names():
+    """The names of the 39 columns of ``tight_binding_atoms(X, ["xtbml"])``.
+
+    tblite's names, in the order of the columns: partitioned energies
+    (``E_...``), shell populations and multipoles (``p_s``, ``dipm_p``,
+    ``qm_d``, ...), frontier-orbital quantities (``gap``, ``HOAO``, ...),
+    and their averages over each atom's neighbours weighted by coordination
+    number (``ext_...``).
+
+    Returns
+    -------
+    names : ndarray of str of shape (39,)
+        One name per column.
+
+    Examples
+    --------
+    >>> from skqm7x.representations import xtbml_feature_names
+    >>> names = xtbml_feature_names()
+    >>> len(names), names[:4].tolist()
+    (39, ['CN_A', 'E_aes', 'E_axc', 'E_disp2'])
+    """
+    return np.array(_XTBML_FEATURES, dtype=object)
+
+
 @contextmanager
 def _tblite_on_one_thread():
     """Within the block, tblite's OpenMP loops run on one thread."""
@@ -373,7 +397,7 @@ def tight_binding_atoms(
         its share of the molecule's energy (hartree; the shares add up to
         the total energy); ``"xtbml"``, the 39 columns of tblite's xtbml
         post-processing of the same single point, in the order of
-        ``skqm7x.representations.XTBML_FEATURES`` (the atom's partitioned
+        of :func:`xtbml_feature_names` (the atom's partitioned
         energies, shell populations and multipoles,
         frontier-orbital quantities, and their averages over its neighbours
         by coordination number; tblite's own units; the d shells' three
@@ -431,7 +455,7 @@ def tight_binding_atoms(
         )
     columns = []
     for name in quantities:
-        names = XTBML_FEATURES if name == "xtbml" else [name]
+        names = _XTBML_FEATURES if name == "xtbml" else [name]
         columns += [_TABLE_COLUMNS.index(column) for column in names]
     X = check_array(X, dtype=np.float64, input_name="X")
     Z, R = _check_tight_binding_molecules(X, "tight_binding_atoms", method)
@@ -524,7 +548,7 @@ def _atom_quantities(Z, R, indices, caller, method, accuracy, max_iterations):
                     result.get("charges"),
                     bond_orders.sum(axis=(0, 2)),
                     result.get("energies"),
-                    *(np.ravel(xtbml.get(name, empty)) for name in XTBML_FEATURES),
+                    *(np.ravel(xtbml.get(name, empty)) for name in _XTBML_FEATURES),
                 ]
             )
     return quantities
