@@ -177,7 +177,11 @@ class FoldStore:
         self.folder = Path(folder).expanduser()
 
     def _path(self, model, X, y, n_folds, fold):
-        digest = joblib.hash((model, X, y, n_folds, skqm7x.__version__))
+        # coerce_mmap: a worker sees the molecules as joblib's memory map,
+        # which must name the same folder as the parent's array.
+        digest = joblib.hash(
+            (model, X, y, n_folds, skqm7x.__version__), coerce_mmap=True
+        )
         return self.folder / digest / f"fold-{fold}-of-{n_folds}.json"
 
     def _check_folder(self, path):
