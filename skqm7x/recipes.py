@@ -34,6 +34,7 @@ from skqm7x.representations import (
     SlatmTransformer,
     SolidHarmonicScatteringTransformer,
     TightBindingEnergyTransformer,
+    xtbml_feature_names,
 )
 
 __all__ = ["available_models", "make_model", "make_scattering_ridge"]
@@ -90,7 +91,7 @@ MOLECULE_WEIGHT = 0.1
 SLATM_GAMMAS = tuple(np.logspace(-4.5, -3.5, 3))
 # bench_routes.py --second xtbml --on-best --ensemble chose 0.3 (of 0.1 to 3)
 # over the 39 xtbml columns, for the blend's third model; these span it
-XTBML_GAMMAS = tuple(np.array([0.1, 0.3, 1.0]) / 39)
+XTBML_GAMMAS = tuple(np.array([0.1, 0.3, 1.0]) / len(xtbml_feature_names()))
 XTBML_ALPHAS = (1e-4, 1e-3, 1e-2, 1e-1)
 # The candidates of the blends' models that won somewhere: in the fit on all
 # labelled molecules and in each fold of skqm7x cv xtb-blend-krr
