@@ -9,6 +9,7 @@ reported in one line (``--debug`` shows the traceback instead).
 
 import argparse
 import ctypes
+import json
 import math
 import os
 import platform
@@ -167,6 +168,7 @@ def _parser():
         parents=[debug],
     )
     parser.add_argument("--version", action="version", version=skqm7x.__version__)
+    parser.set_defaults(settings=[])
     commands = parser.add_subparsers(title="commands", metavar="COMMAND", required=True)
     model_list = "\n".join(
         textwrap.fill(
@@ -314,6 +316,18 @@ def _parser():
         "graph, skqm7x.bonding_graphs) in one fold: GroupKFold instead of KFold",
     )
     cv.add_argument(
+        "--set",
+        dest="settings",
+        action="append",
+        type=_setting,
+        default=[],
+        metavar="PARAM=VALUE",
+        help="cross-validate the models with a parameter changed, as "
+        "set_params(PARAM=VALUE) sets it (a nested one by its path, such as "
+        "regressor__alphas); VALUE is read as JSON (a number, a list, an "
+        "object, true, null) and else kept as text; may be given again",
+    )
+    cv.add_argument(
         "--worst",
         type=_positive,
         default=1,
@@ -409,6 +423,17 @@ def _positive(text):
     return value
 
 
+def _setting(text):
+    """``PARAM=VALUE`` as ``(PARAM, value)``, the value read as JSON where it is."""
+    name, equals, value = text.partition("=")
+    if not equals or not name.strip():
+        raise argparse.ArgumentTypeError(f"expected PARAM=VALUE, got {text!r}")
+    try:
+        return name.strip(), json.loads(value)
+    except json.JSONDecodeError:
+        return name.strip(), value
+
+
 def _seed(text):
     value = _integer(text)
     if not 0 <= value < 2**32:
@@ -446,13 +471,19 @@ def _stage(name):
 
 def _make(name, args):
     dropped = args.dropped.get(name, ())
-    return skqm7x.make_model(
+    model = skqm7x.make_model(
         name,
         random_state=args.random_state,
         verbose=int(not args.quiet),
         n_jobs=None if "--n-jobs" in dropped else args.n_jobs,
         memory=None if "--cache-dir" in dropped else args.cache_dir,
     )
+    for parameter, value in args.settings:
+        try:
+            model.set_params(**{parameter: value})
+        except ValueError as error:
+            raise _UsageError(f"--set {parameter}: {name}: {error}") from None
+    return model
 
 
 def _check_models(names, args):
@@ -911,6 +942,10 @@ def _cv(args):
         f"skqm7x {skqm7x.__version__}, Python {platform.python_version()}\n"
         f"predict-the-mean RMSE: {np.std(y):.3f} eV\n"
         f"{test_like_line}\n"
+        + "".join(
+            f"set: {parameter}={json.dumps(value)}\n"
+            for parameter, value in args.settings
+        )
     )
     header = (
         f"{'model':<22}{'RMSE (eV)':>10}{'MAE (eV)':>10}"

@@ -2,6 +2,7 @@
 
 import csv
 import errno
+import json
 import os
 import signal
 import subprocess
@@ -202,6 +203,48 @@ def test_cv_matches_scikit_learn(capsys):
         np.sqrt(np.mean(errors[like] ** 2)), 1e-3
     )
     assert float(row.split()[4]) == pytest.approx(np.mean(np.abs(errors[like])), 1e-3)
+
+
+def test_cv_set_changes_a_parameter_of_the_models(capsys):
+    from sklearn.model_selection import KFold, cross_val_predict
+
+    grid = {
+        "gaussianprocesskernelridge__kernel": ["laplacian"],
+        "gaussianprocesskernelridge__gamma": [1e-4],
+        "gaussianprocesskernelridge__alpha": [1e-6],
+    }
+    args = ["cv", "coulomb-krr", "--folds", "2", "--n-molecules", "200", "--quiet"]
+    assert main([*args, "--set", f"regressor__param_grid={json.dumps(grid)}"]) == 0
+    stdout = capsys.readouterr().out
+    assert f"set: regressor__param_grid={json.dumps(grid)}" in stdout
+    row = next(line for line in stdout.splitlines() if line.startswith("coulomb"))
+    train = skqm7x.load_qm7x()
+    X, y = train.data[:200], train.target[:200]
+    model = skqm7x.make_model("coulomb-krr").set_params(
+        handle_unknown="ignore", regressor__param_grid=grid
+    )
+    errors = cross_val_predict(model, X, y, cv=KFold(2, shuffle=True, random_state=0))
+    assert float(row.split()[1]) == pytest.approx(
+        np.sqrt(np.mean((errors - y) ** 2)), 1e-3
+    )
+
+
+@pytest.mark.parametrize(
+    ("setting", "message"),
+    [
+        (
+            "no_such_parameter=1",
+            "--set no_such_parameter: reference: Invalid parameter",
+        ),
+        ("=1", "expected PARAM=VALUE, got '=1'"),
+        ("handle_unknown", "expected PARAM=VALUE, got 'handle_unknown'"),
+    ],
+)
+def test_cv_set_refuses_what_a_model_does_not_take(setting, message, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["cv", "reference", "--set", setting])
+    assert exit_info.value.code == 2
+    assert message in capsys.readouterr().err
 
 
 def test_cv_lists_the_worst_molecules_with_their_formulas(capsys):

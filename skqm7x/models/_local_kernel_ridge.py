@@ -57,6 +57,32 @@ def representation_parameters(estimator):
         ) from None
 
 
+def xtbml_column_weights(estimator):
+    """The weight of each xtbml column: ``representation_params``, else 1."""
+    weights = dict(estimator.representation_params or {})
+    name = type(estimator).__name__
+    columns = xtbml_feature_names().tolist()
+    unknown = sorted(set(weights) - set(columns))
+    if unknown:
+        raise ValueError(
+            f"{name}(representation='xtbml'): representation_params maps xtbml "
+            f"columns to weights; {unknown} are not columns (see "
+            "skqm7x.xtbml_feature_names())."
+        )
+    for column, weight in weights.items():
+        if not (
+            isinstance(weight, Real)
+            and not isinstance(weight, bool)
+            and np.isfinite(weight)
+            and weight >= 0
+        ):
+            raise ValueError(
+                f"{name}(representation='xtbml'): the weight of {column!r} in "
+                f"representation_params must be a number >= 0, got {weight!r}."
+            )
+    return np.array([float(weights.get(column, 1.0)) for column in columns])
+
+
 def tight_binding_weights(estimator):
     """The estimator's ``tight_binding_features`` as sorted ``(name, weight)`` pairs."""
     features = estimator.tight_binding_features or {}
@@ -240,12 +266,17 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         sit. Its kernel errs where FCHL19's does not, and a blend of the two
         beats either (:doc:`/performance`).
     representation_params : dict, default=None
-        Keyword arguments of qmllib's ``generate_fchl19`` (``rcut``,
-        ``acut``, ``nRs2``, ``nRs3``, ``eta2``, ``eta3``, ``zeta``,
-        ``nFourier``, ``two_body_decay``, ``three_body_decay``,
-        ``three_body_weight``); ``None`` keeps its defaults, which its
-        authors fitted to molecular energies. Only with
-        ``representation="fchl19"``.
+        With ``representation="fchl19"``: keyword arguments of qmllib's
+        ``generate_fchl19`` (``rcut``, ``acut``, ``nRs2``, ``nRs3``,
+        ``eta2``, ``eta3``, ``zeta``, ``nFourier``, ``two_body_decay``,
+        ``three_body_decay``, ``three_body_weight``); ``None`` keeps its
+        defaults, which its authors fitted to molecular energies. With
+        ``representation="xtbml"``: xtbml columns (names of
+        :func:`~skqm7x.representations.xtbml_feature_names`) mapped to the
+        weight, 0 or more, that the column is multiplied by after its
+        scaling, which sets how far apart two atoms that differ in it are
+        for the kernel; a column not named keeps weight 1, and ``None``
+        weighs all alike.
     tight_binding_features : dict, default=None
         What a GFN2-xTB calculation knows about each atom's electrons,
         appended to its FCHL19 vector: any of ``"charges"`` (partial charges
@@ -366,7 +397,8 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
         is ``"per_element"``; None without ``tight_binding_features``.
     tight_binding_fit_ : ndarray of shape (n_samples, n_atoms_max, n_quantities) or None
         The scaled and weighted ``tight_binding_features`` of the training
-        atoms, one column per quantity in alphabetical order, kept so that
+        atoms (their xtbml columns with ``representation="xtbml"``), one
+        column per quantity in alphabetical order, kept so that
         :meth:`predict` does not compute them again; None without them.
     n_features_in_ : int
         Number of columns of the packed molecules.
@@ -461,13 +493,13 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _parameters(self):
         if self.representation == "xtbml":
             name = type(self).__name__
-            for parameter in ("representation_params", "tight_binding_features"):
-                if getattr(self, parameter) is not None:
-                    raise ValueError(
-                        f"{name}(representation='xtbml') takes no {parameter}: "
-                        "its atoms are their xtbml columns alone; leave "
-                        f"{parameter}=None."
-                    )
+            if self.tight_binding_features is not None:
+                raise ValueError(
+                    f"{name}(representation='xtbml') takes no "
+                    "tight_binding_features: its atoms are their xtbml columns "
+                    "alone; leave tight_binding_features=None."
+                )
+            xtbml_column_weights(self)
             if self.tight_binding_scaling is not None:
                 raise ValueError(
                     f"{name}(representation='xtbml') scales each xtbml column "
@@ -480,7 +512,7 @@ class LocalKernelRidge(RegressorMixin, BaseEstimator):
     def _tight_binding_names(self):
         """The quantities of the atoms' columns, and their weights."""
         if self.representation == "xtbml":
-            return ["xtbml"], np.ones(len(xtbml_feature_names()))
+            return ["xtbml"], xtbml_column_weights(self)
         weights = tight_binding_weights(self)
         return [name for name, _ in weights], np.array([w for _, w in weights])
 

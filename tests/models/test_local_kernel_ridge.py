@@ -714,10 +714,34 @@ def test_xtbml_atoms_are_their_columns_with_unit_spread_per_element(molecules):
     assert np.all(std > 0)
 
 
+def test_xtbml_column_weights_multiply_the_scaled_columns(molecules):
+    from skqm7x.representations import xtbml_feature_names
+
+    X, r = molecules
+    weights = {"dipm_A": 4.0, "q_A": 0.0, "E_tot": 0.5}
+    plain = LocalKernelRidge(representation="xtbml", gammas=0.01, alphas=1e-3)
+    weighted = clone(plain).set_params(representation_params=weights)
+    plain.fit(X[:30], r[:30])
+    weighted.fit(X[:30], r[:30])
+    factors = np.ones(len(xtbml_feature_names()))
+    for column, weight in weights.items():
+        factors[xtbml_feature_names().tolist().index(column)] = weight
+    np.testing.assert_allclose(
+        weighted.tight_binding_fit_, plain.tight_binding_fit_ * factors, rtol=1e-12
+    )
+    np.testing.assert_array_equal(
+        weighted.tight_binding_scales_, plain.tight_binding_scales_
+    )
+    # Different atoms to the kernel, so a different model.
+    assert not np.allclose(weighted.predict(X[40:45]), plain.predict(X[40:45]))
+
+
 @pytest.mark.parametrize(
     ("params", "message"),
     [
-        ({"representation_params": {"rcut": 6.0}}, "takes no representation_params"),
+        ({"representation_params": {"rcut": 6.0}}, r"\['rcut'\] are not columns"),
+        ({"representation_params": {"q_A": -1.0}}, "'q_A' .* must be a number >= 0"),
+        ({"representation_params": {"q_A": np.nan}}, "'q_A' .* must be a number >= 0"),
         ({"tight_binding_features": {"charges": 1.0}}, "takes no tight_binding_feat"),
         ({"tight_binding_scaling": "per_element"}, "leave tight_binding_scaling=N"),
         ({"representation": "soap"}, "'representation' parameter"),
