@@ -23,6 +23,15 @@ coefficient fitted by least squares with the element energies (once, on all
 labelled molecules): whether the labels' PBE0+MBD holds dispersion that
 GFN2-xTB's own D4 term and the kernel miss.
 
+``--mbd``: also ``gfn2+mbd``, a many-body dispersion energy (MBD@rsSCS,
+PBE0's range separation, ``_mbd.py``: libmbd's numpy formulation) as that
+second baseline term instead. The labels' MBD takes each atom's
+polarizability from its Hirshfeld volume in the PBE0 density, which the
+baseline lacks: here the atoms' polarizabilities and C6 coefficients are
+D4's (dftd4, for the atom's coordination number and charge), the van der
+Waals radii the free atoms' scaled by the cube root of the polarizability
+ratio. Needs dftd4 too.
+
 ``--test-like``: also the best model scored on the test-like molecules
 alone (``skqm7x.molecules_like``: element set and atom count among the test
 molecules), its leave-one-out predictions from the fit on all labelled
@@ -79,12 +88,15 @@ the molecule's electrons as a whole (its occupied orbital energies from the
 highest down, zero past a molecule's own, the two lowest empty ones and the
 length of its dipole; columns standardized, ``gamma`` ``ORBITAL_GAMMAS``
 over the number of columns),
-``xtbml`` the local kernel (same-element atom pairs) on each atom's 36 to
-39 xtbml features, tblite's post-processing of the same GFN2-xTB calculation
-(partitioned energies, shell populations and multipoles, frontier-orbital
-quantities, and their coordination-number averages; columns standardized
-within each element, ``gamma`` ``XTBML_GAMMAS`` over the number of
-columns): electronic structure as its own kernel. The FCHL19
+``xtbml`` the local kernel (same-element atom pairs) on each atom's 39
+xtbml columns (``skqm7x.tight_binding_atoms(X, ["xtbml"])``, tblite's
+post-processing of the same GFN2-xTB calculation: partitioned energies,
+shell populations and multipoles, frontier-orbital quantities, and their
+coordination-number averages; columns standardized within each element,
+``gamma`` ``XTBML_GAMMAS`` over the number of columns): electronic structure
+as its own kernel; ``xtbml-mbtr`` the same plus ``best``'s MBTR kernel
+(``MOLECULE_GAMMA``, weight ``MOLECULE_WEIGHT`` of the mean diagonal), as
+the atoms model has it. The FCHL19
 widths tried are the middle two of ``DELTA_GAMMAS`` (each ``fchl19`` row
 fixes one of all four). A row also gives the second kernel alone on the same
 remainder, its seconds not counted. ``--second-atomic NAME=W[,NAME=W]``
@@ -106,6 +118,19 @@ kernel models beats their sum. With two second kernels or more, a last
 line mixes the first model with all of them at once (``xtb-blend-krr``
 with more members). ``--mix-only`` leaves out the sums, the costly part.
 
+``--xtbml-groups`` (with ``--second xtbml ... --ensemble``): the xtbml
+columns fall into five groups, ``XTBML_GROUPS`` (the atoms' partitioned
+energies; charges, shell populations, coordination number and the energy
+partition weight, w_tot;
+dipole and quadrupole moments; frontier-orbital quantities; the averages
+over neighbours), each with a weight its columns are multiplied by after
+standardizing. The weights are chosen by coordinate descent (factors
+``XTBML_GROUP_FACTORS`` of each in turn, two rounds) on the leave-one-out
+RMSE of the mix of the first model, the other second kernels' models but
+``xtbml-mbtr``, and the xtbml model (its width and penalty chosen alone, as
+in its row). Five weights chosen on the same errors they are scored on: the
+figure is a little optimistic.
+
 ``--element-weights``: the FCHL19 kernel split into one kernel per
 element (the pairs of hydrogen atoms, of carbon atoms, ...), summed again
 with a weight per element, ``K = sum_e w_e K_e``: the signal variance of
@@ -119,6 +144,7 @@ Usage::
 
     python benchmarks/bench_routes.py
     python benchmarks/bench_routes.py --fchl19 rcut=6 two_body_decay=3.6
+    python benchmarks/bench_routes.py --fchl19 --dispersion --mbd
     python benchmarks/bench_routes.py --fchl19 --charges 0 10 30
     python benchmarks/bench_routes.py --fchl19 --atomic valences=3 charges=3,energies=30
     python benchmarks/bench_routes.py --fchl19 --second fchl19 mbtr slatm
@@ -131,6 +157,9 @@ Usage::
         --second-atomic charges=3,energies=30 --per-element
     python benchmarks/bench_routes.py --fchl19 --second xtbml --on-best \\
         --ensemble --second-atomic charges=3,energies=30 --per-element
+    python benchmarks/bench_routes.py --fchl19 --n-jobs 2 --second xtbml \\
+        xtbml-mbtr slatm-gauss --on-best --ensemble --mix-only \\
+        --second-atomic charges=3,energies=30 --per-element --xtbml-groups
     python benchmarks/bench_routes.py --fchl19 --second mbtr slatm soap \\
         --on-best --ensemble --mix-only --second-atomic charges=3,energies=30 \\
         --per-element
@@ -143,6 +172,7 @@ Usage::
 
 import importlib.util
 
+import _mbd
 import numpy as np
 from _common import (
     Stopwatch,
@@ -186,6 +216,17 @@ ORBITAL_GAMMAS = (0.03, 0.1, 0.3, 1.0)
 # Set before the screen, not tuned: times 1 / (number of xtbml columns),
 # from broad to sharp.
 XTBML_GAMMAS = (0.1, 0.3, 1.0, 3.0)
+# The xtbml columns by kind (a name ending in "_" is a prefix), for
+# --xtbml-groups, whose coordinate descent multiplies a group's weight by
+# each factor in turn.
+XTBML_GROUPS = {
+    "energies": ("E_",),
+    "charges": ("q_A", "p_s", "p_p", "p_d", "CN_A", "w_tot"),
+    "multipoles": ("dipm_", "qm_"),
+    "orbitals": ("HOAO", "LUAO", "chem_pot", "gap", "response"),
+    "neighbours": ("ext_",),
+}
+XTBML_GROUP_FACTORS = (0.0, 0.5, 2.0)
 # Set before the screen, not tuned: length scales in units of the median
 # distance between two molecules' vectors, from sharp to nearly flat.
 GAUSSIAN_WIDTHS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
@@ -209,6 +250,22 @@ def d4_energies(X, functional="pbe0"):
         )
         result = model.get_dispersion(DampingParam(method=functional), grad=False)
         energies[i] = result["energy"] * HARTREE_IN_EV
+    return energies
+
+
+def mbd_energies(X):
+    """The MBD@rsSCS energy (eV) of each molecule, on D4's atom parameters."""
+    Z, R = skqm7x.unpack_molecules(X)
+    energies = np.empty(len(X))
+    for i, (numbers, positions) in enumerate(zip(Z, R, strict=True)):
+        present = numbers > 0
+        numbers = numbers[present].astype(int)
+        positions = positions[present] * ANGSTROM_IN_BOHR
+        parameters = _mbd.d4_parameters(numbers, positions)
+        try:
+            energies[i] = _mbd.mbd_energy(positions, *parameters) * HARTREE_IN_EV
+        except ValueError as error:
+            raise ValueError(f"labelled molecule {i}: {error}") from None
     return energies
 
 
@@ -449,59 +506,113 @@ def gfn2_single_point(numbers, positions, post_processing=()):
         return calculator.singlepoint()
 
 
-def xtbml_atoms(numbers, positions):
-    """Each atom's xtbml features (tblite's GFN2-xTB post-processing), by name.
+def xtbml_atoms(X, n_jobs=None):
+    """Each atom's xtbml columns, standardized within its element.
 
-    Partitioned energies, shell populations and multipoles, frontier-orbital
-    quantities, and their coordination-number averages: 36 features, and 3
-    more for the d shells of a molecule with sulphur or chlorine.
-    """
-    result = gfn2_single_point(numbers, positions, post_processing=["xtbml"])
-    features = result.get("post-processing-dict")
-    return {
-        name: np.ravel(values)
-        for name, values in features.items()
-        if name != "n_features"
-    }
-
-
-def xtbml_kernels(X, n_jobs=None):
-    """Local Gaussian kernels on each atom's xtbml features, by label.
-
-    A feature a molecule lacks (the d shells' of one without sulphur or
-    chlorine) is zero for its atoms, as their d shells are empty. The
-    columns are standardized within each element (a column constant within
-    an element, such as hydrogen's p-shell population, is zero), so that two
+    ``skqm7x.tight_binding_atoms(X, ["xtbml"])``: partitioned energies,
+    shell populations and multipoles, frontier-orbital quantities, and their
+    coordination-number averages, from the baseline's GFN2-xTB single point
+    (the d shells' columns zero in a molecule without sulphur or chlorine).
+    Each column is standardized within each element (a column constant within
+    an element, such as hydrogen's p-shell population, is zero), as
+    ``LocalKernelRidge(representation="xtbml")`` scales them, so that two
     atoms of one element are compared on every column alike.
     """
-    Z, R = skqm7x.unpack_molecules(X)
+    Z, _ = skqm7x.unpack_molecules(X)
     present = Z > 0
-    molecules = Parallel(n_jobs=n_jobs)(
-        delayed(xtbml_atoms)(z[atoms].astype(int), r[atoms])
-        for z, r, atoms in zip(Z, R, present, strict=True)
-    )
-    names = sorted(set().union(*molecules))
-    vectors = np.vstack(
-        [
-            np.column_stack(
-                [features.get(name, np.zeros(len(features["q_A"]))) for name in names]
-            )
-            for features in molecules
-        ]
-    )
+    vectors = tight_binding_atoms(X, ["xtbml"], n_jobs=n_jobs)[present]
     charges = Z[present].astype(int)
     for element in np.unique(charges):
         of_element = vectors[charges == element]
         spread = of_element.std(axis=0)
-        spread[spread < 1e-12] = np.inf
+        size = np.abs(of_element).max(axis=0)
+        spread[spread <= 1e-12 * np.maximum(size, 1.0)] = np.inf
         vectors[charges == element] = (of_element - of_element.mean(axis=0)) / spread
-    print(f"(xtbml: {len(names)} features per atom)")
-    atoms = AtomicEnvironments(vectors, charges, np.nonzero(present)[0], len(X))
-    gammas = np.array(XTBML_GAMMAS) / vectors.shape[1]
+    return AtomicEnvironments(vectors, charges, np.nonzero(present)[0], len(X))
+
+
+def xtbml_group_of(name):
+    """The group of ``XTBML_GROUPS`` that an xtbml column belongs to."""
+    for group, names in XTBML_GROUPS.items():
+        if any(name == n or (n.endswith("_") and name.startswith(n)) for n in names):
+            return group
+    raise ValueError(f"xtbml column {name!r} is in no group")
+
+
+def xtbml_kernels(atoms, group_weights=None, n_jobs=None):
+    """Local Gaussian kernels on the atoms' standardized xtbml columns, by label.
+
+    ``group_weights`` maps groups of ``XTBML_GROUPS`` to the factor their
+    columns are multiplied by (1 where not given); ``gamma`` is
+    ``XTBML_GAMMAS`` over the number of columns.
+    """
+    if group_weights:
+        factors = np.array(
+            [
+                group_weights.get(xtbml_group_of(name), 1.0)
+                for name in skqm7x.xtbml_feature_names()
+            ]
+        )
+        atoms = AtomicEnvironments(
+            atoms.vectors * factors, atoms.charges, atoms.owners, atoms.n_molecules
+        )
+    gammas = np.array(XTBML_GAMMAS) / atoms.vectors.shape[1]
     kernels = local_kernels(atoms, None, gammas, n_jobs=n_jobs)
     return {
         f"xtbml gamma {g:g}/d": K for g, K in zip(XTBML_GAMMAS, kernels, strict=True)
     }
+
+
+def xtbml_group_routes(y, atoms, others, n_jobs=None):
+    """Print the xtbml groups' weights that coordinate descent finds.
+
+    The score is the leave-one-out RMSE of the mix of ``others`` (a model's
+    errors by name) and the xtbml model, each weight multiplied by the
+    factors ``XTBML_GROUP_FACTORS`` in turn, two rounds.
+    """
+
+    def score(weights):
+        kernels = xtbml_kernels(atoms, weights, n_jobs)
+        _, alpha, label = screen_alone(y, kernels)
+        errors = leave_one_out_errors(kernels[label], y, alpha)
+        rmse, shares = screen_ensemble(y, {**others, "xtbml": errors})
+        return rmse, label, alpha / np.mean(np.diag(kernels[label])), shares[-1]
+
+    table = Table(
+        [
+            ("xtbml group weights", "<24"),
+            ("mix LOO RMSE (eV)", ">18.5f"),
+            ("s", ">8.1f"),
+            ("  xtbml kernel, alpha, share", "<"),
+        ]
+    )
+    watch = Stopwatch()
+    weights = dict.fromkeys(XTBML_GROUPS, 1.0)
+    best = score(weights)
+    table.row(
+        "all 1", best[0], watch.seconds, f"  {best[1]}, {best[2]:.0e}, {best[3]:.2f}"
+    )
+    for round_ in (1, 2):
+        for group in XTBML_GROUPS:
+            base = weights
+            for factor in XTBML_GROUP_FACTORS:
+                watch = Stopwatch()
+                trial = {**base, group: base[group] * factor}
+                if trial == weights:
+                    continue
+                result = score(trial)
+                table.row(
+                    f"round {round_}: {group} x {factor:g}",
+                    result[0],
+                    watch.seconds,
+                    f"  {result[1]}, {result[2]:.0e}, {result[3]:.2f}",
+                )
+                if result[0] < best[0]:
+                    best, weights = result, trial
+    print(
+        f"chosen: mix LOO RMSE {best[0]:.5f} eV with "
+        + ", ".join(f"{group} {weight:g}" for group, weight in weights.items())
+    )
 
 
 def electron_row(numbers, positions):
@@ -615,6 +726,7 @@ def main():
     parser.add_argument("--charges-on", choices=["gfn2", "gfn1+gfn2"], default="gfn2")
     parser.add_argument("--per-element", action="store_true")
     parser.add_argument("--dispersion", action="store_true")
+    parser.add_argument("--mbd", action="store_true")
     parser.add_argument("--test-like", action="store_true")
     parser.add_argument(
         "--second",
@@ -628,6 +740,7 @@ def main():
             "soap",
             "orbitals",
             "xtbml",
+            "xtbml-mbtr",
             "graph",
         ],
         default=[],
@@ -637,6 +750,7 @@ def main():
     parser.add_argument("--ensemble", action="store_true")
     parser.add_argument("--mix-only", action="store_true")
     parser.add_argument("--element-weights", action="store_true")
+    parser.add_argument("--xtbml-groups", action="store_true")
     parser.add_argument("--n-jobs", type=int, default=None)
     args = parser.parse_args()
     fchl19_changes = []
@@ -669,10 +783,16 @@ def main():
         )
     if (args.on_best or args.ensemble) and not args.second:
         parser.error("--on-best and --ensemble act on the --second kernels: give them")
+    if args.xtbml_groups and not (args.ensemble and "xtbml" in args.second):
+        parser.error(
+            "--xtbml-groups weighs the xtbml model of a mix: give "
+            "--second xtbml ... --ensemble"
+        )
     if args.mix_only and not args.ensemble:
         parser.error("--mix-only leaves the sums out of --ensemble: give --ensemble")
-    if args.dispersion and importlib.util.find_spec("dftd4") is None:
-        parser.error('--dispersion needs dftd4: pip install -e ".[dispersion]"')
+    for flag in ("dispersion", "mbd"):
+        if getattr(args, flag) and importlib.util.find_spec("dftd4") is None:
+            parser.error(f'--{flag} needs dftd4: pip install -e ".[dispersion]"')
     if "soap" in args.second and importlib.util.find_spec("dscribe") is None:
         parser.error('--second soap needs dscribe: pip install -e ".[soap]"')
     X, y = load_labelled(args.data_dir, args.n_molecules)
@@ -714,6 +834,19 @@ def main():
                 None,
                 f"baseline RMSE {np.sqrt(np.mean(with_d4**2)):.4f}; PBE0-D4 "
                 f"coefficient {d4_coefficient:.4f}",
+            )
+        )
+    if args.mbd:
+        with_mbd, (mbd_coefficient,) = remainder(
+            y - energies["GFN2-xTB"], counts, [mbd_energies(X)]
+        )
+        routes.append(
+            (
+                "gfn2+mbd",
+                with_mbd,
+                None,
+                f"baseline RMSE {np.sqrt(np.mean(with_mbd**2)):.4f}; MBD@rsSCS "
+                f"coefficient {mbd_coefficient:.4f}",
             )
         )
     for change, params in fchl19_changes:
@@ -758,6 +891,7 @@ def main():
             on_best=args.on_best,
             ensemble=args.ensemble,
             sums=not args.mix_only,
+            xtbml_groups=args.xtbml_groups,
         )
     if args.element_weights:
         element_weight_routes(gfn2, environments, elements, args.n_jobs)
@@ -806,7 +940,15 @@ def with_best_mbtr(mbtr, kernels):
 
 
 def second_kernel_routes(
-    X, y, environments, names, n_jobs=None, on_best=False, ensemble=False, sums=True
+    X,
+    y,
+    environments,
+    names,
+    n_jobs=None,
+    on_best=False,
+    ensemble=False,
+    sums=True,
+    xtbml_groups=False,
 ):
     """Print the best sum of the FCHL19 kernel and each second kernel.
 
@@ -814,7 +956,10 @@ def second_kernel_routes(
     appended (``--second-atomic``); with ``on_best`` the first kernel also
     holds ``best``'s MBTR kernel. With ``ensemble`` a second row mixes the
     two models' predictions instead (``screen_ensemble``), and a last line
-    all of them; without ``sums`` only those.
+    all of them; without ``sums`` only those. With ``xtbml_groups`` the
+    weights of the xtbml columns' groups are then chosen for the mix of the
+    first model, the other second kernels' models and the xtbml model
+    (``xtbml_group_routes``).
     """
     watch = Stopwatch()
     first = dict(
@@ -824,9 +969,17 @@ def second_kernel_routes(
             strict=True,
         )
     )
+    best_mbtr = None
+
+    def molecule_kernel():
+        nonlocal best_mbtr
+        if best_mbtr is None:
+            (best_mbtr,) = mbtr_kernels(X, [MOLECULE_GAMMA]).values()
+        return best_mbtr
+
     if on_best:
-        (best_mbtr,) = mbtr_kernels(X, [MOLECULE_GAMMA]).values()
-        first = with_best_mbtr(best_mbtr, first)
+        first = with_best_mbtr(molecule_kernel(), first)
+    xtbml = None
     print(f"\n(FCHL19 kernels at the {len(first)} widths: {watch.seconds:.1f} s, once)")
 
     table = Table(
@@ -870,8 +1023,12 @@ def second_kernel_routes(
             second = soap_kernels(X, n_jobs)
         elif name == "orbitals":
             second = orbital_kernels(X, n_jobs)
-        elif name == "xtbml":
-            second = xtbml_kernels(X, n_jobs)
+        elif name in ("xtbml", "xtbml-mbtr"):
+            if xtbml is None:
+                xtbml = xtbml_atoms(X, n_jobs)
+            second = xtbml_kernels(xtbml, n_jobs=n_jobs)
+            if name == "xtbml-mbtr":
+                second = with_best_mbtr(molecule_kernel(), second)
         elif name == "slatm-gauss":
             second = slatm_gaussian_kernels(X)
         elif name == "scattering":
@@ -910,6 +1067,10 @@ def second_kernel_routes(
                 for name, share in zip(mixed, shares[1:], strict=True)
             )
         )
+    if xtbml_groups:
+        others = {n: e for n, e in mixed.items() if not n.startswith("xtbml")}
+        print()
+        xtbml_group_routes(y, xtbml, {"first": errors, **others}, n_jobs)
 
 
 def element_kernels(environments, elements, gammas, n_jobs=None):
