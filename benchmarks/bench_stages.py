@@ -19,6 +19,8 @@ The stages, in the job's order:
   the plain product of each element's vectors with themselves, half of it
   (the kernel is symmetric);
 - the many-body tensors of best's molecule kernel;
+- the xtbml model's local kernel (its atoms' xtbml columns, from the same
+  GFN2-xTB single point, scaled within each element) and its search;
 - the local kernel model's search: one factorization (Cholesky and
   triangular inverse, ``2 n^3 / 3``) per candidate, each timed as
   ``GaussianProcessKernelRidgeCV`` takes it on a kernel of one column of
@@ -28,11 +30,13 @@ The stages, in the job's order:
   features) and one factorization per candidate;
 - the test molecules: their FCHL19 vectors and their local kernel with the
   training molecules (work: the plain product of their vectors with the
-  training ones), SLATM vectors, and the SLATM model's mean and standard
-  deviation (distances, and a triangular product, ``n^2`` per query).
+  training ones), their xtbml local kernel likewise, SLATM vectors, and the
+  SLATM model's mean and standard deviation (distances, and a triangular
+  product, ``n^2`` per query).
 
 Stages whose work is not a count of products (GFN2-xTB, the vectors) print
-``nan`` in its columns.
+``nan`` in its columns. The blend's weights cost nothing to time: they come
+from the three models' leave-one-out predictions.
 
 Usage::
 
@@ -57,8 +61,14 @@ from skqm7x.recipes import (
     BEST_GAMMAS,
     BEST_SLATM_ALPHAS,
     BEST_SLATM_GAMMAS,
+    BEST_XTBML_ALPHAS,
+    BEST_XTBML_GAMMAS,
 )
-from skqm7x.representations import fchl19_environments, tight_binding_atoms
+from skqm7x.representations import (
+    AtomicEnvironments,
+    fchl19_environments,
+    tight_binding_atoms,
+)
 
 _ROWS = 1024
 
@@ -89,6 +99,27 @@ def element_pieces(left, right, symmetric):
 def work(pieces):
     """Floating-point operations of ``a @ b.T`` for each piece."""
     return sum(2.0 * len(a) * len(b) * a.shape[1] for a, b in pieces)
+
+
+def unit_spread_scales(columns, Z, elements):
+    """One over each xtbml column's spread within each element's atoms (0 if none).
+
+    The scaling of ``LocalKernelRidge(representation="xtbml")``; ``columns``
+    and ``Z`` as ``tight_binding_atoms`` gives them, padding slots included.
+    """
+    scales = np.zeros((len(elements), columns.shape[-1]))
+    for row, element in enumerate(elements):
+        spread = columns[Z == element].std(axis=0)
+        np.divide(1.0, spread, out=scales[row], where=spread > 0)
+    return scales
+
+
+def xtbml_environments(columns, Z, elements, scales):
+    """The atoms' xtbml columns times their element's ``scales``."""
+    present = Z > 0
+    charges = Z[present].astype(int)
+    vectors = columns[present] * scales[np.searchsorted(elements, charges)]
+    return AtomicEnvironments(vectors, charges, np.nonzero(present)[0], len(Z))
 
 
 def random_pieces(shapes, seed=0):
@@ -139,8 +170,11 @@ def main():
         with threadpool_limits(blas_threads, user_api="blas"):
             return product_seconds(pieces)
 
-    quantities = ["charges", "energies"]
-    atoms, seconds = timed(lambda: tight_binding_atoms(X, quantities, n_jobs=n_jobs))
+    # One single point per molecule gives all the columns: best's two, and
+    # the xtbml model's.
+    quantities = ["charges", "energies", "xtbml"]
+    columns, seconds = timed(lambda: tight_binding_atoms(X, quantities, n_jobs=n_jobs))
+    atoms, xtbml = columns[..., :2], columns[..., 2:]
     row(f"GFN2-xTB, {n} molecules", seconds)
     Z = X[:, ::4]
     elements = np.unique(Z[Z > 0]).astype(int)
@@ -183,6 +217,26 @@ def main():
         local_candidates * gemm / 3,
     )
 
+    scales = unit_spread_scales(xtbml, Z, elements)
+    electrons = xtbml_environments(xtbml, Z, elements, scales)
+    pieces = element_pieces(electrons, electrons, symmetric=True)
+    _, seconds = timed(
+        lambda: local_kernels(electrons, None, BEST_XTBML_GAMMAS, n_jobs=n_jobs)
+    )
+    row(
+        f"xtbml local kernel, {n} x {n}, {len(BEST_XTBML_GAMMAS)} width",
+        seconds,
+        work(pieces),
+        product_of(pieces),
+    )
+    xtbml_candidates = len(BEST_XTBML_GAMMAS) * len(BEST_XTBML_ALPHAS)
+    row(
+        f"xtbml model's search: {xtbml_candidates} factorizations",
+        xtbml_candidates * factorization,
+        xtbml_candidates * 2 * n**3 / 3,
+        xtbml_candidates * gemm / 3,
+    )
+
     slatm = SlatmTransformer(handle_unknown="ignore", n_jobs=n_jobs)
     vectors, seconds = timed(lambda: slatm.fit_transform(X))
     row(f"SLATM vectors, {n} molecules", seconds)
@@ -198,7 +252,8 @@ def main():
         product_of([(vectors, vectors)]) + slatm_candidates * gemm / 3,
     )
 
-    atoms_test = tight_binding_atoms(X_test, quantities, n_jobs=n_jobs)
+    columns_test = tight_binding_atoms(X_test, quantities, n_jobs=n_jobs)
+    atoms_test, xtbml_test = columns_test[..., :2], columns_test[..., 2:]
     queries, seconds = timed(
         lambda: fchl19_environments(X_test, elements, atom_columns=atoms_test)
     )
@@ -209,6 +264,20 @@ def main():
     )
     row(
         f"local kernel, {n_test} x {n}, 1 width",
+        seconds,
+        work(pieces),
+        product_of(pieces),
+    )
+    # The queries' columns take the training atoms' scales, as in predict.
+    electron_queries = xtbml_environments(xtbml_test, X_test[:, ::4], elements, scales)
+    pieces = element_pieces(electron_queries, electrons, symmetric=False)
+    _, seconds = timed(
+        lambda: local_kernels(
+            electron_queries, electrons, BEST_XTBML_GAMMAS, n_jobs=n_jobs
+        )
+    )
+    row(
+        f"xtbml local kernel, {n_test} x {n}, 1 width",
         seconds,
         work(pieces),
         product_of(pieces),
