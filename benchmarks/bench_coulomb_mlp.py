@@ -14,12 +14,15 @@ Usage::
     python benchmarks/bench_coulomb_mlp.py --only Montavon --fit-folds 1
     python benchmarks/bench_coulomb_mlp.py --only Montavon --n-jobs 2 \\
         --fit-folds 1 2 --memory benchmarks/results/folds
+    python benchmarks/bench_coulomb_mlp.py --only protocol \\
+        --memory benchmarks/results/folds   # montavon-mlp's five kept folds
 
 ``--fit-folds K [K ...]`` fits only those of the folds (numbered from 1) and
 scores the molecules they hold out: a partial figure, for a configuration
-too slow on a CPU for all five in one sitting (``montavon-mlp``: about an
-hour per fold on one core). ``--memory DIR`` keeps each fitted fold's errors
-and fit time in DIR as JSON, written as soon as the fold is fitted, and reads
+too slow on a CPU for all five in one sitting (``montavon-mlp``: about 41
+minutes of one core per fold, an hour or more beside other work).
+``--memory DIR`` keeps each fitted fold's errors and fit time in DIR as
+JSON, written as soon as the fold is fitted, and reads
 back the folds kept there by earlier runs of the same configuration: a slow
 configuration is measured over several sittings, and the "cached" column
 says how many of its folds were read back (their fit times are those runs'
