@@ -964,11 +964,11 @@ def _cv(args):
             coverage = f"{np.mean(z <= 1):>8.3f}{np.mean(z <= 1.96):>8.3f}"
         if test_like.any():
             like_rmse, like_mae = result.scores_over(test_like)
-            like = f"{like_rmse:>16.4f}{like_mae:>15.4f}"
+            like = f"{like_rmse:>16.5f}{like_mae:>15.5f}"
         else:
             like = f"{'-':>16}{'-':>15}"
         print(
-            f"{name:<22}{result.rmse:>10.4f}{result.mae:>10.4f}{like}"
+            f"{name:<22}{result.rmse:>10.5f}{result.mae:>10.5f}{like}"
             f"{np.max(np.abs(result.errors)):>10.2f}"
             f"{np.mean(result.fit_seconds):>12.1f}"
             f"{np.mean(result.predict_seconds):>12.2f}{coverage}",

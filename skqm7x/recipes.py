@@ -490,11 +490,18 @@ def _xtb_electrons_blend_krr(random_state, verbose, n_jobs, memory):
     # atom are like (its xtbml columns, from the baseline's GFN2-xTB
     # calculation) rather than where its neighbours sit: its errors differ
     # from the other two's, so the blend gains where it alone is weaker.
+    # Like the atoms model it also compares the molecules as wholes, by the
+    # same many-body tensors (bench_routes.py ... --second xtbml-mbtr).
     model = _xtb_blend_krr(random_state, verbose, n_jobs, memory)
     electrons = LocalKernelRidge(
         representation="xtbml",
         gammas=BEST_XTBML_GAMMAS,
         alphas=BEST_XTBML_ALPHAS,
+        molecule_features=ManyBodyTensorTransformer(
+            distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
+        ),
+        molecule_gamma=MOLECULE_GAMMA,
+        molecule_weights=MOLECULE_WEIGHT,
         handle_unknown="ignore",
         n_jobs=n_jobs,
         memory=memory,
@@ -636,7 +643,8 @@ _MODELS = {
         _xtb_electrons_blend_krr,
         "xtb-blend-krr with a third model: a local Gaussian kernel ridge on "
         "each atom's xtbml features (tblite's electronic-structure "
-        "post-processing of the same GFN2-xTB calculation); with a std",
+        "post-processing of the same GFN2-xTB calculation), plus the "
+        "molecules' many-body tensors; with a std",
         True,
     ),
     "sparse-fchl-krr": (

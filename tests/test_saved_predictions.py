@@ -46,11 +46,10 @@ SAVED = {
     # the labelled molecules: on these 30 others win (nested 5-fold CV on
     # all labelled molecules unchanged, 0.0160 eV; docs/performance.md).
     "xtb-blend-krr": [-64.01167253104076, -67.87791052651485, -58.78412381737342],
-    # Saved when the model was added, its third model's candidates narrowed
-    # to those that won on the labelled molecules (its three members'
-    # weights here 0.11, 0.60 and 0.29).
+    # Saved when its third model also took the atoms model's many-body
+    # tensors (its three members' weights here 0.11, 0.60 and 0.29).
     "xtb-electrons-blend-krr": [
-        -64.023922042237, -67.85053628245318, -58.72696280142393
+        -64.02262294992562, -67.85060918517198, -58.72443689279871
     ],
 }
 # fmt: on
