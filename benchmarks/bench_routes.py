@@ -823,32 +823,20 @@ def main():
             f"GFN2 {coefficients[0]:.4f}, GFN1 {coefficients[1]:.4f}",
         ),
     ]
+    second_terms = []
     if args.dispersion:
-        with_d4, (d4_coefficient,) = remainder(
-            y - energies["GFN2-xTB"], counts, [d4_energies(X)]
-        )
-        routes.append(
-            (
-                "gfn2+d4",
-                with_d4,
-                None,
-                f"baseline RMSE {np.sqrt(np.mean(with_d4**2)):.4f}; PBE0-D4 "
-                f"coefficient {d4_coefficient:.4f}",
-            )
-        )
+        second_terms.append(("gfn2+d4", "PBE0-D4", d4_energies))
     if args.mbd:
-        with_mbd, (mbd_coefficient,) = remainder(
-            y - energies["GFN2-xTB"], counts, [mbd_energies(X)]
+        second_terms.append(("gfn2+mbd", "MBD@rsSCS", mbd_energies))
+    for name, label, energies_of in second_terms:
+        target, (coefficient,) = remainder(
+            y - energies["GFN2-xTB"], counts, [energies_of(X)]
         )
-        routes.append(
-            (
-                "gfn2+mbd",
-                with_mbd,
-                None,
-                f"baseline RMSE {np.sqrt(np.mean(with_mbd**2)):.4f}; MBD@rsSCS "
-                f"coefficient {mbd_coefficient:.4f}",
-            )
+        note = (
+            f"baseline RMSE {np.sqrt(np.mean(target**2)):.4f}; {label} "
+            f"coefficient {coefficient:.4f}"
         )
+        routes.append((name, target, None, note))
     for change, params in fchl19_changes:
         routes.append((f"fchl19 {change}", gfn2, params, ""))
 

@@ -170,6 +170,17 @@ def main():
         with threadpool_limits(blas_threads, user_api="blas"):
             return product_seconds(pieces)
 
+    def kernel_row(name, atoms, gammas, training=None):
+        """Time the local kernels of ``atoms`` (with ``training``, else themselves)."""
+        if training is None:
+            pieces = element_pieces(atoms, atoms, symmetric=True)
+        else:
+            pieces = element_pieces(atoms, training, symmetric=False)
+        _, seconds = timed(
+            lambda: local_kernels(atoms, training, gammas, n_jobs=n_jobs)
+        )
+        row(name, seconds, work(pieces), product_of(pieces))
+
     # One single point per molecule gives all the columns: best's two, and
     # the xtbml model's.
     quantities = ["charges", "energies", "xtbml"]
@@ -183,17 +194,9 @@ def main():
         lambda: fchl19_environments(X, elements, atom_columns=atoms)
     )
     row(f"FCHL19 vectors, {n} molecules", seconds)
-    pieces = element_pieces(training, training, symmetric=True)
-    _, seconds = timed(
-        lambda: local_kernels(training, None, BEST_GAMMAS, n_jobs=n_jobs)
+    kernel_row(
+        f"local kernel, {n} x {n}, {len(BEST_GAMMAS)} widths", training, BEST_GAMMAS
     )
-    row(
-        f"local kernel, {n} x {n}, {len(BEST_GAMMAS)} widths",
-        seconds,
-        work(pieces),
-        product_of(pieces),
-    )
-    pieces = None
     mbtr = ManyBodyTensorTransformer(
         distance_power=4.0, angle_power=4.0, handle_unknown="ignore"
     )
@@ -209,33 +212,26 @@ def main():
     _, seconds = timed(lambda: one.fit(column, y))
     factorization = seconds / len(BEST_ALPHAS)
     gemm = product_of(random_pieces([(n, n, n)]))
-    local_candidates = len(BEST_GAMMAS) * len(BEST_ALPHAS)
-    row(
-        f"local model's search: {local_candidates} factorizations",
-        local_candidates * factorization,
-        local_candidates * 2 * n**3 / 3,
-        local_candidates * gemm / 3,
-    )
+
+    def search_row(model, candidates):
+        """A search of ``candidates`` factorizations, at the timed one's rate."""
+        row(
+            f"{model}'s search: {candidates} factorizations",
+            candidates * factorization,
+            candidates * 2 * n**3 / 3,
+            candidates * gemm / 3,
+        )
+
+    search_row("local model", len(BEST_GAMMAS) * len(BEST_ALPHAS))
 
     scales = unit_spread_scales(xtbml, Z, elements)
     electrons = xtbml_environments(xtbml, Z, elements, scales)
-    pieces = element_pieces(electrons, electrons, symmetric=True)
-    _, seconds = timed(
-        lambda: local_kernels(electrons, None, BEST_XTBML_GAMMAS, n_jobs=n_jobs)
-    )
-    row(
+    kernel_row(
         f"xtbml local kernel, {n} x {n}, {len(BEST_XTBML_GAMMAS)} width",
-        seconds,
-        work(pieces),
-        product_of(pieces),
+        electrons,
+        BEST_XTBML_GAMMAS,
     )
-    xtbml_candidates = len(BEST_XTBML_GAMMAS) * len(BEST_XTBML_ALPHAS)
-    row(
-        f"xtbml model's search: {xtbml_candidates} factorizations",
-        xtbml_candidates * factorization,
-        xtbml_candidates * 2 * n**3 / 3,
-        xtbml_candidates * gemm / 3,
-    )
+    search_row("xtbml model", len(BEST_XTBML_GAMMAS) * len(BEST_XTBML_ALPHAS))
 
     slatm = SlatmTransformer(handle_unknown="ignore", n_jobs=n_jobs)
     vectors, seconds = timed(lambda: slatm.fit_transform(X))
@@ -258,29 +254,16 @@ def main():
         lambda: fchl19_environments(X_test, elements, atom_columns=atoms_test)
     )
     row(f"FCHL19 vectors, {n_test} test molecules", seconds)
-    pieces = element_pieces(queries, training, symmetric=False)
-    _, seconds = timed(
-        lambda: local_kernels(queries, training, [BEST_GAMMAS[1]], n_jobs=n_jobs)
-    )
-    row(
-        f"local kernel, {n_test} x {n}, 1 width",
-        seconds,
-        work(pieces),
-        product_of(pieces),
+    kernel_row(
+        f"local kernel, {n_test} x {n}, 1 width", queries, [BEST_GAMMAS[1]], training
     )
     # The queries' columns take the training atoms' scales, as in predict.
     electron_queries = xtbml_environments(xtbml_test, X_test[:, ::4], elements, scales)
-    pieces = element_pieces(electron_queries, electrons, symmetric=False)
-    _, seconds = timed(
-        lambda: local_kernels(
-            electron_queries, electrons, BEST_XTBML_GAMMAS, n_jobs=n_jobs
-        )
-    )
-    row(
+    kernel_row(
         f"xtbml local kernel, {n_test} x {n}, 1 width",
-        seconds,
-        work(pieces),
-        product_of(pieces),
+        electron_queries,
+        BEST_XTBML_GAMMAS,
+        electrons,
     )
     test_vectors, seconds = timed(lambda: slatm.transform(X_test))
     row(f"SLATM vectors, {n_test} test molecules", seconds)
