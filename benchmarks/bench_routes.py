@@ -121,11 +121,11 @@ with more members). ``--mix-only`` leaves out the sums, the costly part.
 ``--xtbml-groups`` (with ``--second xtbml ... --ensemble``): the xtbml
 columns fall into five groups, ``XTBML_GROUPS`` (the atoms' partitioned
 energies; charges, shell populations, coordination number and the energy
-partition weight, w_tot;
-dipole and quadrupole moments; frontier-orbital quantities; the averages
-over neighbours), each with a weight its columns are multiplied by after
-standardizing. The weights are chosen by coordinate descent (factors
-``XTBML_GROUP_FACTORS`` of each in turn, two rounds) on the leave-one-out
+partition weight ``w_tot``; dipole and quadrupole moments; frontier-orbital
+quantities; the averages over neighbours), each with a weight its columns
+are multiplied by after standardizing. The weights are chosen by
+coordinate descent (factors ``XTBML_GROUP_FACTORS`` of each in turn, two
+rounds) on the leave-one-out
 RMSE of the mix of the first model, the other second kernels' models but
 ``xtbml-mbtr``, and the xtbml model (its width and penalty chosen alone, as
 in its row). Five weights chosen on the same errors they are scored on: the
