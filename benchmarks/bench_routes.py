@@ -480,11 +480,11 @@ def soap_kernels(X, n_jobs=None):
     return {f"soap gamma {g:g}": K for g, K in zip(SOAP_GAMMAS, kernels, strict=True)}
 
 
-def gfn2_single_point(numbers, positions, post_processing=()):
+def gfn2_single_point(numbers, positions):
     """tblite's GFN2-xTB result of a molecule, with the baseline's settings.
 
     The molecule neutral, in its lowest spin state; ``positions`` in
-    Angstrom; ``post_processing`` names tblite's extra results ("xtbml").
+    Angstrom.
     """
     # Imported before the limit: threadpoolctl reaches only the OpenMP
     # runtimes already loaded, and tblite brings its own.
@@ -501,8 +501,6 @@ def gfn2_single_point(numbers, positions, post_processing=()):
         calculator.set("verbosity", 0)
         calculator.set("accuracy", float(BASELINE.accuracy))
         calculator.set("max-iter", int(BASELINE.max_iterations))
-        for name in post_processing:
-            calculator.add(name)
         return calculator.singlepoint()
 
 
